@@ -1,0 +1,7 @@
+"""`todo config ...`: settings and API keys."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Show and change settings and API keys.", no_args_is_help=True)
