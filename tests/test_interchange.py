@@ -1,0 +1,268 @@
+"""Import/export formats: parsing and formatting without a database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from todo_cli.errors import TodoError, UsageError
+from todo_cli.interchange import (
+    detect_format,
+    export_json,
+    export_taskwarrior,
+    export_todotxt,
+    format_tasks,
+    parse_tasks,
+    parse_todotxt,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NY = ZoneInfo("America/New_York")
+
+
+@dataclass
+class T:
+    """Stand-in with the fields of store.Task (this module never needs the store)."""
+
+    id: int
+    title: str
+    notes: str | None = None
+    status: str = "pending"
+    priority: str = "none"
+    due: str | None = None
+    tags: list[str] = field(default_factory=list)
+    project: str | None = None
+    created_at: str = "2026-11-20T09:30:00-05:00"
+    updated_at: str = "2026-11-21T10:00:00-05:00"
+    completed_at: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+SAMPLE = [
+    T(
+        1,
+        "Buy milk",
+        notes="2 litres\nsemi-skimmed",
+        priority="high",
+        due="2026-12-01",
+        tags=["errand", "shop"],
+        project="home",
+    ),
+    T(2, "Call the plumber", priority="medium", due="2026-11-25T17:00:00-05:00"),
+    T(
+        3,
+        "File taxes",
+        status="done",
+        priority="low",
+        project="admin",
+        completed_at="2026-11-22T08:00:00-05:00",
+    ),
+    T(4, "Someday maybe", tags=["ideas"]),
+]
+
+
+def _core(rec: dict) -> tuple:
+    return (
+        rec["title"],
+        rec["status"],
+        rec["priority"],
+        rec["due"],
+        rec["tags"],
+        rec["project"],
+    )
+
+
+def test_taskwarrior_array_export_is_mapped():
+    text = (FIXTURES / "taskwarrior_export.json").read_text()
+    assert detect_format(text, "taskwarrior_export.json") == "taskwarrior"
+    parsed = parse_tasks(text, source="tw.json", tz=NY)
+    assert parsed.format == "taskwarrior"
+    assert parsed.skipped == {"deleted": 1}
+    assert parsed.done_count == 1
+    milk, plumber, taxes, plants = parsed.records
+    # Local midnight in New York (05:00Z) becomes a plain date.
+    assert _core(milk) == ("Buy milk", "pending", "high", "2026-12-01", ["errand", "shop"], "home")
+    assert milk["created_at"] == "2026-11-20T09:30:00-05:00"
+    assert milk["completed_at"] is None
+    assert plumber["due"] == "2026-11-25T17:00:00-05:00"
+    assert plumber["priority"] == "medium"
+    assert plumber["notes"] == "ask about the invoice\nnumber is on the fridge"
+    assert plumber["updated_at"] == "2026-11-22T03:00:00-05:00"
+    assert taxes["status"] == "done"
+    assert taxes["completed_at"] == "2026-11-15T10:00:00-05:00"
+    assert taxes["priority"] == "none"
+    assert plants["status"] == "pending"  # waiting is pending with a wait date
+    assert plants["priority"] == "low"
+    assert set(milk) == {
+        "title",
+        "notes",
+        "status",
+        "priority",
+        "due",
+        "tags",
+        "project",
+        "created_at",
+        "updated_at",
+        "completed_at",
+    }
+
+
+def test_taskwarrior_one_object_per_line():
+    text = (FIXTURES / "taskwarrior_export.ndjson").read_text()
+    parsed = parse_tasks(text, tz=NY)
+    assert parsed.format == "taskwarrior"
+    assert [r["title"] for r in parsed.records] == ["Buy milk", "Renew passport"]
+    assert parsed.skipped == {"deleted": 1}
+
+
+def test_todotxt_fixture():
+    text = (FIXTURES / "todo.txt").read_text()
+    parsed = parse_tasks(text, filename="todo.txt", tz=NY)
+    assert parsed.format == "todotxt"
+    mom, dentist, bill, read, plants, photos = parsed.records
+    assert _core(mom) == ("Call mom", "pending", "high", "2026-11-27", ["phone"], "family")
+    assert mom["created_at"] == "2026-11-20T00:00:00-05:00"
+    assert _core(dentist) == (
+        "Schedule dentist appointment",
+        "pending",
+        "medium",
+        None,
+        ["phone"],
+        None,
+    )
+    assert _core(bill) == ("Pay electricity bill", "done", "medium", None, ["bills"], "home")
+    assert bill["completed_at"] == "2026-11-22T00:00:00-05:00"
+    assert bill["created_at"] == "2026-11-18T00:00:00-05:00"
+    # The URL and other key:value pairs stay in the title; a second +project becomes a tag.
+    assert read["title"] == "Read https://example.com/article"
+    assert (read["project"], read["tags"]) == ("reading", ["later"])
+    assert plants["title"] == "Water plants t:2026-11-25"
+    assert plants["created_at"] == "2026-11-21T00:00:00-05:00"
+    assert photos["priority"] == "low"
+
+
+def test_todotxt_bad_line_names_the_line():
+    text = (FIXTURES / "todo_bad.txt").read_text()
+    with pytest.raises(TodoError) as info:
+        parse_tasks(text, source="todo_bad.txt", filename="todo_bad.txt")
+    assert info.value.message.startswith("todo_bad.txt line 5: 'due:2026-13-45'")
+    assert "Nothing was imported" in info.value.hint
+
+
+def test_todotxt_empty_task_and_bad_date():
+    with pytest.raises(TodoError, match="t.txt line 2: the task has no text"):
+        parse_tasks("Buy milk\n(A) +home @x\n", source="t.txt", filename="t.txt")
+    with pytest.raises(TodoError, match="line 1: '2026-02-30' is not a valid date"):
+        parse_todotxt("x 2026-02-30 Pay rent")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ('[\n{"title": "a"},\n{"title": ""}\n]', 3, "no title"),
+        ('[\n{"title": "a"},\n{"title": "b", "priority": "urgent"}\n]', 3, "unknown priority"),
+        ('[\n{"title": "a"},\n\n{"title": "b" "status": "x"}\n]', 4, "invalid JSON"),
+        ('[{"title": "a", "due": "soonish"}]', 1, "not a valid due date"),
+        ('[{"title": "a", "tags": "x"}]', 1, "tags must be a list"),
+        ('[\n{"title": "a"}\n] trailing', 3, "unexpected text"),
+    ],
+)
+def test_json_errors_have_line_numbers(text, line, fragment):
+    with pytest.raises(TodoError) as info:
+        parse_tasks(text, source="x.json", tz=NY)
+    assert info.value.message.startswith(f"x.json line {line}: ")
+    assert fragment in info.value.message
+
+
+def test_taskwarrior_errors_have_line_numbers():
+    lines = [
+        '{"description": "ok", "status": "pending"}',
+        '{"description": "bad", "status": "pending", "due": "next week"}',
+    ]
+    with pytest.raises(TodoError, match=r"^tw line 2: due 'next week' is not a Taskwarrior date"):
+        parse_tasks("\n".join(lines), "taskwarrior", source="tw")
+    with pytest.raises(TodoError, match="tw line 1: unknown priority 'X'"):
+        parse_tasks('[{"description": "a", "priority": "X"}]', source="tw")
+    with pytest.raises(TodoError, match="tw line 1: unknown Taskwarrior status 'zombie'"):
+        parse_tasks('[{"description": "a", "status": "zombie"}]', source="tw")
+
+
+def test_detect_format():
+    assert detect_format("(A) call mom") == "todotxt"
+    assert detect_format("[]") == "json"
+    assert detect_format('[{"title": "x"}]') == "json"
+    assert detect_format('{"description": "x"}\n{"description": "y"}') == "taskwarrior"
+    assert detect_format("[urgent] fix the roof") == "todotxt"
+    assert detect_format('[{"title": "x"}]', "tasks.txt") == "todotxt"
+    assert detect_format("", "x.json") == "json"
+    assert parse_tasks("").records == []
+    assert parse_tasks("[]").records == []
+    with pytest.raises(UsageError):
+        parse_tasks("x", "csv")
+
+
+def test_json_round_trip_keeps_every_field():
+    text = export_json(SAMPLE)
+    assert json.loads(text)[0] == SAMPLE[0].to_dict()
+    parsed = parse_tasks(text, tz=NY)
+    assert parsed.format == "json"
+    for task, rec in zip(SAMPLE, parsed.records, strict=True):
+        expected = task.to_dict()
+        del expected["id"]
+        assert rec == expected
+
+
+def test_taskwarrior_round_trip():
+    text = export_taskwarrior(SAMPLE, tz=NY)
+    data = json.loads(text)
+    assert data[0]["due"] == "20261201T050000Z"
+    assert data[0]["priority"] == "H"
+    assert data[0]["annotations"][0]["description"] == "2 litres\nsemi-skimmed"
+    assert data[2]["status"] == "completed" and data[2]["end"] == "20261122T130000Z"
+    assert len({d["uuid"] for d in data}) == len(SAMPLE)
+    assert detect_format(text) == "taskwarrior"
+    parsed = parse_tasks(text, tz=NY)
+    for task, rec in zip(SAMPLE, parsed.records, strict=True):
+        assert _core(rec) == (
+            task.title,
+            task.status,
+            task.priority,
+            task.due,
+            task.tags,
+            task.project,
+        )
+        assert rec["notes"] == task.notes
+        assert rec["created_at"] == task.created_at
+
+
+def test_todotxt_export_and_back():
+    text = export_todotxt(SAMPLE, tz=NY)
+    assert text.splitlines() == [
+        "(A) 2026-11-20 Buy milk +home @errand @shop due:2026-12-01",
+        "(B) 2026-11-20 Call the plumber due:2026-11-25T17:00:00-05:00",
+        "x 2026-11-22 2026-11-20 File taxes +admin pri:C",
+        "2026-11-20 Someday maybe @ideas",
+    ]
+    parsed = parse_tasks(text, tz=NY)
+    for task, rec in zip(SAMPLE, parsed.records, strict=True):
+        assert _core(rec) == (
+            task.title,
+            task.status,
+            task.priority,
+            task.due,
+            task.tags,
+            task.project,
+        )
+    assert export_todotxt([]) == ""
+
+
+def test_format_tasks_rejects_unknown_format():
+    assert format_tasks([], "json") == "[]\n"
+    with pytest.raises(UsageError, match="Unknown export format 'csv'"):
+        format_tasks([], "csv")
