@@ -212,27 +212,38 @@ def get_setting(key: str) -> Setting:
         return SETTINGS[key]
     except KeyError:
         pass
-    import difflib
-
-    lowered = key.strip().lower().replace("-", "_")
-    last = lowered.rsplit(".", 1)[-1]
-    by_last = {}  # last part -> first key with it, in registry order (openrouter first)
-    for name in SETTINGS:
-        by_last.setdefault(name.rsplit(".", 1)[-1], name)
-    if lowered in SETTINGS:
-        close = [lowered]
-    else:
-        # A bare name ("model", "apikey") is matched against the last part first, and
-        # suggests the first provider's key: "openrouter.model", "openrouter.api_key".
-        near = difflib.get_close_matches(last, by_last, n=1, cutoff=0.6)
-        by_tail = [by_last[near[0]]] if near else []
-        whole = difflib.get_close_matches(lowered, SETTINGS, n=1, cutoff=0.6)
-        close = (by_tail or whole) if "." not in lowered else (whole or by_tail)
-    suggestion = f" Did you mean '{close[0]}'?" if close else ""
+    close = suggest_key(key)
+    suggestion = f" Did you mean '{close}'?" if close else ""
     raise UsageError(
         f"Unknown setting '{key}'.{suggestion}",
         hint="Run `todo config show` to list every setting.",
     )
+
+
+def suggest_key(key: str) -> str | None:
+    """The known setting nearest to a misspelt ``key``, or None."""
+    import difflib
+
+    lowered = key.strip().lower().replace("-", "_")
+    if lowered in SETTINGS:
+        return lowered
+    last = lowered.rsplit(".", 1)[-1]
+    by_last: dict[str, str] = {}  # last part -> first key with it (openrouter first)
+    for name in SETTINGS:
+        by_last.setdefault(name.rsplit(".", 1)[-1], name)
+    # A bare name ("model", "apikey") is matched against the last part first, and
+    # suggests the first provider's key: "openrouter.model", "openrouter.api_key".
+    near = difflib.get_close_matches(last, by_last, n=1, cutoff=0.6)
+    by_tail = [by_last[near[0]]] if near else []
+    if "." in lowered:
+        # Keep the user's provider: "groq.apikey" -> "groq.api_key".
+        prefix = lowered.rsplit(".", 1)[0]
+        same = [f"{prefix}.{near[0]}"] if near and f"{prefix}.{near[0]}" in SETTINGS else []
+        whole = difflib.get_close_matches(lowered, SETTINGS, n=1, cutoff=0.6)
+        close = same or whole or by_tail
+    else:
+        close = by_tail or difflib.get_close_matches(lowered, SETTINGS, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 # --------------------------------------------------------------------------- values

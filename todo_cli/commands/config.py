@@ -53,12 +53,15 @@ def _warn(message: str) -> None:
 @app.command("show")
 def show(json_out: JsonOpt = False) -> None:
     """Show every setting with its value and where it came from (keys are masked)."""
-    from ..config import SETTINGS, display_path, load_settings
+    from ..config import SETTINGS, display_path, load_settings, suggest_key
     from ..errors import TodoError
 
     settings = load_settings()
     for key in settings.unknown_file_keys:
-        _warn(f"{display_path(settings.paths.config_file)}: unknown setting '{key}' is ignored.")
+        near = suggest_key(key)
+        maybe = f" (did you mean '{near}'?)" if near else ""
+        where = display_path(settings.paths.config_file)
+        _warn(f"{where}: unknown setting '{key}' is ignored{maybe}.")
     rows: list[tuple[str, object, str, str | None]] = []
     for key, setting in SETTINGS.items():
         try:
