@@ -720,14 +720,24 @@ def get_catalog(
 
 
 def cache_ttl_seconds(settings: Settings) -> float:
-    """``models.cache_ttl_hours`` in seconds (default 24 h; bad values fall back)."""
+    """``models.cache_ttl_hours`` in seconds (default 24 h)."""
+    value = settings.get("models.cache_ttl_hours")
     try:
-        hours = float(settings.get("models.cache_ttl_hours"))
-    except (TypeError, ValueError, KeyError, TodoError):
+        hours = float(value) if value is not None else DEFAULT_TTL_HOURS
+    except (TypeError, ValueError):
         hours = DEFAULT_TTL_HOURS
     if hours != hours or hours < 0:
         hours = DEFAULT_TTL_HOURS
     return hours * 3600
+
+
+def _cache_dir(settings: Settings) -> Path:
+    paths = getattr(settings, "paths", None)
+    if paths is None:
+        from .config import get_paths
+
+        paths = get_paths()
+    return paths.cache_dir
 
 
 def load_catalog(
@@ -740,13 +750,14 @@ def load_catalog(
     status: StatusFactory | None = None,
 ) -> Catalog:
     """The catalog of a provider (OpenRouter by default) per the user's settings."""
-    from .config import get_paths, load_settings
+    if settings is None:
+        from .config import load_settings
 
-    settings = settings if settings is not None else load_settings()
+        settings = load_settings()
     source = resolve_source(settings, provider, base_url)
     return get_catalog(
         source,
-        cache_dir=get_paths().cache_dir,
+        cache_dir=_cache_dir(settings),
         ttl_seconds=cache_ttl_seconds(settings),
         refresh=refresh,
         timeout=timeout,
@@ -758,10 +769,8 @@ def cached_catalog(
     settings: Settings, *, provider: str | None = None, base_url: str | None = None
 ) -> Catalog | None:
     """The cached catalog whatever its age, without any network access; None if absent."""
-    from .config import get_paths
-
     source = resolve_source(settings, provider, base_url)
-    path = source.cache_file(get_paths().cache_dir)
+    path = source.cache_file(_cache_dir(settings))
     cached = read_cache(path)
     if cached is None:
         return None
