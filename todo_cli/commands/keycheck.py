@@ -2,7 +2,98 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
 
-def check() -> None:
-    """Check the OpenRouter key: label, usage, limit and free-tier allowance."""
-    raise NotImplementedError
+import typer
+
+
+def check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check the OpenRouter key: label, usage, limit and free-tier allowance.
+
+    Asks OpenRouter's GET /key about the configured key (OPENROUTER_API_KEY or
+    `todo config set openrouter.api_key`) and shows how many free-model requests it gets:
+    50 a day on the free tier (less than $10 of credits bought), 1000 a day otherwise,
+    20 a minute either way.
+    """
+    from ..catalog import DEFAULT_TIMEOUT, fetch_key_info
+    from ..config import load_settings, mask_secret
+    from .models import spinner_factory
+
+    settings = load_settings()
+    cfg = settings.provider_config("openrouter")
+    key = cfg.require_key()
+    base_url = cfg.base_url or cfg.provider.base_url or ""
+    status = spinner_factory()
+    if status is None:
+        info = fetch_key_info(base_url, key, timeout=DEFAULT_TIMEOUT)
+    else:
+        with status("Checking the OpenRouter key…"):
+            info = fetch_key_info(base_url, key, timeout=DEFAULT_TIMEOUT)
+
+    masked = mask_secret(key)
+    data = info.to_dict()
+    if data.get("label") and key in data["label"]:  # never echo the key back
+        data["label"] = masked
+    data = {"key": masked, "key_source": cfg.key_source, "valid": True, **data}
+
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    _render(data)
+
+
+def _money(value: float | None) -> str:
+    from ..catalog import format_money
+
+    if value is None:
+        return "?"
+    return "$0.00" if value == 0 else format_money(value)
+
+
+def _render(data: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    source = {"env": "environment", ".env": ".env file", "config": "config file"}.get(
+        data["key_source"] or "", data["key_source"] or "?"
+    )
+    limit = data["limit"]
+    limit_text = "none" if limit is None else _money(limit)
+    if limit is not None and data.get("limit_reset"):
+        limit_text += f" (resets {data['limit_reset']})"
+    usage = _money(data["usage"])
+    if data.get("usage_daily") is not None:
+        usage += f" ({_money(data['usage_daily'])} today)"
+    free_tier = data["is_free_tier"]
+    per_day = data["free_requests_per_day"]
+    if free_tier is True:
+        tier = "yes (less than $10 of credits bought)"
+    elif free_tier is False:
+        tier = "no (credits bought)"
+    else:
+        tier = "unknown"
+    per_minute = data["free_requests_per_minute"]
+    if per_day is None:
+        allowance = f"50 requests/day (1000 after buying $10 of credits), {per_minute}/minute"
+    else:
+        allowance = f"{per_day} requests/day, {per_minute}/minute"
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Key", f"{data['key']} (from the {source}) — valid")
+    if data.get("label"):
+        table.add_row("Label", data["label"])
+    table.add_row("Usage", usage)
+    table.add_row("Limit", limit_text)
+    table.add_row("Remaining", "unlimited" if limit is None else _money(data["limit_remaining"]))
+    table.add_row("Free tier", tier)
+    table.add_row("Free models", allowance)
+    if data.get("expires_at"):
+        table.add_row("Expires", data["expires_at"])
+    Console(highlight=False).print(table)
