@@ -1,0 +1,1 @@
+"""Benchmarks for `todo`: run `python -m bench` (see bench/__main__.py)."""
