@@ -1,7 +1,496 @@
-"""`todo tasks ...`: manage tasks directly, no model involved."""
+"""`todo tasks ...`: manage tasks directly, no model involved.
+
+Each command opens the store, calls one store method inside a journal group (so `todo tasks
+undo` reverts the whole command) and renders the result. Only typer and the standard library
+are imported at module level; rich, the store and the config load inside the commands.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
-app = typer.Typer(help="Manage tasks directly (no model involved).", no_args_is_help=True)
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from ..store import TaskStore
+
+app = typer.Typer(
+    help="Manage tasks directly (no model involved).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+DEFAULT_LIST_LIMIT = 100  # rows in the human table; --json and --limit 0 are not limited
+PRIORITY_ALIASES = {
+    "none": "none",
+    "n": "none",
+    "0": "none",
+    "low": "low",
+    "l": "low",
+    "1": "low",
+    "medium": "medium",
+    "med": "medium",
+    "m": "medium",
+    "2": "medium",
+    "high": "high",
+    "h": "high",
+    "3": "high",
+}
+STATUS_CHOICES = ("pending", "done", "all")
+SORT_CHOICES = ("due", "priority", "created", "id")
+CLEAR_WORDS = ("", "none")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@contextmanager
+def _store() -> Iterator[tuple[TaskStore, tzinfo]]:
+    from ..config import load_settings
+    from ..store import TaskStore
+
+    settings = load_settings()
+    store = TaskStore.open(settings)
+    try:
+        yield store, settings.tz
+    finally:
+        store.close()
+
+
+def _label(*parts: Any) -> str:
+    """The journal label of a command, e.g. "todo tasks done 3 4"."""
+    words = ["todo", "tasks"]
+    for part in parts:
+        if isinstance(part, list | tuple):
+            words.extend(str(p) for p in part)
+        elif part is not None:
+            words.append(str(part))
+    return " ".join(words)
+
+
+def _priority(value: str | None) -> str | None:
+    if value is None:
+        return None
+    key = value.strip().lower()
+    if key not in PRIORITY_ALIASES:
+        raise typer.BadParameter(
+            f"'{value}' is not a priority; use none, low, medium or high.", param_hint="--priority"
+        )
+    return PRIORITY_ALIASES[key]
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    key = value.strip().lower()
+    if key not in choices:
+        raise typer.BadParameter(
+            f"'{value}' is not one of {', '.join(choices)}.", param_hint=option
+        )
+    return key
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _echo(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+IdsArg = Annotated[list[int], typer.Argument(help="Task ids, e.g. 3 7 12.", show_default=False)]
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@app.command("add")
+def add(
+    title: Annotated[
+        list[str], typer.Argument(help="What to do (words are joined).", show_default=False)
+    ],
+    due: Annotated[
+        str | None,
+        typer.Option("--due", "-d", help='When it is due: "tomorrow", "fri 5pm", "2026-12-01".'),
+    ] = None,
+    priority: Annotated[
+        str | None, typer.Option("--priority", "-p", help="none, low, medium or high.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="A tag (repeat for several).")
+    ] = None,
+    project: Annotated[str | None, typer.Option("--project", "-P", help="Project name.")] = None,
+    notes: Annotated[str | None, typer.Option("--notes", "-n", help="Free-text notes.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a task.
+
+    Example: todo tasks add Buy milk --due tomorrow -p high -t errand
+    """
+    from ..render import task_line
+
+    text = " ".join(title).strip()
+    with _store() as (store, tz), store.group(_label("add", text)):
+        task = store.add(
+            text,
+            notes=notes or None,
+            priority=_priority(priority) or "none",
+            due=due or None,
+            tags=tuple(tag or ()),
+            project=project or None,
+        )
+    if as_json:
+        _print_json(task.to_dict())
+    else:
+        _echo(f"Added {task_line(task, tz=tz)}")
+
+
+@app.command("list")
+def list_(
+    status: Annotated[
+        str, typer.Option("--status", "-s", help="pending, done or all.")
+    ] = "pending",
+    all_: Annotated[
+        bool, typer.Option("--all", "-a", help="Include done tasks (same as --status all).")
+    ] = False,
+    priority: Annotated[
+        str | None, typer.Option("--priority", "-p", help="Only this priority.")
+    ] = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", "-t", help="Only tasks with this tag.")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", "-P", help="Only this project.")
+    ] = None,
+    due_before: Annotated[
+        str | None, typer.Option("--due-before", help='Due before this date ("friday", ISO).')
+    ] = None,
+    due_after: Annotated[
+        str | None, typer.Option("--due-after", help="Due after this date.")
+    ] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
+    today: Annotated[bool, typer.Option("--today", help="Only tasks due today.")] = False,
+    sort: Annotated[str, typer.Option("--sort", help="due, priority, created or id.")] = "due",
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=0,
+            help=f"Show at most N tasks; 0 = all. Default: {DEFAULT_LIST_LIMIT} in the "
+            "table, all with --json.",
+        ),
+    ] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip the first N tasks.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List tasks (pending ones, soonest due first, by default)."""
+    from ..render import make_console, print_tasks
+    from ..store import TaskQuery
+
+    status = "all" if all_ else _choice(status, STATUS_CHOICES, "--status")
+    if limit is None:
+        limit = 0 if as_json else DEFAULT_LIST_LIMIT
+    q = TaskQuery(
+        status=None if status == "all" else status,
+        priority=_priority(priority),
+        tag=tag,
+        project=project,
+        due_before=due_before,
+        due_after=due_after,
+        overdue=overdue,
+        due_today=today,
+        sort=_choice(sort, SORT_CHOICES, "--sort"),
+        limit=limit or None,
+        offset=offset,
+    )
+    with _store() as (store, tz):
+        tasks = store.query(q)
+        more = 0
+        if limit and len(tasks) == limit and not as_json:
+            more = store.count(q) - offset - len(tasks)
+    if as_json:
+        _print_json([t.to_dict() for t in tasks])
+        return
+    if not tasks:
+        _echo(_empty_message(q, offset))
+        return
+    print_tasks(tasks, console=make_console(), tz=tz, more=more)
+
+
+def _empty_message(q: Any, offset: int) -> str:
+    filtered = any(
+        (q.priority, q.tag, q.project, q.due_before, q.due_after, q.overdue, q.due_today, offset)
+    )
+    if filtered:
+        return "No tasks match."
+    if q.status == "pending":
+        return "No pending tasks. Add one with `todo tasks add ...`."
+    if q.status == "done":
+        return "No done tasks yet."
+    return "No tasks yet. Add one with `todo tasks add ...`."
+
+
+@app.command("show")
+def show(
+    task_id: Annotated[int, typer.Argument(metavar="ID", help="Task id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show every field of one task."""
+    from ..render import task_detail_lines
+
+    with _store() as (store, tz):
+        task = store.get(task_id)
+    if as_json:
+        _print_json(task.to_dict())
+    else:
+        _echo("\n".join(task_detail_lines(task, tz=tz)))
+
+
+@app.command("edit")
+def edit(
+    task_id: Annotated[int, typer.Argument(metavar="ID", help="Task id.")],
+    title: Annotated[str | None, typer.Option("--title", help="New title.")] = None,
+    due: Annotated[
+        str | None, typer.Option("--due", "-d", help='New due date; "none" clears it.')
+    ] = None,
+    priority: Annotated[
+        str | None, typer.Option("--priority", "-p", help="none, low, medium or high.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", "-t", help="Replace all tags (repeat for several)."),
+    ] = None,
+    add_tag: Annotated[
+        list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).")
+    ] = None,
+    remove_tag: Annotated[
+        list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", "-P", help='New project; "none" clears it.')
+    ] = None,
+    notes: Annotated[
+        str | None, typer.Option("--notes", "-n", help='New notes; "" clears them.')
+    ] = None,
+) -> None:
+    """Change fields of a task.
+
+    Example: todo tasks edit 3 --due friday --add-tag home --priority high
+    """
+    from ..render import change_summary
+
+    fields: dict[str, Any] = {}
+    if title is not None:
+        fields["title"] = title
+    if due is not None:
+        fields["due"] = None if due.strip().lower() in CLEAR_WORDS else due
+    if priority is not None:
+        fields["priority"] = _priority(priority)
+    if tag is not None:
+        fields["tags"] = [t for t in tag if t]
+    if add_tag:
+        fields["add_tags"] = list(add_tag)
+    if remove_tag:
+        fields["remove_tags"] = list(remove_tag)
+    if project is not None:
+        fields["project"] = None if project.strip().lower() in CLEAR_WORDS else project
+    if notes is not None:
+        fields["notes"] = notes or None
+    if not fields:
+        from ..errors import UsageError
+
+        raise UsageError(
+            "Nothing to change.",
+            hint="Give at least one of --title, --due, --priority, --tag, --add-tag, "
+            "--remove-tag, --project, --notes.",
+        )
+    with _store() as (store, tz), store.group(_label("edit", task_id)):
+        before = store.get(task_id)
+        after = store.update(task_id, **fields)
+    _echo(f"Updated {change_summary(before, after, tz=tz)}")
+
+
+def _bulk(verb: str, method: str, ids: list[int], past: str) -> None:
+    from ..render import task_line
+
+    with _store() as (store, tz), store.group(_label(verb, ids)):
+        tasks = getattr(store, method)(list(dict.fromkeys(ids)))
+    for task in tasks:
+        _echo(f"{past} {task_line(task, tz=tz)}")
+
+
+@app.command("done")
+def done(ids: IdsArg) -> None:
+    """Mark tasks done (several ids at once: todo tasks done 3 7)."""
+    _bulk("done", "complete", ids, "Done:")
+
+
+@app.command("reopen")
+def reopen(ids: IdsArg) -> None:
+    """Mark done tasks pending again."""
+    _bulk("reopen", "reopen", ids, "Reopened:")
+
+
+@app.command("rm")
+def rm(ids: IdsArg) -> None:
+    """Delete tasks.
+
+    All or nothing: an unknown id deletes none. `todo tasks undo` restores them.
+    """
+    _bulk("rm", "delete", ids, "Deleted:")
+    sys.stderr.write("Restore with `todo tasks undo`.\n")
+
+
+@app.command("undo")
+def undo() -> None:
+    """Undo the last change; repeat to go further back.
+
+    One change is a whole command (or one chat turn), e.g. all tasks of `done 3 4 5`.
+    """
+    from ..render import undo_lines
+
+    with _store() as (store, tz):
+        result = store.undo()
+    _echo("\n".join(undo_lines(result, tz=tz)))
+
+
+@app.command("search")
+def search(
+    text: Annotated[list[str], typer.Argument(help="Words to find.", show_default=False)],
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Include done tasks.")] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Show at most N matches; 0 = all.")
+    ] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Full-text search in titles, notes, tags and projects."""
+    from ..render import make_console, print_tasks
+
+    query = " ".join(text).strip()
+    if not query:
+        from ..errors import UsageError
+
+        raise UsageError("Nothing to search for.", hint='Try `todo tasks search "milk"`.')
+    with _store() as (store, tz):
+        tasks = store.search(query, status=None if all_ else "pending", limit=limit or None)
+    if as_json:
+        _print_json([t.to_dict() for t in tasks])
+    elif not tasks:
+        scope = "" if all_ else " (pending tasks; add --all to include done ones)"
+        _echo(f"No tasks match “{query}”{scope}.")
+    else:
+        print_tasks(tasks, console=make_console(), tz=tz)
+
+
+@app.command("export")
+def export(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="json (ours), taskwarrior or todotxt.")
+    ] = "json",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
+    ] = None,
+) -> None:
+    """Export every task (pending and done)."""
+    from ..interchange import FORMATS, format_tasks
+    from ..store import TaskQuery
+
+    fmt = _choice(fmt, FORMATS, "--format")
+    with _store() as (store, tz):
+        tasks = store.query(TaskQuery(status=None, sort="id", limit=None))
+    text = format_tasks(tasks, fmt, tz=tz)
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        return
+    _write_atomic(output, text)
+    sys.stderr.write(f"Exported {_tasks(len(tasks))} to {output} ({fmt}).\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    from ..errors import TodoError
+
+    path = path.expanduser()
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise TodoError(f"Cannot write {path}: {exc.strerror}.") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise TodoError(f"Cannot write {path}: {exc.strerror}.") from None
+        raise
+
+
+@app.command("import")
+def import_(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="File to import; - reads standard input.")
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="auto (default), json, taskwarrior or todotxt."),
+    ] = "auto",
+) -> None:
+    """Import tasks: our JSON export, a Taskwarrior export or todo.txt.
+
+    All or nothing: a bad line is reported with its number and nothing is imported.
+    `todo tasks undo` removes a whole import again.
+    """
+    from ..interchange import IMPORT_FORMATS, parse_tasks
+
+    fmt = _choice(fmt, IMPORT_FORMATS, "--format")
+    text, source = _read_input(file)
+    with _store() as (store, tz):
+        parsed = parse_tasks(
+            text, fmt, source=source, filename=None if file == "-" else file, tz=tz
+        )
+        with store.group(_label("import", file)):
+            tasks = store.import_tasks(parsed.records)
+    line = f"Imported {_tasks(len(tasks))}"
+    if parsed.done_count:
+        line += f" ({parsed.done_count} done)"
+    line += f" from {source}"
+    if parsed.skipped:
+        line += "; skipped " + ", ".join(f"{n} {why}" for why, n in parsed.skipped.items())
+    _echo(line + ".")
+
+
+def _read_input(file: str) -> tuple[str, str]:
+    from ..errors import NotFoundError, TodoError
+
+    if file == "-":
+        return sys.stdin.read(), "standard input"
+    path = Path(file).expanduser()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"No such file: {file}") from None
+    except OSError as exc:
+        raise TodoError(f"Cannot read {file}: {exc.strerror}.") from None
+    try:
+        return data.decode("utf-8-sig"), file
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TodoError(
+            f"{file} line {line}: not valid UTF-8 text.", hint="Nothing was imported."
+        ) from None
+
+
+def _tasks(n: int) -> str:
+    return f"{n:,} task" + ("" if n == 1 else "s")
