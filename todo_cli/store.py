@@ -1,0 +1,1094 @@
+"""The task store: one SQLite file, owned by ``TaskStore``.
+
+* Schema: named, append-only migrations (``sqlite_utils.Migrations``, set ``"todo"``),
+  applied when the store opens. The common path checks the migrations table with plain
+  ``sqlite3`` and imports ``sqlite_utils`` (about 0.2 s) only when a migration is pending.
+* WAL mode and a busy timeout; every mutation is one ``BEGIN IMMEDIATE`` transaction, so
+  several processes can write at once.
+* Tags live in ``task_tags`` (indexed by tag); full-text search is an FTS5 table
+  ``tasks_fts`` over title, notes, tags and project, rewritten by the same code path that
+  writes a task (add, update, delete, undo, import), inside the same transaction.
+* A change journal: every mutation records the task's state before and after (JSON in the
+  ``Task.to_dict`` shape) under a group id. ``undo()`` reverts the newest group that has not
+  been undone yet, atomically; repeating it walks further back. An undo is itself journaled
+  (as a group with ``undo_of`` set) but is never a candidate for undo: there is no redo.
+  Undo refuses, changing nothing, if a task no longer looks exactly as the group left it.
+* ``due`` is stored as typed by ``dates.parse_due`` ("2026-11-25" or
+  "2026-11-27T17:00:00-05:00"), plus ``due_ts`` (UNIX seconds, for sorting: a date-only due
+  sorts at the end of its day, after the timed tasks of that day).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import dates
+from .errors import NotFoundError, TodoError, UsageError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+    from .config import Settings
+
+__all__ = [
+    "PRIORITIES",
+    "STATUSES",
+    "SORTS",
+    "Task",
+    "TaskQuery",
+    "Change",
+    "UndoResult",
+    "TaskStore",
+    "MIGRATION_SET",
+    "MIGRATIONS",
+    "build_migrations",
+]
+
+PRIORITIES = ("none", "low", "medium", "high")
+STATUSES = ("pending", "done")
+SORTS = ("due", "priority", "created", "id")
+UPDATABLE_FIELDS = (
+    "title",
+    "notes",
+    "priority",
+    "due",
+    "tags",
+    "add_tags",
+    "remove_tags",
+    "project",
+    "status",
+)
+BUSY_TIMEOUT_MS = 30_000
+
+_PRIORITY_ALIASES = {"h": "high", "m": "medium", "med": "medium", "l": "low", "n": "none"}
+_STATUS_ALIASES = {
+    "open": "pending",
+    "todo": "pending",
+    "complete": "done",
+    "completed": "done",
+}
+_LIST_HINT = "Run `todo tasks list --all` to see task ids."
+
+
+# --- data --------------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    """One task, as stored. Timestamps are ISO 8601 with the store's UTC offset."""
+
+    id: int
+    title: str
+    notes: str | None
+    status: str
+    priority: str
+    due: str | None
+    tags: list[str]
+    project: str | None
+    created_at: str
+    updated_at: str
+    completed_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The task as a JSON-ready dict (the shape of ``--json`` output and of the journal)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "notes": self.notes,
+            "status": self.status,
+            "priority": self.priority,
+            "due": self.due,
+            "tags": list(self.tags),
+            "project": self.project,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "completed_at": self.completed_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Task:
+        """Rebuild a task from ``to_dict`` output (no validation)."""
+        return cls(
+            id=int(data["id"]),
+            title=data["title"],
+            notes=data.get("notes"),
+            status=data.get("status", "pending"),
+            priority=data.get("priority", "none"),
+            due=data.get("due"),
+            tags=list(data.get("tags") or []),
+            project=data.get("project"),
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+            completed_at=data.get("completed_at"),
+        )
+
+
+@dataclass
+class TaskQuery:
+    """Filters for ``TaskStore.query``/``count``; the defaults list pending tasks by due date.
+
+    ``status`` None (or "all") means any status. ``due_before``/``due_after`` take natural
+    language or ISO and are exclusive: a date bound compares whole days ("before friday" is
+    due Thursday or earlier), a date-time bound compares moments. ``overdue`` only matches
+    pending tasks. ``text`` is a full-text search (every word, as a prefix).
+    ``sort``: "due" (soonest first, no due date last), "priority" (high first, then due),
+    "created" (oldest first) or "id".
+    """
+
+    status: str | None = "pending"
+    priority: str | None = None
+    tag: str | None = None
+    project: str | None = None
+    due_before: str | None = None
+    due_after: str | None = None
+    overdue: bool = False
+    due_today: bool = False
+    text: str | None = None
+    sort: str = "due"
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass
+class Change:
+    """A task's state before and after a change; None means the task did not exist."""
+
+    before: Task | None
+    after: Task | None
+
+
+@dataclass
+class UndoResult:
+    """What ``undo`` did: ``before`` is the state just before the undo, ``after`` the
+    restored state (None when the undo removed a task that the group had added)."""
+
+    group_id: str
+    label: str | None
+    changes: list[Change] = field(default_factory=list)
+
+
+# --- migrations (append-only: never edit or reorder one that has shipped) ----------------
+
+MIGRATION_SET = "todo"
+
+
+def m001_tasks(db: Database) -> None:
+    """Tasks and their tags."""
+    db.execute(
+        """
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT NOT NULL CHECK (length(trim(title)) > 0),
+            notes TEXT,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+            priority TEXT NOT NULL DEFAULT 'none'
+                CHECK (priority IN ('none', 'low', 'medium', 'high')),
+            due TEXT,
+            due_ts INTEGER,
+            project TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            completed_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE task_tags (
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL COLLATE NOCASE,
+            position INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (task_id, tag)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX task_tags_by_tag ON task_tags (tag, task_id)")
+    db.execute("CREATE INDEX tasks_by_status_due ON tasks (status, due_ts)")
+    db.execute("CREATE INDEX tasks_by_project ON tasks (project COLLATE NOCASE)")
+
+
+def m002_journal(db: Database) -> None:
+    """The change journal behind undo."""
+    db.execute(
+        """
+        CREATE TABLE journal_groups (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            label TEXT,
+            created_at TEXT NOT NULL,
+            undo_of TEXT,      -- set on the group an undo wrote: the group it reverted
+            undone_by TEXT     -- set on a reverted group: the undo group's id
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE journal (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            group_id TEXT NOT NULL REFERENCES journal_groups(id),
+            task_id INTEGER NOT NULL,
+            before TEXT,       -- JSON of Task.to_dict(), NULL if the task did not exist
+            after TEXT         -- JSON of Task.to_dict(), NULL if the task was deleted
+        )
+        """
+    )
+    db.execute("CREATE INDEX journal_by_group ON journal (group_id, seq)")
+    db.execute("CREATE INDEX journal_by_task ON journal (task_id, seq)")
+
+
+def m003_fts(db: Database) -> None:
+    """Full-text search over title, notes, tags and project, filled from existing tasks."""
+    db.execute(
+        "CREATE VIRTUAL TABLE tasks_fts USING fts5("
+        "title, notes, tags, project, tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    db.execute(
+        """
+        INSERT INTO tasks_fts (rowid, title, notes, tags, project)
+        SELECT t.id, t.title, coalesce(t.notes, ''),
+               coalesce((SELECT group_concat(tag, ' ') FROM task_tags WHERE task_id = t.id), ''),
+               coalesce(t.project, '')
+        FROM tasks t
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [m001_tasks, m002_journal, m003_fts]
+MIGRATION_NAMES = tuple(fn.__name__ for fn in MIGRATIONS)
+
+
+def build_migrations() -> Migrations:
+    """The ``sqlite_utils.Migrations`` set for the store (imports sqlite_utils)."""
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    for fn in MIGRATIONS:
+        migrations()(fn)
+    return migrations
+
+
+# --- the store ---------------------------------------------------------------------------
+
+_TASK_SELECT = """
+SELECT t.id, t.title, t.notes, t.status, t.priority, t.due, t.project,
+       t.created_at, t.updated_at, t.completed_at,
+       (SELECT json_group_array(tag)
+          FROM (SELECT tag FROM task_tags WHERE task_id = t.id ORDER BY position, tag)) AS tags
+FROM tasks t
+"""
+_PRIORITY_RANK = (
+    "CASE t.priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
+)
+_ORDER_BY = {
+    "due": f"t.due_ts IS NULL, t.due_ts, {_PRIORITY_RANK} DESC, t.id",
+    "priority": f"{_PRIORITY_RANK} DESC, t.due_ts IS NULL, t.due_ts, t.id",
+    "created": "unixepoch(t.created_at), t.id",
+    "id": "t.id",
+}
+
+
+def _row_to_task(row: tuple[Any, ...]) -> Task:
+    tags = row[10]
+    return Task(
+        id=row[0],
+        title=row[1],
+        notes=row[2],
+        status=row[3],
+        priority=row[4],
+        due=row[5],
+        tags=json.loads(tags) if tags and tags != "[]" else [],
+        project=row[6],
+        created_at=row[7],
+        updated_at=row[8],
+        completed_at=row[9],
+    )
+
+
+class _Group:
+    __slots__ = ("id", "label", "depth")
+
+    def __init__(self, label: str | None) -> None:
+        self.id = uuid.uuid4().hex
+        self.label = label
+        self.depth = 1
+
+
+class TaskStore:
+    """Tasks in one SQLite file; safe to share between threads of one process.
+
+    ``tz`` is the user's time zone (default: the system's); ``clock`` returns "now" and
+    exists so tests can pin time.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        tz: tzinfo | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
+        self.tz: tzinfo = dates.resolve_tz(tz)
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._depth = 0  # nesting of _transaction()
+        self._group: _Group | None = None
+        target = str(path)
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                target,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+                isolation_level=None,  # autocommit; transactions are explicit
+            )
+        except sqlite3.Error as exc:
+            raise TodoError(
+                f"Cannot open the task database {target}: {exc}.",
+                hint="Check that the folder exists and is writable (see `todo config path`).",
+            ) from exc
+        try:
+            self._setup()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> TaskStore:
+        """Open (creating or upgrading as needed) the user's database at ``todo.db``."""
+        from .config import get_paths, load_settings
+
+        if settings is None:
+            settings = load_settings()
+        return cls(get_paths().ensure().db_file, tz=settings.tz)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> TaskStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- set-up and migrations -----------------------------------------------------------
+
+    def _setup(self) -> None:
+        conn = self._conn
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        if self.pending_migrations():
+            self._migrate()
+
+    def _retry_locked(self, action: Callable[[], object], attempts: int = 50) -> None:
+        import time
+
+        for attempt in range(attempts):
+            try:
+                action()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05)
+
+    def pending_migrations(self) -> list[str]:
+        """Names of migrations not applied yet (plain sqlite3: no sqlite_utils import)."""
+        try:
+            rows = self._conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,)
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return list(MIGRATION_NAMES)
+        applied = {name for (name,) in rows}
+        return [name for name in MIGRATION_NAMES if name not in applied]
+
+    def _migrate(self) -> None:
+        """Apply pending migrations in one write transaction (other processes wait)."""
+        from sqlite_utils import Database
+
+        db = Database(self._conn, execute_plugins=False, recursive_triggers=False)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Inside our transaction sqlite-utils uses savepoints, so the whole
+                # upgrade commits at once, and a second process opening the same new
+                # file waits here and then finds nothing left to do.
+                build_migrations().apply(db)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # --- transactions, groups and the journal --------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    @contextmanager
+    def group(self, label: str | None = None) -> Iterator[str]:
+        """Record every mutation inside the block under one journal group (one undo step).
+
+        Nested calls join the outer group. The group is per store, not per thread, so the
+        tools of one agent turn running in worker threads share it. Yields the group id
+        (a group that gets undone while still open continues under a fresh id).
+        """
+        with self._lock:
+            if self._group is None:
+                self._group = _Group(label)
+            else:
+                self._group.depth += 1
+            group = self._group
+        try:
+            yield group.id
+        finally:
+            with self._lock:
+                group.depth -= 1
+                if group.depth == 0 and self._group is group:
+                    self._group = None
+
+    def _group_id(self, conn: sqlite3.Connection) -> str:
+        """The current group's id, creating its journal row on first use."""
+        group = self._group
+        assert group is not None, "mutations run inside group()"
+        row = conn.execute(
+            "SELECT undone_by FROM journal_groups WHERE id = ?", (group.id,)
+        ).fetchone()
+        if row is not None and row[0] is not None:
+            group.id = uuid.uuid4().hex  # undone while open: later changes form a new step
+            row = None
+        if row is None:
+            conn.execute(
+                "INSERT INTO journal_groups (id, label, created_at) VALUES (?, ?, ?)",
+                (group.id, group.label, self._stamp()),
+            )
+        return group.id
+
+    def _now(self) -> datetime:
+        return dates.now_in(self.tz, self._clock() if self._clock else None)
+
+    def _stamp(self) -> str:
+        return self._now().isoformat(timespec="seconds")
+
+    # --- low-level row access ------------------------------------------------------------
+
+    def _fetch(self, conn: sqlite3.Connection, task_id: int) -> Task | None:
+        row = conn.execute(_TASK_SELECT + " WHERE t.id = ?", (task_id,)).fetchone()
+        return _row_to_task(row) if row else None
+
+    def _fetch_many(self, conn: sqlite3.Connection, ids: Iterable[int]) -> list[Task]:
+        wanted = _unique_ids(ids)
+        found: dict[int, Task] = {}
+        for chunk_start in range(0, len(wanted), 500):
+            chunk = wanted[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(_TASK_SELECT + f" WHERE t.id IN ({marks})", chunk):
+                task = _row_to_task(row)
+                found[task.id] = task
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise _not_found(missing)
+        return [found[i] for i in wanted]
+
+    def _due_ts(self, due: str | None) -> int | None:
+        if due is None:
+            return None
+        start, end = dates.due_bounds(due, tz=self.tz)
+        return start if start == end else end - 1
+
+    def _write(
+        self, conn: sqlite3.Connection, before: Task | None, after: Task | None, group_id: str
+    ) -> Task | None:
+        """Move one task from ``before`` to ``after`` (rows, tags, FTS) and journal it.
+
+        Returns the task as now stored (re-read), or None when it was deleted.
+        """
+        if after is None:
+            assert before is not None
+            conn.execute("DELETE FROM tasks_fts WHERE rowid = ?", (before.id,))
+            conn.execute("DELETE FROM task_tags WHERE task_id = ?", (before.id,))
+            conn.execute("DELETE FROM tasks WHERE id = ?", (before.id,))
+            stored = None
+        else:
+            values = (
+                after.title,
+                after.notes,
+                after.status,
+                after.priority,
+                after.due,
+                self._due_ts(after.due),
+                after.project,
+                after.created_at,
+                after.updated_at,
+                after.completed_at,
+            )
+            cols = "title, notes, status, priority, due, due_ts, project, created_at, "
+            cols += "updated_at, completed_at"
+            if before is None:
+                if after.id:
+                    cur = conn.execute(
+                        f"INSERT INTO tasks (id, {cols}) VALUES (?{', ?' * len(values)})",
+                        (after.id, *values),
+                    )
+                else:
+                    cur = conn.execute(
+                        f"INSERT INTO tasks ({cols}) VALUES (?{', ?' * (len(values) - 1)})",
+                        values,
+                    )
+                task_id = int(cur.lastrowid or after.id)
+            else:
+                task_id = before.id
+                assignments = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
+                conn.execute(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values, task_id))
+            if before is None or before.tags != after.tags:
+                conn.execute("DELETE FROM task_tags WHERE task_id = ?", (task_id,))
+                conn.executemany(
+                    "INSERT INTO task_tags (task_id, tag, position) VALUES (?, ?, ?)",
+                    [(task_id, tag, i) for i, tag in enumerate(after.tags)],
+                )
+            conn.execute("DELETE FROM tasks_fts WHERE rowid = ?", (task_id,))
+            conn.execute(
+                "INSERT INTO tasks_fts (rowid, title, notes, tags, project) VALUES (?, ?, ?, ?, ?)",
+                (
+                    task_id,
+                    after.title,
+                    after.notes or "",
+                    " ".join(after.tags),
+                    after.project or "",
+                ),
+            )
+            stored = self._fetch(conn, task_id)
+        conn.execute(
+            "INSERT INTO journal (group_id, task_id, before, after) VALUES (?, ?, ?, ?)",
+            (
+                group_id,
+                (stored or before).id,  # type: ignore[union-attr]
+                _dump(before),
+                _dump(stored),
+            ),
+        )
+        return stored
+
+    # --- validation ----------------------------------------------------------------------
+
+    def _due(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, (datetime, date)):
+            value = value.isoformat()
+        if not isinstance(value, str):
+            raise UsageError(f"Could not understand the date '{value}'.")
+        if not value.strip():
+            return None
+        return dates.parse_due(value, now=self._now(), tz=self.tz)
+
+    # --- public API: mutations -----------------------------------------------------------
+
+    def add(
+        self,
+        title: str,
+        *,
+        notes: str | None = None,
+        priority: str | None = "none",
+        due: str | None = None,
+        tags: Iterable[str] | str = (),
+        project: str | None = None,
+    ) -> Task:
+        """Add a pending task. ``due`` is natural language or ISO; an empty title is refused."""
+        clean_title = _title(title)
+        stamp = self._stamp()
+        task = Task(
+            id=0,
+            title=clean_title,
+            notes=_text(notes),
+            status="pending",
+            priority=_priority(priority),
+            due=self._due(due),
+            tags=_tags(tags),
+            project=_text(project),
+            created_at=stamp,
+            updated_at=stamp,
+            completed_at=None,
+        )
+        with self.group(f"add '{clean_title}'"), self._transaction() as conn:
+            stored = self._write(conn, None, task, self._group_id(conn))
+        assert stored is not None
+        return stored
+
+    def get(self, task_id: int) -> Task:
+        """The task with this id; raises ``NotFoundError`` ("No task #42")."""
+        with self._lock:
+            task = self._fetch(self._conn, _task_id(task_id))
+        if task is None:
+            raise _not_found([task_id])
+        return task
+
+    def get_many(self, ids: Iterable[int]) -> list[Task]:
+        """Tasks in the order given (duplicates dropped); any unknown id raises NotFoundError."""
+        with self._lock:
+            return self._fetch_many(self._conn, ids)
+
+    def update(self, task_id: int, **fields: Any) -> Task:
+        """Change fields of one task: title, notes, priority, due (None or "" clears), tags
+        (replace), add_tags, remove_tags, project, status. Unknown field or bad value ->
+        UsageError. A call that changes nothing records nothing."""
+        unknown = [name for name in fields if name not in UPDATABLE_FIELDS]
+        if unknown:
+            raise UsageError(
+                f"Unknown task field '{unknown[0]}'.",
+                hint=f"Fields you can change: {', '.join(UPDATABLE_FIELDS)}.",
+            )
+        changes: dict[str, Any] = {}
+        if "title" in fields:
+            changes["title"] = _title(fields["title"])
+        if "notes" in fields:
+            changes["notes"] = _text(fields["notes"])
+        if "priority" in fields:
+            changes["priority"] = _priority(fields["priority"])
+        if "due" in fields:
+            changes["due"] = self._due(fields["due"])
+        if "project" in fields:
+            changes["project"] = _text(fields["project"])
+        status = _status(fields["status"]) if "status" in fields else None
+        new_tags = _tags(fields["tags"]) if "tags" in fields else None
+        add_tags = _tags(fields.get("add_tags") or ())
+        remove_tags = {t.casefold() for t in _tags(fields.get("remove_tags") or ())}
+
+        tid = _task_id(task_id)
+        with self.group(f"edit #{tid}"), self._transaction() as conn:
+            before = self._fetch(conn, tid)
+            if before is None:
+                raise _not_found([tid])
+            after = Task(**{**before.to_dict(), **changes})
+            tags = list(before.tags) if new_tags is None else new_tags
+            tags = _tags([*tags, *add_tags])
+            after.tags = [t for t in tags if t.casefold() not in remove_tags]
+            if status is not None:
+                _set_status(after, status, self._stamp())
+            if after == before:
+                return before
+            after.updated_at = self._stamp()
+            stored = self._write(conn, before, after, self._group_id(conn))
+        assert stored is not None
+        return stored
+
+    def complete(self, ids: Iterable[int]) -> list[Task]:
+        """Mark tasks done (all or nothing: an unknown id changes nothing)."""
+        return self._set_status_many(ids, "done")
+
+    def reopen(self, ids: Iterable[int]) -> list[Task]:
+        """Mark done tasks pending again (all or nothing)."""
+        return self._set_status_many(ids, "pending")
+
+    def _set_status_many(self, ids: Iterable[int], status: str) -> list[Task]:
+        wanted = _unique_ids(ids)
+        verb = "done" if status == "done" else "reopen"
+        with self.group(f"{verb} {_id_list(wanted)}"), self._transaction() as conn:
+            result = []
+            for before in self._fetch_many(conn, wanted):
+                if before.status == status:
+                    result.append(before)
+                    continue
+                after = Task.from_dict(before.to_dict())
+                stamp = self._stamp()
+                _set_status(after, status, stamp)
+                after.updated_at = stamp
+                stored = self._write(conn, before, after, self._group_id(conn))
+                assert stored is not None
+                result.append(stored)
+        return result
+
+    def delete(self, ids: Iterable[int]) -> list[Task]:
+        """Delete tasks (all or nothing) and return them as they were; undo restores them."""
+        wanted = _unique_ids(ids)
+        with self.group(f"delete {_id_list(wanted)}"), self._transaction() as conn:
+            tasks = self._fetch_many(conn, wanted)
+            group_id = self._group_id(conn) if tasks else ""
+            for task in tasks:
+                self._write(conn, task, None, group_id)
+        return tasks
+
+    def import_tasks(self, records: Iterable[dict[str, Any]]) -> list[Task]:
+        """Insert tasks given as dicts in the ``Task.to_dict`` shape, with new ids.
+
+        Timestamps are kept when given. Everything is validated first: one bad record raises
+        UsageError ("Record 3: ...") and nothing is written. One transaction, one undo step.
+        """
+        tasks = [self._task_from_record(i, rec) for i, rec in enumerate(records, start=1)]
+        if not tasks:
+            return []
+        label = f"import {len(tasks)} task{'s' if len(tasks) != 1 else ''}"
+        with self.group(label), self._transaction() as conn:
+            group_id = self._group_id(conn)
+            stored = [self._write(conn, None, task, group_id) for task in tasks]
+        return [t for t in stored if t is not None]
+
+    def _task_from_record(self, index: int, record: Any) -> Task:
+        try:
+            if not isinstance(record, dict):
+                raise UsageError("expected an object with at least a title.")
+            if "title" not in record:
+                raise UsageError("the title is missing.")
+            now = self._stamp()
+            created = _timestamp(record.get("created_at"), "created_at", self.tz) or now
+            updated = _timestamp(record.get("updated_at"), "updated_at", self.tz) or created
+            completed = _timestamp(record.get("completed_at"), "completed_at", self.tz)
+            status = _status(record.get("status") or "pending")
+            if status == "done" and completed is None:
+                completed = updated
+            if status == "pending":
+                completed = None
+            return Task(
+                id=0,
+                title=_title(record.get("title")),
+                notes=_text(record.get("notes")),
+                status=status,
+                priority=_priority(record.get("priority")),
+                due=self._due(record.get("due")),
+                tags=_tags(record.get("tags") or ()),
+                project=_text(record.get("project")),
+                created_at=created,
+                updated_at=updated,
+                completed_at=completed,
+            )
+        except UsageError as exc:
+            message = exc.message[0].lower() + exc.message[1:]
+            raise UsageError(f"Record {index}: {message}", hint=exc.hint) from None
+
+    def undo(self) -> UndoResult:
+        """Revert the newest group of changes that has not been undone, atomically.
+
+        Repeated calls walk further back; undo steps themselves are never undone (no redo).
+        Raises NotFoundError("Nothing to undo.") when the journal has nothing left, and
+        TodoError (changing nothing) if a task was changed outside the journal since.
+        """
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT id, label FROM journal_groups"
+                " WHERE undo_of IS NULL AND undone_by IS NULL ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                raise NotFoundError("Nothing to undo.")
+            group_id, label = row
+            entries = conn.execute(
+                "SELECT task_id, before, after FROM journal WHERE group_id = ? ORDER BY seq DESC",
+                (group_id,),
+            ).fetchall()
+            undo_id = uuid.uuid4().hex
+            conn.execute(
+                "INSERT INTO journal_groups (id, label, created_at, undo_of) VALUES (?, ?, ?, ?)",
+                (undo_id, f"undo {label}" if label else "undo", self._stamp(), group_id),
+            )
+            firsts: dict[int, Task | None] = {}
+            lasts: dict[int, Task | None] = {}
+            for task_id, before_json, after_json in entries:
+                current = self._fetch(conn, task_id)
+                expected = json.loads(after_json) if after_json else None
+                if (current.to_dict() if current else None) != expected:
+                    what = f"'{label}'" if label else "the last change"
+                    raise TodoError(
+                        f"Cannot undo {what}: task #{task_id} was changed since.",
+                        hint="Nothing was undone; edit the task directly instead.",
+                    )
+                target = Task.from_dict(json.loads(before_json)) if before_json else None
+                restored = self._write(conn, current, target, undo_id)
+                firsts.setdefault(task_id, current)
+                lasts[task_id] = restored
+            conn.execute(
+                "UPDATE journal_groups SET undone_by = ? WHERE id = ?", (undo_id, group_id)
+            )
+        changes = [Change(before=firsts[tid], after=lasts[tid]) for tid in firsts]
+        changes.reverse()  # in the order the original group made them
+        return UndoResult(group_id=group_id, label=label, changes=changes)
+
+    # --- public API: queries -------------------------------------------------------------
+
+    def query(self, q: TaskQuery | None = None) -> list[Task]:
+        """Tasks matching ``q`` (default: pending, soonest due first)."""
+        q = q or TaskQuery()
+        where, params = self._where(q)
+        sort = (q.sort or "due").lower()
+        if sort not in _ORDER_BY:
+            raise UsageError(f"Unknown sort '{q.sort}'.", hint=f"Use one of: {', '.join(SORTS)}.")
+        limit = _non_negative(q.limit, "limit") if q.limit is not None else -1
+        offset = _non_negative(q.offset or 0, "offset")
+        sql = f"{_TASK_SELECT} {where} ORDER BY {_ORDER_BY[sort]} LIMIT ? OFFSET ?"
+        with self._lock:
+            rows = self._conn.execute(sql, (*params, limit, offset)).fetchall()
+        return [_row_to_task(row) for row in rows]
+
+    def count(self, q: TaskQuery | None = None) -> int:
+        """How many tasks match ``q`` (ignoring limit, offset and sort)."""
+        where, params = self._where(q or TaskQuery())
+        with self._lock:
+            return int(
+                self._conn.execute(f"SELECT count(*) FROM tasks t {where}", params).fetchone()[0]
+            )
+
+    def search(self, text: str, *, status: str | None = None, limit: int | None = 50) -> list[Task]:
+        """Full-text search over title, notes, tags and project, best matches first.
+
+        Every word must match (as a prefix, so "mil" finds "milk"). ``status`` None = any.
+        """
+        match = _fts_query(text)
+        if match is None:
+            return []
+        params: list[Any] = [match]
+        sql = _TASK_SELECT + " JOIN tasks_fts f ON f.rowid = t.id WHERE tasks_fts MATCH ?"
+        if status is not None and status != "all":
+            sql += " AND t.status = ?"
+            params.append(_status(status))
+        sql += " ORDER BY bm25(tasks_fts, 10.0, 2.0, 5.0, 3.0), t.id LIMIT ?"
+        params.append(_non_negative(limit, "limit") if limit is not None else -1)
+        with self._lock:
+            rows = self._conn.execute(sql, params).fetchall()
+        return [_row_to_task(row) for row in rows]
+
+    def stats(self) -> dict[str, int]:
+        """Counts: {"open": pending, "overdue": pending and overdue, "due_today": pending
+        and due today, "done": done}."""
+        overdue, o_params = self._overdue_sql()
+        today, t_params = self._due_today_sql()
+        sql = (
+            "SELECT coalesce(sum(t.status = 'pending'), 0), coalesce(sum(t.status = 'done'), 0),"
+            f" coalesce(sum(t.status = 'pending' AND {overdue}), 0),"
+            f" coalesce(sum(t.status = 'pending' AND {today}), 0) FROM tasks t"
+        )
+        with self._lock:
+            row = self._conn.execute(sql, (*o_params, *t_params)).fetchone()
+        return {"open": row[0], "overdue": row[2], "due_today": row[3], "done": row[1]}
+
+    # --- query building ------------------------------------------------------------------
+
+    def _overdue_sql(self) -> tuple[str, list[Any]]:
+        now = self._now()
+        return (
+            "((length(t.due) = 10 AND t.due < ?) OR (length(t.due) > 10 AND t.due_ts < ?))",
+            [now.date().isoformat(), int(now.timestamp())],
+        )
+
+    def _due_today_sql(self) -> tuple[str, list[Any]]:
+        today = self._now().date().isoformat()
+        start, end = dates.due_bounds(today, tz=self.tz)
+        return (
+            "(t.due = ? OR (length(t.due) > 10 AND t.due_ts >= ? AND t.due_ts < ?))",
+            [today, start, end],
+        )
+
+    def _bound(self, text: str, *, after: bool) -> tuple[str, list[Any]]:
+        due = dates.parse_due(text, now=self._now(), tz=self.tz)
+        start, end = dates.due_bounds(due, tz=self.tz)
+        value = dates.parse_iso(due, tz=self.tz)
+        if isinstance(value, datetime):
+            day = value.astimezone(self.tz).date().isoformat()
+            if after:
+                return "((length(t.due) = 10 AND t.due >= ?) OR t.due_ts > ?)", [day, start]
+            return "((length(t.due) = 10 AND t.due < ?) OR t.due_ts < ?)", [day, start]
+        if after:
+            return (
+                "((length(t.due) = 10 AND t.due > ?) OR (length(t.due) > 10 AND t.due_ts >= ?))",
+                [
+                    due,
+                    end,
+                ],
+            )
+        return "((length(t.due) = 10 AND t.due < ?) OR (length(t.due) > 10 AND t.due_ts < ?))", [
+            due,
+            start,
+        ]
+
+    def _where(self, q: TaskQuery) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if q.status is not None and q.status != "all":
+            clauses.append("t.status = ?")
+            params.append(_status(q.status))
+        if q.priority:
+            clauses.append("t.priority = ?")
+            params.append(_priority(q.priority))
+        if q.tag:
+            tag = _tags([q.tag])
+            clauses.append("t.id IN (SELECT task_id FROM task_tags WHERE tag = ?)")
+            params.append(tag[0] if tag else q.tag)
+        if q.project:
+            clauses.append("t.project = ? COLLATE NOCASE")
+            params.append(q.project.strip())
+        if q.due_before:
+            sql, values = self._bound(q.due_before, after=False)
+            clauses.append(sql)
+            params += values
+        if q.due_after:
+            sql, values = self._bound(q.due_after, after=True)
+            clauses.append(sql)
+            params += values
+        if q.overdue:
+            sql, values = self._overdue_sql()
+            clauses.append(f"t.status = 'pending' AND {sql}")
+            params += values
+        if q.due_today:
+            sql, values = self._due_today_sql()
+            clauses.append(sql)
+            params += values
+        if q.text is not None and q.text.strip():
+            match = _fts_query(q.text)
+            if match is None:
+                clauses.append("0")
+            else:
+                clauses.append("t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)")
+                params.append(match)
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _dump(task: Task | None) -> str | None:
+    return json.dumps(task.to_dict(), ensure_ascii=False) if task else None
+
+
+def _not_found(ids: list[Any]) -> NotFoundError:
+    if len(ids) == 1:
+        return NotFoundError(f"No task #{ids[0]}", hint=_LIST_HINT)
+    return NotFoundError(f"No tasks {_id_list(ids)}", hint=_LIST_HINT)
+
+
+def _id_list(ids: Iterable[int]) -> str:
+    return ", ".join(f"#{i}" for i in ids)
+
+
+def _task_id(value: Any) -> int:
+    if isinstance(value, bool):
+        raise UsageError(f"Not a task id: {value!r}.", hint=_LIST_HINT)
+    if isinstance(value, int):
+        return value
+    text = str(value).strip().lstrip("#")
+    if text.isdigit():
+        return int(text)
+    raise UsageError(f"Not a task id: '{value}'.", hint="Task ids are numbers, e.g. 12 or #12.")
+
+
+def _unique_ids(ids: Iterable[int]) -> list[int]:
+    if isinstance(ids, (int, str)):
+        ids = [ids]  # type: ignore[list-item]
+    seen: dict[int, None] = {}
+    for value in ids:
+        seen.setdefault(_task_id(value), None)
+    return list(seen)
+
+
+def _title(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise UsageError("A task needs a title.", hint='Give a short description, e.g. "Buy milk".')
+    return text
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _priority(value: Any) -> str:
+    if value is None:
+        return "none"
+    text = str(value).strip().lower()
+    text = _PRIORITY_ALIASES.get(text, text)
+    if text not in PRIORITIES:
+        raise UsageError(
+            f"Unknown priority '{value}'.", hint=f"Use one of: {', '.join(PRIORITIES)}."
+        )
+    return text
+
+
+def _status(value: Any) -> str:
+    text = str(value).strip().lower()
+    text = _STATUS_ALIASES.get(text, text)
+    if text not in STATUSES:
+        raise UsageError(f"Unknown status '{value}'.", hint=f"Use one of: {', '.join(STATUSES)}.")
+    return text
+
+
+def _tags(value: Iterable[str] | str) -> list[str]:
+    """Clean tags: strip spaces and a leading '#', drop empties and case-insensitive repeats."""
+    items = re.split(r"[,\s]+", value) if isinstance(value, str) else list(value)
+    result: list[str] = []
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, str):
+            raise UsageError(f"Tags must be text, not {item!r}.")
+        tag = item.strip().lstrip("#").strip()
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            result.append(tag)
+    return result
+
+
+def _set_status(task: Task, status: str, stamp: str) -> None:
+    if task.status == status:
+        return
+    task.status = status
+    task.completed_at = stamp if status == "done" else None
+
+
+def _timestamp(value: Any, name: str, tz: tzinfo) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{name} is not an ISO 8601 date-time: '{value}'.") from None
+    if moment.tzinfo is None:
+        moment = dates.now_in(tz, moment)
+    return moment.isoformat(timespec="seconds")
+
+
+def _non_negative(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(f"The {name} must be a whole number of 0 or more, not {value!r}.")
+    return value
+
+
+def _fts_query(text: str) -> str | None:
+    """User text -> an FTS5 query: every word, quoted, as a prefix (no syntax errors)."""
+    words = re.findall(r"\w+", text or "")
+    if not words:
+        return None
+    return " ".join(f'"{w}"*' for w in words)
