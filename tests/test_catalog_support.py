@@ -3,7 +3,7 @@
 The shared fake OpenAI server (tests/fakeserver.py) always answers ``GET /models`` and
 ``GET /key`` with 200; the catalog tests also need error statuses, slow answers, broken
 bodies and paths without the ``/api/v1`` prefix, so they use this server. Import with
-``from test_catalog_support import routes, ...`` (``routes`` is a pytest fixture).
+``from test_catalog_support import running_server, ...``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -108,9 +110,10 @@ class RouteServer:
             self._httpd = None
 
 
-@pytest.fixture
-def routes():
-    """A started RouteServer, stopped after the test."""
+@contextmanager
+def running_server() -> Iterator[RouteServer]:
+    """A started RouteServer, stopped on exit. Test modules wrap it in a ``routes``
+    fixture of their own."""
     server = RouteServer().start()
     try:
         yield server
@@ -139,7 +142,13 @@ def age_cache(path: Path, seconds: float) -> None:
     path.write_bytes(json.dumps(meta).encode() + b"\n" + body)
 
 
-def test_route_server_serves_routes_and_404(routes: RouteServer) -> None:
+def test_route_server_serves_routes_and_404() -> None:
+
+    with running_server() as routes:
+        _check_server(routes)
+
+
+def _check_server(routes: RouteServer) -> None:
     import urllib.error
     import urllib.request
 
