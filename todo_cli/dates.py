@@ -301,10 +301,9 @@ def _parse_day(s: str, now: datetime) -> date | datetime | None:
         amount = _NUMBERS.get(m.group(1))
         n = amount if amount is not None else int(m.group(1))
         unit = _UNITS[m.group(2)]
-        if unit == "minutes":
-            return (now + timedelta(minutes=n)).replace(second=0, microsecond=0)
-        if unit == "hours":
-            return (now + timedelta(hours=n)).replace(second=0, microsecond=0)
+        if unit in ("minutes", "hours"):  # elapsed time, so DST changes count
+            later = now.astimezone(UTC) + timedelta(**{unit: n})
+            return later.astimezone(now.tzinfo).replace(second=0, microsecond=0)
         if unit == "days":
             return today + timedelta(days=n)
         if unit == "weeks":
