@@ -158,6 +158,7 @@ def set_(
     values: Annotated[
         list[str] | None,
         typer.Argument(
+            metavar="VALUE",
             help="The value. Lists take several values or one comma-separated value. "
             "Omit it for an API key to type the key hidden (or pipe it on stdin).",
             show_default=False,

@@ -1,0 +1,166 @@
+"""`todo config ...` through the real executable."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TODO_EXE
+
+KEY = "sk-or-v1-0e6" + "f00dfeed" * 6 + "beef"  # 64 chars, fake
+
+
+def todo(
+    env: dict[str, str], *args: str, input: str | None = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TODO_EXE, *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+    )
+
+
+def test_set_get_unset_show_round_trip(todo_env: dict[str, str], todo_home: Path) -> None:
+    r = todo(todo_env, "config", "set", "openrouter.api_key", input=KEY + "\n")
+    assert r.returncode == 0, r.stderr
+    assert KEY not in r.stdout + r.stderr
+    assert "sk-or-v1-0e6…(64 chars)" in r.stdout
+    path = todo_home / "config" / "config.toml"
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    r = todo(todo_env, "config", "set", "openrouter.fallback_models", "a/b:free", "c/d")
+    assert r.returncode == 0, r.stderr
+    r = todo(todo_env, "config", "set", "provider", "groq")
+    assert r.returncode == 0, r.stderr
+
+    r = todo(todo_env, "config", "get", "openrouter.api_key")
+    assert (r.returncode, r.stdout) == (0, "sk-or-v1-0e6…(64 chars)\n")
+    r = todo(todo_env, "config", "get", "openrouter.api_key", "--reveal")
+    assert (r.returncode, r.stdout) == (0, KEY + "\n")
+
+    r = todo(todo_env, "config", "show", "--json")
+    assert r.returncode == 0, r.stderr
+    assert KEY not in r.stdout
+    shown = json.loads(r.stdout)
+    assert shown["provider"] == {
+        "value": "groq",
+        "source": "config",
+        "env": "LLM_PROVIDER",
+        "secret": False,
+    }
+    assert shown["openrouter.api_key"]["value"] == "sk-or-v1-0e6…(64 chars)"
+    assert shown["openrouter.fallback_models"]["value"] == ["a/b:free", "c/d"]
+    assert shown["groq.model"]["source"] == "default"
+
+    # The environment beats config.toml, and `show` says so.
+    env = {**todo_env, "LLM_PROVIDER": "gemini"}
+    r = todo(env, "config", "show")
+    assert r.returncode == 0, r.stderr
+    assert KEY not in r.stdout
+    lines = {line.split()[0]: line for line in r.stdout.splitlines() if line.strip()}
+    assert lines["provider"].split()[1:] == ["gemini", "env", "LLM_PROVIDER"]
+    assert lines["openrouter.api_key"].split()[1:] == ["sk-or-v1-0e6…(64", "chars)", "config"]
+
+    r = todo(todo_env, "config", "unset", "provider")
+    assert r.returncode == 0, r.stderr
+    r = todo(todo_env, "config", "get", "provider", "--json")
+    assert json.loads(r.stdout) == {"key": "provider", "value": "openrouter", "source": "default"}
+
+
+def test_api_key_from_empty_stdin_is_a_clear_error(todo_env: dict[str, str]) -> None:
+    r = todo(todo_env, "config", "set", "groq.api_key", input="")
+    assert r.returncode == 2
+    assert r.stderr.startswith("Error: No value given for groq.api_key.")
+    assert len(r.stderr.splitlines()) == 1
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_api_key_prompt_hides_input(todo_env: dict[str, str], todo_home: Path) -> None:
+    """On a terminal the key is asked with getpass: typed, stored, never echoed."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: its controlling terminal is the pty
+        os.chdir(todo_home)
+        os.execvpe(sys.executable, [*TODO_EXE, "config", "set", "groq.api_key"], todo_env)
+    output = b""
+    typed = False
+    while True:
+        ready, _, _ = select.select([fd], [], [], 20)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not typed and b"(input hidden)" in output:
+            os.write(fd, b"gsk_typed_key_0123456789abcdef\n")
+            typed = True
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "Groq API key (input hidden):" in text
+    assert "gsk_typed_key_0123456789abcdef" not in text
+    config = (todo_home / "config" / "config.toml").read_text()
+    assert 'api_key = "gsk_typed_key_0123456789abcdef"' in config
+
+
+def test_corrupt_config_is_one_line_exit_1_file_untouched(
+    todo_env: dict[str, str], todo_home: Path
+) -> None:
+    path = todo_home / "config" / "config.toml"
+    path.parent.mkdir()
+    corrupt = 'provider = "groq"\n[openrouter]\napi_key "sk-or-v1-abc"\n'
+    path.write_text(corrupt)
+    for args in (("config", "show"), ("config", "set", "provider", "gemini")):
+        r = todo(todo_env, *args)
+        assert r.returncode == 1, r
+        assert r.stdout == ""
+        assert len(r.stderr.splitlines()) == 1, r.stderr
+        assert "Traceback" not in r.stderr
+        assert r.stderr.startswith(f"Error: {path} line 3: Expected '='")
+        assert r.stderr.rstrip().endswith("fix or remove it.")
+        assert path.read_text() == corrupt
+
+
+def test_unknown_key_suggests_the_nearest(todo_env: dict[str, str]) -> None:
+    r = todo(todo_env, "config", "set", "openrouter.apikey", "x")
+    assert r.returncode == 2
+    assert r.stderr.startswith(
+        "Error: Unknown setting 'openrouter.apikey'. Did you mean 'openrouter.api_key'?"
+    )
+
+
+def test_dotenv_in_cwd_and_path(todo_env: dict[str, str], todo_home: Path, tmp_path: Path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".env").write_text("GROQ_DEFAULT_MODEL=from-dotenv\n")
+    r = todo(todo_env, "config", "get", "groq.model", "--json", cwd=project)
+    assert json.loads(r.stdout) == {"key": "groq.model", "value": "from-dotenv", "source": ".env"}
+
+    r = todo(todo_env, "config", "path", "--json", cwd=project)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {
+        "config_file": str(todo_home / "config" / "config.toml"),
+        "db_file": str(todo_home / "data" / "todo.db"),
+        "cache_dir": str(todo_home / "cache"),
+        "state_dir": str(todo_home / "state"),
+        "history_file": str(todo_home / "state" / "history"),
+        "config_dir": str(todo_home / "config"),
+        "data_dir": str(todo_home / "data"),
+        "env_file": str(project / ".env"),
+    }
