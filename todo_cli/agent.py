@@ -1,0 +1,618 @@
+"""The todo agent: ``create_todo_agent()`` and ``ChatSession``, which runs turns as events.
+
+``ChatSession.stream_turn`` turns the Agents SDK stream into the plain events of
+``events.py`` (UI code never sees SDK types), asks for approval of destructive tool calls,
+keeps every store mutation of a turn in one journal group (one undo reverts a turn), stores
+the conversation, and maps provider failures to ``ProviderError``.
+
+Imports the Agents SDK at top level: the CLI imports this module only inside the commands
+that talk to a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, tzinfo
+from typing import Any
+
+from agents import Agent, RunContextWrapper, Runner, SQLiteSession
+from agents.memory import SessionSettings
+
+from . import conversations
+from .errors import NotFoundError, ProviderError
+from .events import (
+    ApprovalRequest,
+    Event,
+    Notice,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+    TurnEnd,
+    Usage,
+)
+from .llm import (
+    CURRENT_TURN,
+    Endpoint,
+    TurnStats,
+    make_model,
+    make_model_settings,
+    resolve_endpoint,
+    to_provider_error,
+)
+from .tools import dumps, make_tools
+
+MAX_TURNS = 12  # model calls per user message
+HISTORY_LIMIT = 60  # stored items sent back to the model; older ones stay stored
+
+INSTRUCTIONS = """You are todo, a terminal assistant that manages the user's task list.
+Now: {now} ({weekday}), time zone {tz}.
+- Use the tools for every lookup and change; never guess task ids: list or search first.
+- Pass dates as the user said them ("tomorrow 5pm"); the tools parse them.
+- For several tasks, pass all ids in one call.
+- If a tool returns an error, fix the call or explain the problem.
+- If the user declines an action, say it was not done; do not retry it.
+- Reply briefly in Markdown and mention task ids like #12."""
+
+
+def build_instructions(tz: tzinfo | None = None, now: datetime | None = None) -> str:
+    """The system prompt with the current date, weekday, time and time zone."""
+    now = now or datetime.now(tz)
+    if now.tzinfo is None:
+        now = now.astimezone()
+    name = getattr(tz, "key", None) or now.tzname() or "local"
+    return INSTRUCTIONS.format(
+        now=now.strftime("%Y-%m-%d %H:%M"),
+        weekday=now.strftime("%A"),
+        tz=f"{name} (UTC{now.strftime('%z')[:3]}:{now.strftime('%z')[3:]})",
+    )
+
+
+def _instructions_fn(tz: tzinfo | None) -> Callable[[RunContextWrapper[Any], Agent[Any]], str]:
+    def instructions(_ctx: RunContextWrapper[Any], _agent: Agent[Any]) -> str:
+        return build_instructions(tz)
+
+    return instructions
+
+
+def _open_store(settings: Any) -> Any:
+    from .store import TaskStore
+
+    return TaskStore.open(settings)
+
+
+def _build_agent(
+    endpoint: Endpoint, settings: Any, store: Any, *, auto_approve: bool = False
+) -> Agent[Any]:
+    fallbacks = settings.get("openrouter.fallback_models") if endpoint.is_openrouter else None
+    return Agent(
+        name="todo",
+        instructions=_instructions_fn(settings.tz),
+        model=make_model(endpoint),
+        model_settings=make_model_settings(endpoint, fallbacks),
+        tools=make_tools(store, auto_approve=auto_approve),
+    )
+
+
+def create_todo_agent(
+    provider: str | None = None,
+    model: str | None = None,
+    *,
+    base_url: str | None = None,
+    settings: Any | None = None,
+    store: Any | None = None,
+    auto_approve: bool = False,
+) -> Agent[Any]:
+    """A ready todo agent for ``Runner.run`` / ``Runner.run_streamed``.
+
+    Provider, model, base URL and key follow the usual precedence (arguments, environment,
+    ``.env``, config file, defaults). ``store`` defaults to the user's task database.
+    Delete and bulk-complete calls pause for approval (``result.interruptions``) unless
+    ``auto_approve`` is true. Raises ProviderError when the provider needs a key and has none.
+    """
+    if settings is None:
+        from .config import load_settings
+
+        settings = load_settings()
+    endpoint = resolve_endpoint(settings, provider, model, base_url)
+    return _build_agent(
+        endpoint, settings, store or _open_store(settings), auto_approve=auto_approve
+    )
+
+
+# ---------------------------------------------------------------------- history
+
+
+def _item_type(item: Any) -> str | None:
+    return item.get("type") if isinstance(item, dict) else None
+
+
+def _is_user_message(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and item.get("role") == "user"
+        and item.get("type", "message") == "message"
+    )
+
+
+def dangling_calls(items: list[Any]) -> list[dict[str, Any]]:
+    """Function calls in ``items`` that have no output (which providers reject)."""
+    answered = {i.get("call_id") for i in items if _item_type(i) == "function_call_output"}
+    return [
+        i for i in items if _item_type(i) == "function_call" and i.get("call_id") not in answered
+    ]
+
+
+def cancelled_output(call_id: str) -> dict[str, Any]:
+    return {
+        "type": "function_call_output",
+        "call_id": call_id,
+        "output": dumps({"error": "Cancelled by the user before it ran."}),
+    }
+
+
+def valid_history(items: list[Any]) -> list[Any]:
+    """History safe to send: starts at a user message, every call answered in place."""
+    start = next((n for n, i in enumerate(items) if _is_user_message(i)), len(items))
+    items = list(items[start:])
+    missing = {c["call_id"] for c in dangling_calls(items)}
+    if not missing:
+        return items
+    out: list[Any] = []
+    for n, item in enumerate(items):
+        out.append(item)
+        nxt = items[n + 1] if n + 1 < len(items) else None
+        if _item_type(item) == "function_call" and _item_type(nxt) not in (
+            "function_call",
+            "function_call_output",
+        ):
+            # End of a block of calls: answer the unanswered ones right here.
+            block = []
+            for prev in reversed(out):
+                if _item_type(prev) != "function_call":
+                    break
+                block.append(prev)
+            for call in reversed(block):
+                if call.get("call_id") in missing:
+                    out.append(cancelled_output(call["call_id"]))
+    return out
+
+
+class HistorySession(SQLiteSession):
+    """SQLiteSession that always hands the model a valid, trimmed history.
+
+    ``SessionSettings(limit=...)`` keeps only the latest items for the model (stored history
+    is never deleted); a cut in the middle of a tool exchange, or a call left without output
+    by a cancelled turn, would make providers reject the request, so both are repaired here.
+    """
+
+    async def get_items(self, limit: int | None = None) -> list[Any]:
+        return valid_history(await super().get_items(limit))
+
+
+# ---------------------------------------------------------------------- the session
+
+_DONE = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class ChatSession:
+    """One conversation with the agent; usable for many turns."""
+
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        base_url: str | None = None,
+        conversation_id: str | None = None,
+        continue_latest: bool = False,
+        store: Any | None = None,
+        auto_approve: bool = False,
+    ) -> None:
+        from .providers import get_provider
+
+        self.settings = settings
+        self.provider_name: str = get_provider(provider).name if provider else settings.provider
+        self.base_url: str | None = base_url
+        self.model: str = model or self._default_model(self.provider_name)
+        self.auto_approve = auto_approve
+        self._store = store
+        self._agent: Agent[Any] | None = None
+        self._endpoint: Endpoint | None = None
+        self._session: HistorySession | None = None
+        self._result: Any = None
+        self._cancel_requested = False
+        self.conversation_id: str = ""
+        if conversation_id:
+            self.resume(conversation_id)
+        elif continue_latest:
+            latest = conversations.latest_conversation_id(paths=self._paths())
+            self.conversation_id = latest or conversations.new_conversation_id()
+        else:
+            self.conversation_id = conversations.new_conversation_id()
+
+    # -- configuration ---------------------------------------------------------------
+    def _paths(self) -> Any:
+        paths = getattr(self.settings, "paths", None)
+        if paths is None:
+            from .config import get_paths
+
+            paths = get_paths()
+        return paths
+
+    def _default_model(self, provider: str) -> str:
+        return self.settings.provider_config(provider).model or ""
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            self._store = _open_store(self.settings)
+        return self._store
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The resolved endpoint (raises ProviderError when the key is missing)."""
+        if self._endpoint is None:
+            self._endpoint = resolve_endpoint(
+                self.settings, self.provider_name, self.model or None, self.base_url
+            )
+        return self._endpoint
+
+    @property
+    def agent(self) -> Agent[Any]:
+        if self._agent is None:
+            self._agent = _build_agent(
+                self.endpoint, self.settings, self.store, auto_approve=self.auto_approve
+            )
+        return self._agent
+
+    def set_model(self, model: str) -> None:
+        """Use another model from the next turn on (same provider)."""
+        self.model = model
+        self._agent = self._endpoint = None
+
+    def set_provider(self, name: str) -> None:
+        """Switch provider (its configured model; a --base-url given earlier is dropped)."""
+        from .providers import get_provider
+
+        self.provider_name = get_provider(name).name
+        self.base_url = None
+        self.model = self._default_model(self.provider_name)
+        self._agent = self._endpoint = None
+
+    def new_conversation(self) -> str:
+        """Start a fresh conversation; returns its id."""
+        self._close_session()
+        self.conversation_id = conversations.new_conversation_id()
+        return self.conversation_id
+
+    def resume(self, conversation_id: str) -> None:
+        """Continue a stored conversation (NotFoundError when there is none with that id)."""
+        if conversations.get_conversation(conversation_id, paths=self._paths()) is None:
+            raise NotFoundError(
+                f"No conversation '{conversation_id}'.",
+                hint="List them with /history, or run `todo chat` to start a new one.",
+            )
+        self._close_session()
+        self.conversation_id = conversation_id
+
+    def _close_session(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def close(self) -> None:
+        self._close_session()
+
+    @property
+    def session(self) -> HistorySession:
+        if self._session is None or self._session.session_id != self.conversation_id:
+            self._close_session()
+            path = conversations.db_path(self._paths())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._session = HistorySession(
+                self.conversation_id,
+                path,
+                session_settings=SessionSettings(limit=HISTORY_LIMIT),
+            )
+        return self._session
+
+    def cancel(self) -> None:
+        """Stop the running turn: ``stream_turn`` then ends with ``TurnEnd(cancelled=True)``.
+
+        (Cancelling the task that iterates ``stream_turn`` works too; it re-raises
+        CancelledError after the same clean-up.)
+        """
+        self._cancel_requested = True
+        if self._result is not None:
+            self._result.cancel()
+
+    # -- a turn ----------------------------------------------------------------------
+    async def stream_turn(
+        self,
+        message: str,
+        *,
+        approve: Callable[[ApprovalRequest], Awaitable[bool]] | None = None,
+    ) -> AsyncIterator[Event]:
+        """Run one turn; yield its events, ending with TurnEnd.
+
+        ApprovalRequest is yielded just before ``approve`` is awaited for it (None declines).
+        Provider failures raise ProviderError after any partial TextDelta events.
+        """
+        agent = self.agent  # may raise ProviderError (no key) before anything starts
+        endpoint = self.endpoint
+        session = self.session
+        self._cancel_requested = False
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stats = TurnStats(notice=lambda text: queue.put_nowait(Notice(text)))
+        # The turn's context: the SDK's run-loop task copies it, so the model sees `stats`
+        # and a store that tracks its group in a context variable sees the turn's group.
+        ctx = contextvars.copy_context()
+        ctx.run(CURRENT_TURN.set, stats)
+        group = self.store.group(f"chat: {' '.join(message.split())[:60]}")
+        ctx.run(group.__enter__)
+        turn = _Turn()
+        pump: asyncio.Task[Any] | None = None
+        run_input: Any = message
+        try:
+            while True:
+                result = ctx.run(
+                    Runner.run_streamed, agent, run_input, session=session, max_turns=MAX_TURNS
+                )
+                self._result = result
+                pump = asyncio.create_task(_pump(result, queue))
+                while True:
+                    item = await queue.get()
+                    if item is _DONE:
+                        break
+                    if isinstance(item, _Failed):
+                        await _settle(result, pump)
+                        await self._repair(turn)
+                        raise to_provider_error(item.exc, endpoint) from item.exc
+                    if isinstance(item, Notice):
+                        yield item
+                        continue
+                    for event in turn.map(item):
+                        yield event
+                await pump
+                if self._cancel_requested:
+                    await _settle(result, pump)
+                    await self._repair(turn)
+                    yield self._turn_end(turn, stats, result, cancelled=True)
+                    return
+                if not result.interruptions:
+                    break
+                state = result.to_state()
+                for interruption in result.interruptions:
+                    request = self._approval_request(interruption)
+                    yield request
+                    ok = bool(await approve(request)) if approve is not None else False
+                    if ok:
+                        state.approve(interruption)
+                    else:
+                        why = (
+                            "the user declined it"
+                            if approve is not None
+                            else "it needs the user's approval and none could be asked here "
+                            "(tell the user to run the command again with --yes)"
+                        )
+                        state.reject(
+                            interruption,
+                            rejection_message=dumps({"error": f"Not done: {why}."}),
+                        )
+                run_input = state
+            yield self._turn_end(turn, stats, result)
+        except asyncio.CancelledError:
+            if pump is not None and self._result is not None:
+                await _settle(self._result, pump)
+            await self._repair(turn)
+            raise
+        finally:
+            self._result = None
+            ctx.run(group.__exit__, None, None, None)
+
+    def _turn_end(self, turn: _Turn, stats: TurnStats, result: Any, *, cancelled: bool = False):
+        usage = Usage(stats.input_tokens, stats.output_tokens, stats.cost)
+        if not usage.input_tokens and not usage.output_tokens:
+            sdk = getattr(getattr(result, "context_wrapper", None), "usage", None)
+            if sdk is not None:
+                usage.input_tokens, usage.output_tokens = sdk.input_tokens, sdk.output_tokens
+        final = result.final_output if isinstance(result.final_output, str) else ""
+        if cancelled or not final:
+            final = turn.last_text
+        return TurnEnd(
+            final_text=final,
+            usage=usage,
+            model=stats.models[-1] if stats.models else self.endpoint.model,
+            conversation_id=self.conversation_id,
+            cancelled=cancelled,
+        )
+
+    def _approval_request(self, interruption: Any) -> ApprovalRequest:
+        raw = interruption.raw_item
+        name = getattr(raw, "name", None) or interruption.tool_name or "tool"
+        call_id = getattr(raw, "call_id", None) or ""
+        args = _parse_args(getattr(raw, "arguments", "") or "")
+        return ApprovalRequest(call_id, name, args, self._describe(name, args))
+
+    def _describe(self, name: str, args: dict[str, Any]) -> str:
+        ids = [i for i in args.get("ids") or [] if isinstance(i, int)]
+        verb = {"delete_tasks": "Delete", "complete_tasks": "Complete"}.get(
+            name, name.replace("_", " ").capitalize()
+        )
+        if not ids:
+            return f"{verb} ({json.dumps(args)})"
+        labels = []
+        for task_id in ids:
+            try:
+                labels.append(f"#{task_id} {self.store.get(task_id).title}")
+            except Exception:
+                labels.append(f"#{task_id} (no such task)")
+        shown = labels if len(labels) <= 5 else [*labels[:4], f"… {len(labels) - 4} more"]
+        noun = "task" if len(ids) == 1 else "tasks"
+        return f"{verb} {len(ids)} {noun} ({', '.join(shown)})"
+
+    async def _repair(self, turn: _Turn) -> None:
+        """After a cancelled or failed turn, leave a stored history providers accept."""
+        try:
+            session = self.session
+            items = await _raw_items(session)
+            stored_calls = {i.get("call_id") for i in items if _item_type(i) == "function_call"}
+            stored_outputs = {
+                i.get("call_id") for i in items if _item_type(i) == "function_call_output"
+            }
+            add: list[dict[str, Any]] = []
+            for call in dangling_calls(items):
+                output = turn.outputs.get(call["call_id"])
+                add.append(
+                    {"type": "function_call_output", "call_id": call["call_id"], "output": output}
+                    if output is not None
+                    else cancelled_output(call["call_id"])
+                )
+            # Calls that ran but were never stored: store them with what they returned.
+            for call_id, raw in turn.calls.items():
+                if call_id in stored_calls or call_id in stored_outputs:
+                    continue
+                add.append(raw)
+                output = turn.outputs.get(call_id)
+                add.append(
+                    {"type": "function_call_output", "call_id": call_id, "output": output}
+                    if output is not None
+                    else cancelled_output(call_id)
+                )
+            if turn.pending_text.strip():
+                add.append({"role": "assistant", "content": turn.pending_text + " [interrupted]"})
+            if add:
+                await session.add_items(add)
+        except Exception:  # never let clean-up hide the real outcome
+            pass
+
+
+class _Turn:
+    """Maps SDK stream events to our events and remembers what the turn did."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.calls: dict[str, dict[str, Any]] = {}  # call_id -> raw function_call item
+        self.outputs: dict[str, str] = {}
+        self.pending_text = ""  # text of the model response in progress
+        self.last_text = ""
+
+    def map(self, ev: Any) -> list[Event]:
+        kind = getattr(ev, "type", None)
+        if kind == "raw_response_event":
+            data = ev.data
+            dtype = getattr(data, "type", "")
+            if dtype == "response.output_text.delta":
+                self.pending_text += data.delta
+                return [TextDelta(data.delta)] if data.delta else []
+            if dtype in (
+                "response.reasoning_text.delta",
+                "response.reasoning_summary_text.delta",
+            ):
+                return [ReasoningDelta(data.delta)] if data.delta else []
+            if dtype == "response.created":
+                self.pending_text = ""
+            return []
+        if kind != "run_item_stream_event":
+            return []
+        item = ev.item
+        if ev.name == "message_output_created":
+            text = _message_text(item.raw_item)
+            self.last_text = text or self.pending_text
+            self.pending_text = ""
+            return []
+        if ev.name == "tool_called":
+            raw = item.raw_item
+            call_id = getattr(raw, "call_id", None) or ""
+            name = getattr(raw, "name", "") or ""
+            self.names[call_id] = name
+            if hasattr(raw, "model_dump"):
+                self.calls[call_id] = raw.model_dump(exclude_none=True)
+            self.pending_text = ""
+            return [ToolCall(call_id, name, _parse_args(getattr(raw, "arguments", "") or ""))]
+        if ev.name == "tool_output":
+            raw = item.raw_item
+            call_id = raw.get("call_id", "") if isinstance(raw, dict) else ""
+            output = item.output if isinstance(item.output, str) else str(item.output)
+            self.outputs[call_id] = output
+            name = self.names.get(call_id, "")
+            return [ToolResult(call_id, name, output, ok=not _is_error(output))]
+        return []
+
+
+def _message_text(raw: Any) -> str:
+    parts = getattr(raw, "content", None) or []
+    return "".join(getattr(p, "text", "") or "" for p in parts)
+
+
+def _parse_args(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {"_raw": text}
+    return value if isinstance(value, dict) else {"_value": value}
+
+
+def _is_error(output: str) -> bool:
+    return output.lstrip().startswith('{"error"')
+
+
+async def _raw_items(session: SQLiteSession) -> list[Any]:
+    """The latest stored items as stored (no trimming or repair), for checking a turn."""
+    # get_items(limit=None) falls back to the session's limit; a turn adds far fewer items.
+    return await SQLiteSession.get_items(session, limit=HISTORY_LIMIT * 4)
+
+
+async def _pump(result: Any, queue: asyncio.Queue[Any]) -> None:
+    """Move SDK stream events into ``queue`` (so notices can be interleaved)."""
+    try:
+        async for event in result.stream_events():
+            queue.put_nowait(event)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        queue.put_nowait(_Failed(exc))
+    else:
+        queue.put_nowait(_DONE)
+
+
+async def _settle(result: Any, pump: asyncio.Task[Any]) -> None:
+    """Stop the run (model call and pending tools) and wait until it has let go."""
+    result.cancel()
+    if not pump.done():
+        pump.cancel()
+    await asyncio.wait([pump], timeout=2)
+    task = getattr(result, "run_loop_task", None)
+    if task is not None and not task.done():
+        await asyncio.wait([task], timeout=2)
+    await asyncio.sleep(0)
+
+
+def run_turn_sync(session: ChatSession, message: str, **kw: Any) -> list[Event]:
+    """Run one turn to completion and return its events (for scripts and tests)."""
+
+    async def go() -> list[Event]:
+        return [e async for e in session.stream_turn(message, **kw)]
+
+    return asyncio.run(go())
+
+
+__all__ = [
+    "ChatSession",
+    "HistorySession",
+    "ProviderError",
+    "build_instructions",
+    "create_todo_agent",
+    "run_turn_sync",
+    "valid_history",
+]

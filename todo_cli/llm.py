@@ -1,0 +1,513 @@
+"""Talking to model providers: client factory, model settings, retries, error mapping.
+
+Every provider is an OpenAI-compatible Chat Completions endpoint. This module builds the
+``AsyncOpenAI`` client and the Agents SDK model for one, and is the single place that turns
+provider failures (HTTP errors, error chunks inside a stream, network errors) into a
+``ProviderError`` with a one-line cause and a fix.
+
+Imports ``openai`` and ``agents`` at top level: only agent code imports this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import math
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import openai
+from agents import ModelSettings, OpenAIChatCompletionsModel, set_tracing_disabled
+
+from .errors import ConfigError, ProviderError, TodoError, UsageError
+from .providers import Provider
+
+# Tracing uploads prompts and tool data to OpenAI: never, whatever provider is in use.
+set_tracing_disabled(True)
+
+APP_URL = "https://github.com/todo-cli/todo"
+APP_TITLE = "todo"
+OPENROUTER_MAX_TOKENS = 4096
+DEFAULT_TIMEOUT = 120.0  # seconds between bytes; OpenRouter sends keep-alive comments
+MAX_RATE_LIMIT_RETRIES = 3
+MAX_SERVER_ERROR_RETRIES = 1
+MAX_RETRY_WAIT = 30.0  # never sleep longer than this for one retry
+RETRY_BASE_DELAY = 1.0  # backoff without Retry-After: 1 s, 2 s, 4 s
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A resolved provider connection: where to send requests, which model, which key."""
+
+    provider: Provider
+    base_url: str
+    model: str
+    api_key: str = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        return self.provider.label
+
+    @property
+    def is_openrouter(self) -> bool:
+        return self.provider.name == "openrouter" or "openrouter.ai" in self.base_url
+
+
+def resolve_endpoint(
+    settings: Any,
+    provider: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+) -> Endpoint:
+    """Base URL, model and key for ``provider`` (default: the configured one).
+
+    Raises ProviderError when the key is missing (exit code 4, names the variable and the
+    ``todo config set`` command) and UsageError when a custom server has no URL or model.
+    """
+    pc = settings.provider_config(provider)
+    p: Provider = pc.provider
+    url = base_url or pc.base_url
+    if not url:
+        raise UsageError(
+            f"No base URL for {p.label}.",
+            hint=f"Pass --base-url URL, or set {p.base_url_env} or "
+            f"`todo config set {p.name}.base_url URL`.",
+        )
+    name = model or pc.model
+    if not name:
+        raise UsageError(
+            f"No model chosen for {p.label}.",
+            hint=f"Pass --model ID, or set {p.model_env} or `todo config set {p.name}.model ID`.",
+        )
+    try:
+        key = pc.require_key()
+    except ConfigError as exc:
+        raise ProviderError(exc.message, hint=exc.hint) from None
+    return Endpoint(provider=p, base_url=url.rstrip("/"), model=name, api_key=key)
+
+
+def timeout_seconds() -> float:
+    """Read timeout for model requests (``TODO_TIMEOUT`` overrides, in seconds)."""
+    raw = os.environ.get("TODO_TIMEOUT")
+    try:
+        return float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def make_client(endpoint: Endpoint, *, timeout: float | None = None) -> openai.AsyncOpenAI:
+    """An ``AsyncOpenAI`` client for the endpoint (retries are ours, not the client's)."""
+    headers: dict[str, str] = {}
+    if endpoint.is_openrouter:
+        headers = {"HTTP-Referer": APP_URL, "X-OpenRouter-Title": APP_TITLE, "X-Title": APP_TITLE}
+    return openai.AsyncOpenAI(
+        base_url=endpoint.base_url,
+        api_key=endpoint.api_key,
+        default_headers=headers,
+        max_retries=0,
+        timeout=timeout if timeout is not None else timeout_seconds(),
+    )
+
+
+def make_model_settings(endpoint: Endpoint, fallback_models: list[str] | None = None):
+    """ModelSettings: usage in streams; for OpenRouter also max_tokens, cost and fallbacks."""
+    if not endpoint.is_openrouter:
+        return ModelSettings(include_usage=True)
+    body: dict[str, Any] = {"usage": {"include": True}}
+    fallbacks = [m for m in (fallback_models or []) if m and m != endpoint.model]
+    if fallbacks:
+        body["models"] = [endpoint.model, *fallbacks]
+    return ModelSettings(include_usage=True, max_tokens=OPENROUTER_MAX_TOKENS, extra_body=body)
+
+
+# ---------------------------------------------------------------------- per-turn stats
+
+
+@dataclass
+class TurnStats:
+    """What the client saw during one turn: usage, cost, models that answered, notices."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None
+    models: list[str] = field(default_factory=list)
+    notice: Callable[[str], None] | None = None
+
+    def add_usage(self, usage: Any) -> None:
+        if usage is None:
+            return
+        self.input_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
+        self.output_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+        cost = getattr(usage, "cost", None)
+        if cost is None and isinstance(getattr(usage, "model_extra", None), dict):
+            cost = usage.model_extra.get("cost")
+        if isinstance(cost, int | float):
+            self.cost = (self.cost or 0.0) + float(cost)
+
+    def add_model(self, model: str | None) -> None:
+        if model and (not self.models or self.models[-1] != model):
+            self.models.append(model)
+
+
+# The agent code sets this for the duration of a turn; the SDK's run-loop task inherits it.
+CURRENT_TURN: contextvars.ContextVar[TurnStats | None] = contextvars.ContextVar(
+    "todo_current_turn", default=None
+)
+
+
+def _stats() -> TurnStats | None:
+    return CURRENT_TURN.get()
+
+
+def _fix_tool_call_ids(tool_calls: Any, seen: dict[int, str]) -> None:
+    """Give every tool call an id: Gemini sends ``"id": ""``, which breaks follow-ups."""
+    for tc in tool_calls or []:
+        index = getattr(tc, "index", None)
+        if index is None:  # non-streamed message tool call
+            if not getattr(tc, "id", None):
+                tc.id = f"call_{uuid.uuid4().hex[:24]}"
+            continue
+        if tc.id:
+            seen[index] = tc.id
+        elif index not in seen:
+            tc.id = seen[index] = f"call_{uuid.uuid4().hex[:24]}"
+        else:
+            tc.id = None
+
+
+class _WatchedStream:
+    """Wraps the provider's chunk stream: fixes tool-call ids, records model and usage."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.response = getattr(stream, "response", None)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        seen: dict[int, str] = {}
+        stats = _stats()
+        async for chunk in self._stream:
+            if stats is not None:
+                stats.add_model(getattr(chunk, "model", None))
+                if getattr(chunk, "usage", None) is not None:
+                    stats.add_usage(chunk.usage)
+            for choice in chunk.choices or []:
+                delta = getattr(choice, "delta", None)
+                if delta is not None and delta.tool_calls:
+                    _fix_tool_call_ids(delta.tool_calls, seen)
+            yield chunk
+
+    async def close(self) -> None:
+        await self._stream.close()
+
+
+class TodoChatModel(OpenAIChatCompletionsModel):
+    """Chat Completions model with visible rate-limit retries and stream bookkeeping."""
+
+    async def _fetch_response(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        attempt = 0
+        while True:
+            try:
+                ret = await super()._fetch_response(*args, **kwargs)
+                break
+            except openai.APIStatusError as exc:
+                delay = retry_delay(exc, attempt)
+                if delay is None:
+                    raise
+                attempt += 1
+                stats = _stats()
+                if stats is not None and stats.notice is not None:
+                    what = "rate limited" if exc.status_code == 429 else "provider error"
+                    stats.notice(f"{what}, retrying in {max(1, math.ceil(delay))} s")
+                await asyncio.sleep(delay)
+        if isinstance(ret, tuple):
+            response, stream = ret
+            return response, _WatchedStream(stream)
+        stats = _stats()
+        if stats is not None:
+            stats.add_model(getattr(ret, "model", None))
+            stats.add_usage(getattr(ret, "usage", None))
+        for choice in getattr(ret, "choices", None) or []:
+            _fix_tool_call_ids(getattr(choice.message, "tool_calls", None), {})
+        return ret
+
+
+def make_model(endpoint: Endpoint, client: openai.AsyncOpenAI | None = None) -> TodoChatModel:
+    return TodoChatModel(model=endpoint.model, openai_client=client or make_client(endpoint))
+
+
+# ---------------------------------------------------------------------- error mapping
+
+
+def _error_body(exc: Any) -> dict[str, Any]:
+    """The ``error`` object of a provider's error body, whatever its shape."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, list) and body and isinstance(body[0], dict):  # Gemini wraps in a list
+        body = body[0]
+    if isinstance(body, dict):
+        inner = body.get("error")
+        if isinstance(inner, dict):
+            return inner
+        if isinstance(inner, str):
+            return {"message": inner}
+        return body
+    return {}
+
+
+def _message(exc: Any, err: dict[str, Any]) -> str:
+    msg = err.get("message")
+    raw = (err.get("metadata") or {}).get("raw") if isinstance(err.get("metadata"), dict) else None
+    if isinstance(raw, str) and raw.strip():
+        msg = f"{msg}: {raw}" if msg and msg not in raw else raw
+    if not msg:
+        msg = getattr(exc, "message", None) or str(exc)
+    msg = " ".join(str(msg).split())
+    return msg if len(msg) <= 300 else msg[:297] + "..."
+
+
+def _retry_after(exc: Any) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name in ("retry-after-ms", "retry-after"):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                from email.utils import parsedate_to_datetime
+
+                when = parsedate_to_datetime(value)
+                seconds = when.timestamp() - time.time()
+            except (TypeError, ValueError):
+                continue
+        return max(0.0, seconds / 1000 if name == "retry-after-ms" else seconds)
+    return None
+
+
+def is_daily_limit(exc: Any) -> bool:
+    err = _error_body(exc)
+    text = f"{err.get('message', '')} {getattr(exc, 'message', '')}".lower()
+    return "per-day" in text or "per day" in text or "daily" in text
+
+
+def retry_delay(exc: openai.APIStatusError, attempt: int) -> float | None:
+    """Seconds to wait before retrying this failure, or None when it must not be retried."""
+    status = exc.status_code
+    if status == 429:
+        if is_daily_limit(exc) or attempt >= MAX_RATE_LIMIT_RETRIES:
+            return None
+    elif status in (408, 500, 502, 503, 504):
+        if attempt >= MAX_SERVER_ERROR_RETRIES:
+            return None
+    else:
+        return None
+    after = _retry_after(exc)
+    if after is None:
+        return RETRY_BASE_DELAY * (2**attempt)
+    return after if after <= MAX_RETRY_WAIT else None
+
+
+def _daily_reset_text(err: dict[str, Any]) -> str:
+    headers = (err.get("metadata") or {}).get("headers") if isinstance(err, dict) else None
+    reset: datetime | None = None
+    if isinstance(headers, dict):
+        raw = headers.get("X-RateLimit-Reset") or headers.get("x-ratelimit-reset")
+        try:
+            reset = datetime.fromtimestamp(int(raw) / 1000, UTC)
+        except (TypeError, ValueError, OverflowError):
+            reset = None
+    now = datetime.now(UTC)
+    if reset is None or reset <= now:
+        reset = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    minutes = int((reset - now).total_seconds() // 60)
+    return f"it resets at 00:00 UTC (in {minutes // 60} h {minutes % 60:02d} min)"
+
+
+_TOOLS_UNSUPPORTED = (
+    "does not support tools",
+    "doesn't support tools",
+    "tools are not supported",
+    "tool use is not supported",
+    "tool calling is not supported",
+    "does not support tool",
+    "tools param requires",
+    "function calling is not",
+    "not support function calling",
+)
+
+
+def to_provider_error(exc: BaseException, endpoint: Endpoint | None = None) -> TodoError:
+    """Map any provider failure to a ProviderError with a one-line cause and a fix."""
+    if isinstance(exc, TodoError):
+        return exc
+    label = endpoint.label if endpoint else "The provider"
+    model = endpoint.model if endpoint else "the model"
+    url = endpoint.base_url if endpoint else "the provider"
+    name = endpoint.provider.name if endpoint else "PROVIDER"
+    other_model = "Try again, or pick another model with --model."
+
+    if isinstance(exc, openai.APITimeoutError) or _is_timeout(exc):
+        return ProviderError(
+            f"{label} did not answer in time ({url}).",
+            hint="The model may be overloaded: try again, raise TODO_TIMEOUT, "
+            "or pick another model with --model.",
+        )
+    if isinstance(exc, openai.APIConnectionError) or _is_network(exc):
+        hint = "Check the URL and your network connection."
+        if endpoint and endpoint.provider.name == "ollama":
+            hint = "Is Ollama running? Start it with `ollama serve`."
+        elif endpoint and endpoint.provider.name == "custom":
+            hint = "Is the server running? Check --base-url / CUSTOM_BASE_URL."
+        if _is_broken_stream(exc):
+            return ProviderError(f"The connection to {url} broke during the answer.", hint=hint)
+        return ProviderError(f"Could not connect to {label} at {url}.", hint=hint)
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc, exc.status_code, label, model, name, endpoint)
+    if isinstance(exc, openai.APIError):
+        # An error chunk inside a 200 stream (or an error body without an HTTP status).
+        err = _error_body(exc)
+        code = err.get("code")
+        msg = _message(exc, err)
+        if isinstance(code, int) and code >= 400:
+            mapped = _status_error(exc, code, label, model, name, endpoint)
+            return ProviderError(f"The answer stopped: {mapped.message}", hint=mapped.hint)
+        return ProviderError(
+            f"The answer stopped: {label} reported an error ({msg}).", hint=other_model
+        )
+    cls = type(exc).__name__
+    if cls == "MaxTurnsExceeded":
+        return ProviderError(
+            "The agent took too many steps without finishing.",
+            hint="Ask for something smaller, or try another model with --model.",
+        )
+    if cls in ("ModelBehaviorError", "AgentsException", "UserError"):
+        return ProviderError(f"{label} returned an unusable answer ({exc}).", hint=other_model)
+    return ProviderError(f"{label} request failed ({cls}: {exc}).", hint=other_model)
+
+
+def _status_error(
+    exc: Any, status: int, label: str, model: str, name: str, endpoint: Endpoint | None
+) -> ProviderError:
+    err = _error_body(exc)
+    msg = _message(exc, err)
+    low = msg.lower()
+    code = err.get("code")
+    key_env = endpoint.provider.key_env if endpoint else "the API key variable"
+    if code == "tool_use_failed" or "tool call validation failed" in low:
+        return ProviderError(
+            f"{model} produced a malformed tool call ({label}: {msg}).",
+            hint="Try again (rephrasing helps), or use another model with --model.",
+        )
+    if status == 401:
+        where = (
+            f" (new key: {endpoint.provider.key_url})"
+            if endpoint and endpoint.provider.key_url
+            else ""
+        )
+        return ProviderError(
+            f"{label} rejected the API key (401: {msg}).",
+            hint=f"Check {key_env} or run `todo config set {name}.api_key`{where}.",
+        )
+    if status == 402:
+        return ProviderError(
+            f"Not enough credits on your {label} account (402: {msg}).",
+            hint="Add credits at https://openrouter.ai/settings/credits. A negative balance "
+            "blocks free models too; a smaller max_tokens or prompt may fit what is left.",
+        )
+    if status == 403:
+        return ProviderError(
+            f"{label} refused the request (403: {msg}).",
+            hint="Rephrase the request or pick another model with --model.",
+        )
+    if status == 404 and "tool use" in low:
+        return ProviderError(
+            f"{model} cannot call tools on {label} (404: no endpoint supports tool use).",
+            hint="Pick a model that can: `todo models --free --tools`.",
+        )
+    if status == 404 and "tool_choice" in low:
+        return ProviderError(
+            f"{model} does not support the tool settings this agent needs (404).",
+            hint="Pick a model that can use tools: `todo models --free --tools`.",
+        )
+    if any(s in low for s in _TOOLS_UNSUPPORTED):
+        return ProviderError(
+            f"{model} does not support tool calling on {label} ({status}: {msg}).",
+            hint="Pick a model that can use tools (`todo models --tools`); on Ollama try "
+            "llama3.1 or qwen2.5.",
+        )
+    if status == 404:
+        return ProviderError(
+            f"Unknown model '{model}' on {label} (404: {msg}).",
+            hint="Find a model id with `todo models --search WORD`.",
+        )
+    if status == 408:
+        return ProviderError(
+            f"{label} timed out (408: {msg}).",
+            hint="Try again, or pick another model with --model.",
+        )
+    if status == 429:
+        if is_daily_limit(exc):
+            return ProviderError(
+                f"Daily free-model limit reached on {label} (429: {msg}).",
+                hint="Accounts that bought under $10 of credits get 50 free-model requests a "
+                "day, 1000 otherwise; " + _daily_reset_text(err) + ". Until then use a paid "
+                "model or add credits.",
+            )
+        after = _retry_after(exc)
+        wait = f"Wait {math.ceil(after)} s" if after else "Wait a minute"
+        return ProviderError(
+            f"Rate limited by {label} (429: {msg}).",
+            hint=f"{wait} and try again, or pick another model with --model (free models "
+            "allow about 20 requests a minute).",
+        )
+    if status >= 500:
+        return ProviderError(
+            f"{label} had a server error ({status}: {msg}).",
+            hint="The model may be down: try again shortly, pick another with --model, or "
+            "set openrouter.fallback_models.",
+        )
+    return ProviderError(
+        f"{label} rejected the request ({status}: {msg}).",
+        hint="Try again, or pick another model with --model.",
+    )
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen:
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return seen
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return any("Timeout" in type(e).__name__ for e in _chain(exc)) or isinstance(exc, TimeoutError)
+
+
+def _is_network(exc: BaseException) -> bool:
+    names = (
+        "ConnectError",
+        "NetworkError",
+        "RemoteProtocolError",
+        "ReadError",
+        "TransportError",
+        "ProtocolError",
+    )
+    return any(type(e).__name__ in names for e in _chain(exc)) or isinstance(exc, ConnectionError)
+
+
+def _is_broken_stream(exc: BaseException) -> bool:
+    names = ("RemoteProtocolError", "ReadError")
+    return any(type(e).__name__ in names for e in _chain(exc))

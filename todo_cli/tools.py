@@ -1,0 +1,322 @@
+"""The agent's function tools over the task store.
+
+Each tool returns a compact JSON string. A failing tool (unknown id, bad date, empty
+title, wrong argument type) returns ``{"error": "<reason> <hint>"}`` so the model can correct
+itself; it never crashes the run. Docstrings are what the model reads: keep them short
+(instructions plus every schema must stay under ~1,500 tokens).
+
+Tools are ``async`` and call the store on the event-loop thread, so every mutation of a turn
+lands in the journal group the agent opened for that turn (``TaskStore.group``), whatever
+way the store tracks its current group.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Literal
+
+from agents import FunctionTool, RunContextWrapper, function_tool
+
+from .errors import TodoError
+
+LIST_CAP = 50
+DESTRUCTIVE = ("delete_tasks",)  # always need approval; complete_tasks only for several ids
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as the model receives it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def brief(task: Any, *, full: bool = False) -> dict[str, Any]:
+    """A task as the model sees it: empty fields left out to save tokens."""
+    d = task.to_dict() if hasattr(task, "to_dict") else dict(task)
+    out: dict[str, Any] = {"id": d["id"], "title": d["title"]}
+    if d.get("status") and d["status"] != "pending":
+        out["status"] = d["status"]
+    for key in ("due", "project"):
+        if d.get(key):
+            out[key] = d[key]
+    if d.get("priority") and d["priority"] != "none":
+        out["priority"] = d["priority"]
+    if d.get("tags"):
+        out["tags"] = list(d["tags"])
+    if d.get("notes"):
+        notes = d["notes"]
+        out["notes"] = notes if full or len(notes) <= 80 else notes[:77] + "..."
+    if full:
+        for key in ("created_at", "updated_at", "completed_at"):
+            if d.get(key):
+                out[key] = d[key]
+    return out
+
+
+def error_result(exc: BaseException) -> str:
+    """The tool result for a failure: the real reason (and hint) for the model."""
+    if isinstance(exc, TodoError):
+        text = exc.message + (f" {exc.hint}" if exc.hint else "")
+    else:
+        text = str(exc) or type(exc).__name__
+        if "validation error" in text.lower():
+            text = "Invalid arguments: " + " ".join(text.split())[:300]
+    return dumps({"error": text})
+
+
+def _failure(ctx: RunContextWrapper[Any], error: Exception) -> str:
+    return error_result(error)
+
+
+def _none_if_empty(value: str | None) -> str | None:
+    return value if value and value.strip() else None
+
+
+def _clearable(value: str) -> str | None:
+    """ "" means unchanged (handled by callers), "none" clears the field."""
+    return None if value.strip().lower() in ("none", "null", "clear") else value
+
+
+def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
+    """The todo tools bound to ``store``. ``auto_approve`` skips the approval pauses."""
+
+    def tool(needs_approval: Any = False) -> Callable[[Callable[..., Any]], FunctionTool]:
+        return function_tool(
+            strict_mode=False,
+            failure_error_function=_failure,
+            needs_approval=False if auto_approve else needs_approval,
+        )
+
+    async def _several(_ctx: RunContextWrapper[Any], params: dict[str, Any], _id: str) -> bool:
+        ids = params.get("ids")
+        return not isinstance(ids, list) or len(set(ids)) != 1
+
+    def _ids(ids: list[int]) -> list[int]:
+        unique = list(dict.fromkeys(int(i) for i in ids))
+        if not unique:
+            raise TodoError("No task ids given.")
+        return unique
+
+    def capped(tasks: list[Any], total: int) -> str:
+        out: dict[str, Any] = {"tasks": [brief(t) for t in tasks[:LIST_CAP]]}
+        more = total - len(out["tasks"])
+        if more > 0:
+            out["more"] = more
+        return dumps(out)
+
+    @tool()
+    async def add_task(
+        title: str,
+        due: str = "",
+        priority: Literal["none", "low", "medium", "high"] = "none",
+        tags: list[str] | None = None,
+        project: str = "",
+        notes: str = "",
+    ) -> str:
+        """Add a task.
+
+        Args:
+            due: Natural language or ISO, e.g. "friday 5pm".
+        """
+        try:
+            task = store.add(
+                title,
+                due=_none_if_empty(due),
+                priority=priority or "none",
+                tags=tuple(tags or ()),
+                project=_none_if_empty(project),
+                notes=_none_if_empty(notes),
+            )
+        except Exception as exc:
+            return error_result(exc)
+        return dumps({"added": brief(task)})
+
+    @tool()
+    async def list_tasks(
+        status: Literal["pending", "done", "all"] = "pending",
+        due: str = "",
+        tag: str = "",
+        project: str = "",
+        priority: Literal["low", "medium", "high"] | None = None,
+        sort: Literal["due", "priority", "created", "id"] = "due",
+    ) -> str:
+        """List tasks (max 50).
+
+        Args:
+            due: "today", "overdue", or a date: due on or before it.
+        """
+        try:
+            from .store import TaskQuery
+
+            q = TaskQuery(
+                status=None if status == "all" else status,
+                tag=_none_if_empty(tag),
+                project=_none_if_empty(project),
+                priority=_none_if_empty(priority),
+                sort=sort,
+            )
+            when = due.strip().lower()
+            if when == "today":
+                q.due_today = True
+            elif when == "overdue":
+                q.overdue = True
+            elif when:
+                q.due_before = due
+            total = store.count(q)
+            q.limit = LIST_CAP
+            return capped(store.query(q), total)
+        except Exception as exc:
+            return error_result(exc)
+
+    @tool()
+    async def search_tasks(text: str, include_done: bool = False) -> str:
+        """Find tasks whose title, notes, tags or project match text."""
+        try:
+            found = store.search(text, status=None if include_done else "pending", limit=None)
+            return capped(found, len(found))
+        except Exception as exc:
+            return error_result(exc)
+
+    @tool()
+    async def show_task(task_id: int) -> str:
+        """Show one task in full."""
+        try:
+            return dumps(brief(store.get(task_id), full=True))
+        except Exception as exc:
+            return error_result(exc)
+
+    @tool()
+    async def update_task(
+        task_id: int,
+        title: str = "",
+        due: str = "",
+        priority: Literal["none", "low", "medium", "high"] | None = None,
+        notes: str = "",
+        project: str = "",
+        tags: list[str] | None = None,
+        add_tags: list[str] | None = None,
+        remove_tags: list[str] | None = None,
+    ) -> str:
+        """Change fields of a task; omitted fields stay. "none" clears due, notes or project.
+
+        Args:
+            tags: Replaces all tags.
+        """
+        fields: dict[str, Any] = {}
+        if title.strip():
+            fields["title"] = title
+        if due.strip():
+            fields["due"] = _clearable(due)
+        if priority:
+            fields["priority"] = priority
+        if notes.strip():
+            fields["notes"] = _clearable(notes)
+        if project.strip():
+            fields["project"] = _clearable(project)
+        if tags is not None:
+            fields["tags"] = list(tags)
+        if add_tags:
+            fields["add_tags"] = list(add_tags)
+        if remove_tags:
+            fields["remove_tags"] = list(remove_tags)
+        if not fields:
+            return dumps({"error": "Nothing to change: give at least one field."})
+        try:
+            task = store.update(task_id, **fields)
+        except Exception as exc:
+            return error_result(exc)
+        return dumps({"updated": brief(task), "changed": sorted(fields)})
+
+    @tool(needs_approval=_several)
+    async def complete_tasks(ids: list[int]) -> str:
+        """Mark tasks done."""
+        try:
+            done = store.complete(_ids(ids))
+        except Exception as exc:
+            return error_result(exc)
+        return dumps({"completed": [{"id": t.id, "title": t.title} for t in done]})
+
+    @tool()
+    async def reopen_tasks(ids: list[int]) -> str:
+        """Mark done tasks pending again."""
+        try:
+            tasks = store.reopen(_ids(ids))
+        except Exception as exc:
+            return error_result(exc)
+        return dumps({"reopened": [{"id": t.id, "title": t.title} for t in tasks]})
+
+    @tool(needs_approval=True)
+    async def delete_tasks(ids: list[int]) -> str:
+        """Delete tasks for good (the user must confirm)."""
+        try:
+            gone = store.delete(_ids(ids))
+        except Exception as exc:
+            return error_result(exc)
+        return dumps({"deleted": [{"id": t.id, "title": t.title} for t in gone]})
+
+    @tool()
+    async def undo_last_change() -> str:
+        """Revert the most recent change group (one command or one chat turn)."""
+        try:
+            res = store.undo()
+        except Exception as exc:
+            return error_result(exc)
+        changes = []
+        for ch in res.changes:
+            before = brief(ch.before) if ch.before else None
+            after = brief(ch.after) if ch.after else None
+            changes.append({"before": before, "after": after})
+        return dumps({"undone": res.label or "last change", "changes": changes})
+
+    tools = [
+        add_task,
+        list_tasks,
+        search_tasks,
+        show_task,
+        update_task,
+        complete_tasks,
+        reopen_tasks,
+        delete_tasks,
+        undo_last_change,
+    ]
+    for t in tools:
+        t.params_json_schema = slim_schema(t.params_json_schema)
+    return tools
+
+
+def slim_schema(schema: Any) -> Any:
+    """Drop what costs tokens and confuses strict providers: titles, empty defaults and
+    ``anyOf [X, null]`` wrappers (Gemini accepts only a narrow JSON-schema subset)."""
+    if isinstance(schema, list):
+        return [slim_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: slim_schema(v) for name, v in value.items()}
+        elif key == "title" and isinstance(value, str) or key == "default" and value in ("", None):
+            continue
+        else:
+            out[key] = slim_schema(value)
+    any_of = out.get("anyOf")
+    if isinstance(any_of, list):
+        rest = [s for s in any_of if s != {"type": "null"}]
+        if len(rest) == 1 and len(rest) < len(any_of):
+            del out["anyOf"]
+            out = {**rest[0], **out}
+    return out
+
+
+def tool_schemas(tools: list[FunctionTool]) -> list[dict[str, Any]]:
+    """The tool definitions as sent to a Chat Completions endpoint (for size checks)."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": t.name,
+                "description": t.description,
+                "parameters": t.params_json_schema,
+            },
+        }
+        for t in tools
+    ]
