@@ -119,7 +119,7 @@ def models(
         _stderr(catalog.notice)
     everything = catalog.models
     matching = filter_models(everything, free=free, tools=tools, search=search, min_context=min_ctx)
-    _note_unknown(everything, free=free, tools=tools)
+    _note_unknown(everything, free=free, tools=tools, search=search, min_context=min_ctx)
     shown = sort_models(matching, sort.value)
     if limit is not None:
         shown = shown[:limit]
@@ -136,22 +136,30 @@ def models(
     _render_table(catalog, shown, matching=len(matching))
 
 
-def _note_unknown(models: list[Model], *, free: bool, tools: bool) -> None:
-    """Say when a filter left out models because the catalog does not say."""
+def _note_unknown(models: list[Model], *, free: bool, tools: bool, **filters) -> None:
+    """Say when --free/--tools left out models only because the catalog does not say."""
+    from ..catalog import filter_models
+
     if tools:
-        unknown = sum(1 for m in models if m.tools is None and (not free or m.free))
+        rest = filter_models(models, free=free, **filters)
+        unknown = sum(1 for m in rest if m.tools is None)
         if unknown:
             _stderr(
-                f"Note: {unknown} model{'s' if unknown != 1 else ''} left out: this catalog "
-                "does not say whether they support tool calling."
+                f"Note: {_plural(unknown)} left out: the catalog does not say whether "
+                f"{'they support' if unknown != 1 else 'it supports'} tool calling."
             )
     if free:
-        unknown = sum(1 for m in models if m.free is None)
+        rest = filter_models(models, tools=tools, **filters)
+        unknown = sum(1 for m in rest if m.free is None)
         if unknown:
             _stderr(
-                f"Note: {unknown} model{'s' if unknown != 1 else ''} left out: this catalog "
-                "has no prices."
+                f"Note: {_plural(unknown)} left out: the catalog does not give "
+                f"{'their prices' if unknown != 1 else 'its price'}."
             )
+
+
+def _plural(n: int) -> str:
+    return f"{n} model{'s' if n != 1 else ''}"
 
 
 def _render_table(catalog: Catalog, shown: list[Model], *, matching: int) -> None:
