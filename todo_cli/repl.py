@@ -1,6 +1,688 @@
-"""Interactive `todo chat` session (prompt-toolkit)."""
+"""Interactive `todo chat` session (prompt-toolkit).
+
+The prompt appears at once: the Agents SDK and the OpenAI client (over a second to import)
+load in a background thread while the user types; the first turn waits for them. A turn
+runs as an asyncio task fed by ``ChatSession.stream_turn``; Ctrl-C cancels that task (the
+agent core stops the model call and tools) and the prompt comes back. Slash commands
+(``slash.py``) work without a model and without a key.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.styles import Style
+
+from .errors import ProviderError, TodoError
+
+if TYPE_CHECKING:
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.output import Output
+    from rich.console import Console
+
+    from .events import ApprovalRequest, ToolCall, ToolResult, TurnEnd
+    from .mdstream import MarkdownStream
+
+# What the background thread imports while the user types: the agent (Agents SDK, openai)
+# and what a turn renders with.
+PRELOAD_MODULES = ("todo_cli.agent", "rich.markdown", "rich.live", "rich.spinner")
+
+STYLE = Style.from_dict(
+    {
+        "prompt": "ansicyan bold",
+        "continuation": "ansibrightblack",
+        "bottom-toolbar": "noreverse bg:#262626 #a8a8a8",
+        "bottom-toolbar.key": "bg:#262626 #d7d7d7 bold",
+        "bottom-toolbar.warn": "bg:#262626 ansired",
+    }
+)
+
+QUIT_HINT = "Press Ctrl-D or type /exit to quit."
+
+
+class Preloader(threading.Thread):
+    """Imports the heavy modules in the background; ``wait()`` joins and re-raises."""
+
+    def __init__(self, modules: tuple[str, ...] = PRELOAD_MODULES) -> None:
+        super().__init__(name="todo-preload", daemon=True)
+        self.modules = modules
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        began = time.perf_counter()
+        for name in self.modules:
+            try:
+                importlib.import_module(name)
+            except BaseException as exc:  # reported by wait(), in the main thread
+                if self.error is None:
+                    self.error = exc
+        self.seconds = time.perf_counter() - began
+
+    def wait(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+class SessionTotals:
+    """Tokens and cost of this session, for the toolbar and /usage."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost: float | None = None  # None until a provider reports one
+        self.models: dict[str, int] = {}
+
+    def add(self, end: TurnEnd) -> None:
+        self.turns += 1
+        self.input_tokens += end.usage.input_tokens or 0
+        self.output_tokens += end.usage.output_tokens or 0
+        if end.usage.cost is not None:
+            self.cost = (self.cost or 0.0) + end.usage.cost
+        if end.model:
+            self.models[end.model] = self.models.get(end.model, 0) + 1
+
+
+def format_tokens(n: int) -> str:
+    """1234 -> "1.2k", 999 -> "999"."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k"
+    return str(n)
+
+
+def format_cost(cost: float) -> str:
+    """USD with enough digits for small amounts: $0.0012, $1.25."""
+    if cost == 0:
+        return "$0"
+    if cost < 0.01:
+        return f"${cost:.4f}"
+    return f"${cost:.2f}"
+
+
+def usage_footer(end: TurnEnd) -> str:
+    """The dim line after a turn: tokens in/out, cost when known, model that answered."""
+    try:
+        from .chat_render import usage_footer as agent_footer
+
+        return agent_footer(end)
+    except ImportError:
+        pass
+    parts = [
+        f"{format_tokens(end.usage.input_tokens)} in",
+        f"{format_tokens(end.usage.output_tokens)} out",
+    ]
+    if end.usage.cost is not None:
+        parts.append(format_cost(end.usage.cost))
+    if end.model:
+        parts.append(end.model)
+    return " · ".join(parts)
+
+
+def tool_activity_line(call: ToolCall | None, result: ToolResult) -> str | None:
+    """A short line for a finished tool call ("+ #12 Buy milk (due Fri)")."""
+    try:
+        from .chat_render import tool_activity_line as agent_line
+    except ImportError:
+        agent_line = None
+    if agent_line is not None and call is not None:
+        return agent_line(call, result)
+    mark = "·" if result.ok else "!"
+    return f"{mark} {result.name}"
+
+
+class Repl:
+    """The interactive session: prompt, turns, slash commands, toolbar.
+
+    Everything that touches the outside world can be injected for tests: ``input`` and
+    ``output`` (prompt-toolkit), ``console`` (Rich), ``chat_factory`` (builds the chat
+    session; default: ``agent.ChatSession`` once the background import is done),
+    ``history`` and ``store``.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        base_url: str | None = None,
+        conversation_id: str | None = None,
+        continue_latest: bool = False,
+        yes: bool = False,
+        input: Input | None = None,
+        output: Output | None = None,
+        console: Console | None = None,
+        chat_factory: Callable[..., Any] | None = None,
+        preloader: Preloader | None = None,
+        history: History | None = None,
+        store: Any = None,
+        settings: Any = None,
+    ) -> None:
+        self.input = input
+        self.output = output
+        if console is None:
+            from rich.console import Console
+
+            console = Console(highlight=False)
+        self.console = console
+        self._provider_flag = provider
+        self._model_flag = model
+        self._base_url = base_url
+        self._pending_conversation = conversation_id
+        self._continue_latest = continue_latest
+        self.yes = yes
+        self.settings = settings if settings is not None else self._load_settings()
+        self.show_reasoning = bool(self.settings.show_reasoning)
+        self._provider = provider or self.settings.provider
+        self._model = model
+        self._chat_factory = chat_factory
+        self.preloader = preloader
+        self.chat: Any = None  # the ChatSession, created for the first turn
+        self._store = store
+        self._store_failed = False
+        self.stats: dict[str, int] | None = None
+        self.totals = SessionTotals()
+        self._history = history
+        self._session: PromptSession[str] | None = None
+        self._confirm_session: PromptSession[str] | None = None
+        self._turn_task: asyncio.Task[Any] | None = None
+        self._cancel_requested = False
+        self.idle = asyncio.Event()  # set while waiting at the main prompt (tests)
+        self.turn_count = 0
+        from .slash import SlashCommands
+
+        self.commands = SlashCommands(self)
+        self.load_seconds: float | None = None  # time the first turn waited for imports
+        self._model_ids: dict[str, list[str]] = {}
+
+    # -- settings, state ----------------------------------------------------------------
+
+    def _load_settings(self) -> Any:
+        from .config import load_settings
+
+        return load_settings({"provider": self._provider_flag})
+
+    def reload_settings(self) -> None:
+        """Re-read settings (after a key or setting was stored)."""
+        self.settings = self._load_settings()
+
+    @property
+    def provider_name(self) -> str:
+        if self.chat is not None:
+            return str(self.chat.provider_name)
+        return self._provider
+
+    @property
+    def model(self) -> str | None:
+        if self.chat is not None:
+            return str(self.chat.model)
+        if self._model:
+            return self._model
+        try:
+            return self.settings.provider_config(self._provider).model
+        except TodoError:
+            return None
+
+    @property
+    def conversation_label(self) -> str:
+        if self.chat is not None and getattr(self.chat, "conversation_id", None):
+            return str(self.chat.conversation_id)
+        if self._pending_conversation:
+            return self._pending_conversation
+        if self._continue_latest:
+            return "latest"
+        return "new"
+
+    def provider_config(self, name: str | None = None) -> Any:
+        return self.settings.provider_config(name or self.provider_name)
+
+    def has_key(self) -> bool:
+        """True when the current provider has a key or needs none."""
+        try:
+            cfg = self.provider_config()
+        except TodoError:
+            return False
+        return bool(cfg.api_key) or not cfg.provider.needs_key
+
+    def key_hint(self) -> str:
+        """How to get and set a key for the current provider."""
+        cfg = self.provider_config()
+        p = cfg.provider
+        lines = [f"No API key for {p.label}."]
+        if p.key_url:
+            free = " (free)" if p.name == "openrouter" else ""
+            lines.append(f"Get one{free} at {p.key_url}, then type /key to paste it here,")
+        else:
+            lines.append("Type /key to paste one,")
+        lines.append(f"or set {p.key_env} / run `todo config set {p.name}.api_key`.")
+        return " ".join(lines)
+
+    def key_changed(self) -> None:
+        """A key was stored: the next turn builds its client with it."""
+        if self.chat is not None:
+            self._pending_conversation = getattr(self.chat, "conversation_id", None)
+            self._provider = str(self.chat.provider_name)
+            self._model = str(self.chat.model)
+            self.chat = None
+
+    def model_ids(self) -> list[str]:
+        """Model ids of the current provider from the cached catalog (no network)."""
+        name = self.provider_name
+        if name not in self._model_ids:
+            ids: list[str] = []
+            try:
+                from .catalog import cached_catalog
+
+                catalog = cached_catalog(self.settings, provider=name, base_url=self._base_url)
+                if catalog is not None:
+                    ids = sorted(m.id for m in catalog.models)
+            except Exception:
+                pass
+            self._model_ids[name] = ids
+        return self._model_ids[name]
+
+    def set_model(self, model: str) -> None:
+        self._model = model
+        if self.chat is not None:
+            self.chat.set_model(model)
+
+    def set_provider(self, name: str) -> None:
+        from .providers import get_provider
+
+        provider = get_provider(name)  # UsageError for unknown names
+        self._provider = provider.name
+        self._model = None
+        if self.chat is not None:
+            self.chat.set_provider(provider.name)
+
+    def new_conversation(self) -> str | None:
+        self._pending_conversation = None
+        self._continue_latest = False
+        if self.chat is not None:
+            return str(self.chat.new_conversation())
+        return None
+
+    def resume(self, conversation_id: str) -> None:
+        if self.chat is not None:
+            self.chat.resume(conversation_id)
+        else:
+            self._pending_conversation = conversation_id
+            self._continue_latest = False
+
+    @property
+    def store(self) -> Any:
+        """The task store, opened on first use (None if it cannot be opened)."""
+        if self._store is None and not self._store_failed:
+            try:
+                from .store import TaskStore
+
+                self._store = TaskStore.open(self.settings)
+            except Exception:
+                self._store_failed = True
+                raise
+        return self._store
+
+    def _open_store(self) -> Any:
+        try:
+            return self.store
+        except Exception:
+            return None
+
+    def refresh_stats(self) -> None:
+        """Re-read the open/overdue counts shown in the toolbar."""
+        try:
+            store = self.store
+            self.stats = store.stats() if store is not None else None
+        except Exception:
+            self.stats = None
+
+    # -- the prompt ---------------------------------------------------------------------
+
+    def _key_bindings(self) -> KeyBindings:
+        kb = KeyBindings()
+
+        @kb.add("enter")
+        def _submit(event: Any) -> None:
+            event.current_buffer.validate_and_handle()
+
+        @kb.add("escape", "enter")
+        def _newline(event: Any) -> None:
+            event.current_buffer.insert_text("\n")
+
+        @kb.add("c-c")
+        def _interrupt(event: Any) -> None:
+            buffer = event.current_buffer
+            if buffer.text:
+                buffer.reset()  # like a shell: Ctrl-C drops the line being typed
+            else:
+                event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
+
+        return kb
+
+    def _toolbar(self) -> FormattedText:
+        parts: list[tuple[str, str]] = [("class:bottom-toolbar.key", f" {self.provider_name}")]
+        parts.append(("", f" · {self.model or '(no model)'}"))
+        conv = self.conversation_label
+        if len(conv) > 14:
+            conv = conv[:12] + "…"
+        parts.append(("", f" · {conv}"))
+        t = self.totals
+        if t.turns:
+            tokens = f" · {format_tokens(t.input_tokens + t.output_tokens)} tokens"
+            if t.cost is not None:
+                tokens += f" {format_cost(t.cost)}"
+            parts.append(("", tokens))
+        if self.stats is not None:
+            parts.append(("", f" · {self.stats.get('open', 0)} open"))
+            overdue = self.stats.get("overdue", 0)
+            if overdue:
+                parts.append(("class:bottom-toolbar.warn", f" {overdue} overdue"))
+        if not self.has_key():
+            parts.append(("class:bottom-toolbar.warn", " · no API key (/key)"))
+        parts.append(("", " "))
+        return FormattedText(parts)
+
+    @property
+    def session(self) -> PromptSession[str]:
+        if self._session is None:
+            from .slash import SlashCompleter
+
+            history = self._history
+            if history is None:
+                try:
+                    from .config import get_paths
+
+                    history = FileHistory(str(get_paths().ensure().history_file))
+                except OSError:
+                    history = InMemoryHistory()
+            self._session = PromptSession(
+                history=history,
+                auto_suggest=AutoSuggestFromHistory(),
+                completer=SlashCompleter(self.commands),
+                complete_while_typing=True,
+                multiline=True,
+                key_bindings=self._key_bindings(),
+                prompt_continuation=lambda width, line_number, wrap_count: FormattedText(
+                    [("class:continuation", "… ".rjust(width))]
+                ),
+                bottom_toolbar=self._toolbar,
+                style=STYLE,
+                input=self.input,
+                output=self.output,
+                enable_suspend=True,
+            )
+        return self._session
+
+    async def ask(self, message: str, *, password: bool = False) -> str:
+        """One line of input outside the main prompt (confirmations, the key)."""
+        if self._confirm_session is None:
+            self._confirm_session = PromptSession(input=self.input, output=self.output)
+        return await self._confirm_session.prompt_async(message, is_password=password)
+
+    # -- main loop ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run the session until Ctrl-D or /exit."""
+        self.print_banner()
+        self.refresh_stats()
+        if not self.has_key():
+            await self.offer_key()
+        try:
+            while True:
+                self.idle.set()
+                try:
+                    text = await self.session.prompt_async([("class:prompt", "› ")], style=STYLE)
+                except KeyboardInterrupt:
+                    self.console.print(f"[dim]{QUIT_HINT}[/]")
+                    continue
+                except EOFError:
+                    break
+                finally:
+                    self.idle.clear()
+                text = text.strip()
+                if not text:
+                    continue
+                if text.startswith("/"):
+                    if not await self.commands.dispatch(text):
+                        break
+                else:
+                    await self.run_turn(text)
+                self.refresh_stats()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.close()
+
+    def print_banner(self) -> None:
+        model = self.model or "(no model)"
+        self.console.print(
+            f"[bold]todo chat[/] [dim]· {self.provider_name} · {model}[/]\n"
+            "[dim]Ask for anything about your tasks. /help for commands, "
+            "Esc Enter for a new line, Ctrl-C stops a reply, Ctrl-D quits.[/]"
+        )
+        if self._pending_conversation or self._continue_latest:
+            self.console.print(f"[dim]Continuing conversation {self.conversation_label}.[/]")
+
+    async def offer_key(self) -> None:
+        """Explain how to get a key and offer to store one (hidden input)."""
+        self.console.print(f"[yellow]{self.key_hint()}[/]")
+        try:
+            await self.commands.paste_key(skip_hint=True)
+        except (KeyboardInterrupt, EOFError):
+            self.console.print("[dim]Skipped. Slash commands work meanwhile (/help).[/]")
+
+    # -- a turn -------------------------------------------------------------------------
+
+    async def _ensure_chat(self, view: MarkdownStream) -> Any:
+        if self.chat is not None:
+            return self.chat
+        factory = self._chat_factory
+        if factory is None:
+            if self.preloader is not None and self.preloader.is_alive():
+                view.status("loading…")
+                began = time.perf_counter()
+                await asyncio.to_thread(self.preloader.join)
+                self.load_seconds = time.perf_counter() - began
+                view.status("thinking…")
+            from .agent import ChatSession
+
+            factory = ChatSession
+        self.chat = factory(
+            self.settings,
+            provider=self._provider,
+            model=self._model,
+            base_url=self._base_url,
+            conversation_id=self._pending_conversation,
+            continue_latest=self._continue_latest,
+            store=self._open_store(),
+        )
+        self._pending_conversation = None
+        self._continue_latest = False
+        return self.chat
+
+    async def run_turn(self, message: str) -> TurnEnd | None:
+        """Send one message and render the reply; never raises for provider errors."""
+        from .mdstream import MarkdownStream
+
+        if not self.has_key():
+            self.console.print(f"[yellow]{self.key_hint()}[/]")
+            return None
+        view = MarkdownStream(self.console)
+        view.start("thinking…")
+        ticker = asyncio.create_task(self._tick(view))
+        self._cancel_requested = False
+        end: TurnEnd | None = None
+        task = asyncio.create_task(self._consume(message, view))
+        self._turn_task = task
+        self._install_sigint()
+        try:
+            end = await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the session itself is being torn down
+        except ProviderError as exc:
+            view.print(_error_text(exc))
+        except TodoError as exc:
+            view.print(_error_text(exc))
+        except Exception as exc:  # keep the session alive whatever the agent does
+            if os.environ.get("TODO_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
+            view.print(_error_text(exc, prefix=f"{type(exc).__name__}: "))
+        finally:
+            self._remove_sigint()
+            self._turn_task = None
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            view.close()
+        self.turn_count += 1
+        if self._cancel_requested or (end is not None and end.cancelled):
+            self.console.print("[dim]Stopped.[/]")
+        if end is not None:
+            self.totals.add(end)
+            if not end.cancelled:
+                self.console.print(f"[dim]{usage_footer(end)}[/]")
+        return end
+
+    async def _tick(self, view: MarkdownStream) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            view.tick()
+
+    async def _consume(self, message: str, view: MarkdownStream) -> TurnEnd | None:
+        from rich.text import Text
+
+        from .events import (
+            ApprovalRequest,
+            Notice,
+            ReasoningDelta,
+            TextDelta,
+            ToolCall,
+            ToolResult,
+            TurnEnd,
+        )
+
+        chat = await self._ensure_chat(view)
+
+        async def approve(request: ApprovalRequest) -> bool:
+            return await self.approve(request, view)
+
+        calls: dict[str, ToolCall] = {}
+        end: TurnEnd | None = None
+        stream = chat.stream_turn(message, approve=approve)
+        async with contextlib.aclosing(stream) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    view.status(None)
+                    view.markdown(event.text)
+                elif isinstance(event, ReasoningDelta):
+                    if self.show_reasoning:
+                        view.status(None)
+                        view.reasoning(event.text)
+                elif isinstance(event, ToolCall):
+                    calls[event.call_id] = event
+                    view.flush()
+                    view.status(f"{event.name.replace('_', ' ')}…")
+                elif isinstance(event, ToolResult):
+                    line = tool_activity_line(calls.get(event.call_id), event)
+                    if line:
+                        view.print(Text(line, style=_line_style(line, event.ok)))
+                    view.status("thinking…")
+                elif isinstance(event, Notice):
+                    view.print(Text(event.text, style="yellow"))
+                elif isinstance(event, TurnEnd):
+                    end = event
+                elif isinstance(event, ApprovalRequest):
+                    pass  # answered through the approve callback
+        return end
+
+    async def approve(self, request: ApprovalRequest, view: MarkdownStream | None = None) -> bool:
+        """Ask the user about a destructive tool call: "Delete 3 tasks (...)? [y/N]"."""
+        description = request.description.rstrip("?. ")
+        if self.yes:
+            if view is not None:
+                view.print(f"[dim]{description}: approved (--yes)[/]")
+            return True
+        if view is not None:
+            view.close()  # the live region must not fight with the question
+        try:
+            answer = await self.ask(f"{description}? [y/N] ")
+        except KeyboardInterrupt:
+            self.cancel_turn()
+            answer = ""
+        except EOFError:
+            answer = ""
+        finally:
+            self._install_sigint()  # prompt-toolkit removed ours
+            if view is not None and not self._cancel_requested:
+                view.start("thinking…")
+        ok = answer.strip().lower() in ("y", "yes")
+        if not ok and not self._cancel_requested:
+            self.console.print("[dim]Not done.[/]")
+        return ok
+
+    # -- Ctrl-C during a turn -----------------------------------------------------------
+
+    def cancel_turn(self) -> None:
+        """Stop the running turn (what Ctrl-C does while a reply streams)."""
+        task = self._turn_task
+        if task is not None and not task.done():
+            self._cancel_requested = True
+            task.cancel()
+
+    def _install_sigint(self) -> None:
+        if self._turn_task is None:
+            return
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.cancel_turn)
+
+    def _remove_sigint(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+
+
+def _line_style(line: str, ok: bool) -> str:
+    if not ok:
+        return "red"
+    if line.startswith(("+", "✓")):
+        return "green"
+    if line.startswith("✗"):
+        return "red"
+    return "cyan"
+
+
+def _error_text(exc: BaseException, prefix: str = "") -> Any:
+    from rich.text import Text
+
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    hint = getattr(exc, "hint", None)
+    text = Text(f"Error: {prefix}{message}", style="red")
+    if hint:
+        text.append(f" {hint}", style="dim")
+    return text
 
 
 def run_repl(
@@ -12,4 +694,16 @@ def run_repl(
     continue_latest: bool = False,
     yes: bool = False,
 ) -> None:
-    raise NotImplementedError
+    """Open the interactive chat session on the terminal (returns on Ctrl-D or /exit)."""
+    preloader = Preloader()
+    preloader.start()
+    repl = Repl(
+        provider=provider,
+        model=model,
+        base_url=base_url,
+        conversation_id=conversation_id,
+        continue_latest=continue_latest,
+        yes=yes,
+        preloader=preloader,
+    )
+    asyncio.run(repl.run())

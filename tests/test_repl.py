@@ -1,0 +1,313 @@
+"""The chat session, in-process: prompt-toolkit pipe input, dummy output, scripted turns."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import stat
+
+import pytest
+from repl_helpers import ScriptedChat, session, tool, words
+
+from todo_cli.errors import ProviderError
+from todo_cli.events import ApprovalRequest, Notice, ReasoningDelta, TextDelta
+
+
+@pytest.fixture
+def key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-test")
+
+
+def run(coro):  # noqa: ANN001, ANN201
+    return asyncio.run(coro)
+
+
+def test_turn_streams_markdown_tools_and_footer(key: None) -> None:
+    script = [
+        *words("Sure, adding it."),
+        *tool("add_task", {"title": "Buy milk"}, '{"id": 1, "title": "Buy milk"}'),
+        TextDelta("Done:\n\n- **Buy milk**\n"),
+    ]
+
+    async def main() -> None:
+        async with session([script]) as d:
+            out = await d.send("add buy milk")
+            assert "Sure, adding it." in out
+            assert "Buy milk" in out
+            assert "• Buy milk" in out  # markdown list rendered, ** gone
+            assert "**" not in out
+            assert "120 in" in out and "30 out" in out and "test/model" in out
+            assert d.repl.made[0].messages == ["add buy milk"]
+            assert d.repl.totals.turns == 1
+
+    run(main())
+
+
+def test_slash_help_and_unknown_command(key: None) -> None:
+    async def main() -> None:
+        async with session([]) as d:
+            out = await d.send("/help")
+            for name in ("/tasks", "/undo", "/model", "/resume", "/exit", "/reasoning"):
+                assert name in out
+            out = await d.send("/tsks")
+            assert "Unknown command /tsks" in out and "/tasks" in out
+            out = await d.send("/hist")  # unique prefix
+            assert "No conversations yet" in out or "conversation" in out.lower()
+
+    run(main())
+
+
+def test_exit_command_ends_session(key: None) -> None:
+    async def main() -> None:
+        async with session([]) as d:
+            await d.send("/exit", wait=False)
+            async with asyncio.timeout(5):
+                await d.task
+
+    run(main())
+
+
+def test_model_provider_reasoning_commands(key: None) -> None:
+    async def main() -> None:
+        async with session([[TextDelta("hi")]]) as d:
+            out = await d.send("/model")
+            assert "openai/gpt-oss-20b:free" in out
+            await d.send("/model meta/llama-test")
+            assert d.repl.model == "meta/llama-test"
+            out = await d.send("/provider nope")
+            assert "Unknown provider" in out
+            out = await d.send("/provider ollama")
+            assert d.repl.provider_name == "ollama" and "llama3.2" in out
+            await d.send("/provider openrouter")
+            await d.send("/model other/model")
+            await d.send("hello")
+            chat = d.repl.made[0]
+            assert chat.kwargs["provider"] == "openrouter"
+            assert chat.kwargs["model"] == "other/model"
+            await d.send("/model third/model")  # applied to the live session
+            assert chat.model == "third/model"
+            assert d.repl.show_reasoning is False
+            out = await d.send("/reasoning")
+            assert d.repl.show_reasoning is True and "shown" in out
+
+    run(main())
+
+
+def test_reasoning_shown_only_when_enabled(key: None) -> None:
+    script = [ReasoningDelta("pondering deeply"), TextDelta("answer")]
+
+    async def main() -> None:
+        async with session([list(script), list(script)]) as d:
+            out = await d.send("q1")
+            assert "pondering" not in out and "answer" in out
+            await d.send("/reasoning")
+            out = await d.send("q2")
+            assert "pondering deeply" in out and "answer" in out
+
+    run(main())
+
+
+def test_approval_yes_and_no(key: None) -> None:
+    request = ApprovalRequest("call_9", "delete_tasks", {"ids": [4, 5]}, "Delete 2 tasks (#4, #5)")
+
+    async def main() -> None:
+        scripts = [[TextDelta("Deleting."), request, TextDelta(" ok")] for _ in range(2)]
+        async with session(scripts) as d:
+            await d.send("delete them", wait=False)
+            await d.answer("n")
+            await d.idle()
+            await d.send("delete them again", wait=False)
+            await d.answer("y")
+            await d.idle()
+            assert d.repl.made[0].answers == [False, True]
+            assert "Not done." in d.out
+
+    run(main())
+
+
+def test_yes_flag_approves_without_asking(key: None) -> None:
+    request = ApprovalRequest("call_9", "delete_tasks", {"ids": [4]}, "Delete 1 task (#4)")
+
+    async def main() -> None:
+        async with session([[request]], yes=True) as d:
+            out = await d.send("delete it")
+            assert "approved (--yes)" in out
+            assert d.repl.made[0].answers == [True]
+
+    run(main())
+
+
+def test_ctrl_c_cancels_reply_and_keeps_session(key: None) -> None:
+    slow = words("one two three four five six seven eight nine ten " * 20, delay=0.05)
+
+    async def main() -> None:
+        async with session([slow, [TextDelta("second answer")]]) as d:
+            await d.send("talk a lot", wait=False)
+            await d.wait_for(lambda: "one two" in d.out or d.repl.made, "the reply")
+            chat = d.repl.made[0]
+            await d.wait_for(lambda: len(chat.messages) == 1, "the turn")
+            await asyncio.sleep(0.2)
+            os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends while a reply streams
+            await d.idle()
+            assert chat.cancelled
+            assert "Stopped." in d.out
+            assert "one two" in d.out  # what was shown stays
+            out = await d.send("again")
+            assert "second answer" in out
+
+    run(main())
+
+
+def test_ctrl_c_at_empty_prompt_hints(key: None) -> None:
+    async def main() -> None:
+        async with session([]) as d:
+            await d.idle()
+            d.repl.idle.clear()
+            d.pipe.send_text("\x03")
+            await d.idle()
+            assert "Ctrl-D or type /exit" in d.out
+            d.pipe.send_text("half typed\x03")  # Ctrl-C drops a typed line, no hint
+            await asyncio.sleep(0.1)
+            assert d.out.count("Ctrl-D or type /exit") == 1
+
+    run(main())
+
+
+def test_provider_error_prints_one_line_and_session_lives(key: None) -> None:
+    error = ProviderError("OpenRouter rate limit reached.", hint="Wait a minute.")
+
+    async def main() -> None:
+        async with session([[TextDelta("partial "), error], [TextDelta("fine")]]) as d:
+            out = await d.send("hi")
+            assert "partial" in out
+            assert "Error: OpenRouter rate limit reached. Wait a minute." in out
+            assert "Traceback" not in out
+            out = await d.send("again")
+            assert "fine" in out
+
+    run(main())
+
+
+def test_notice_and_unexpected_error(key: None) -> None:
+    async def main() -> None:
+        async with session([[Notice("rate limited, retrying in 2 s"), RuntimeError("boom")]]) as d:
+            out = await d.send("hi")
+            assert "rate limited, retrying in 2 s" in out
+            assert "Error: RuntimeError: boom" in out
+
+    run(main())
+
+
+def test_multiline_input_is_one_message(key: None) -> None:
+    async def main() -> None:
+        async with session([[TextDelta("ok")]]) as d:
+            await d.idle()
+            d.repl.idle.clear()
+            # Esc Enter inserts a newline; a bracketed paste with newlines stays one message.
+            d.pipe.send_text("first line\x1b\r")
+            d.pipe.send_text("\x1b[200~pasted one\rpasted two\x1b[201~\r")
+            await d.idle()
+            assert d.repl.made[0].messages == ["first line\npasted one\npasted two"]
+
+    run(main())
+
+
+def test_history_is_written_to_state_dir(key: None, todo_home) -> None:  # noqa: ANN001
+    from prompt_toolkit.history import FileHistory
+
+    from todo_cli.config import get_paths
+
+    path = get_paths().ensure().history_file
+
+    async def main() -> None:
+        async with session([[TextDelta("ok")]], history=FileHistory(str(path))) as d:
+            await d.send("remember this line")
+
+    run(main())
+    assert "remember this line" in path.read_text()
+
+
+def test_default_history_file(key: None) -> None:
+    from todo_cli.config import get_paths
+    from todo_cli.repl import Repl
+
+    repl = Repl()
+    history = repl.session.history
+    assert history.filename == str(get_paths().history_file)  # type: ignore[attr-defined]
+
+
+def test_no_key_opens_explains_and_stores_pasted_key() -> None:
+    from todo_cli.config import get_paths
+
+    async def main() -> None:
+        async with session([[TextDelta("hello with key")]]) as d:
+            await d.answer("")  # skip the offer at start-up
+            await d.idle()
+            assert "https://openrouter.ai/keys" in d.out
+            out = await d.send("hello")
+            assert "No API key for OpenRouter" in out
+            assert d.repl.made == []
+            out = await d.send("/help")  # slash commands work without a key
+            assert "/tasks" in out
+            await d.send("/key", wait=False)
+            await d.answer("sk-or-v1-pasted")
+            await d.idle()
+            assert "Key saved" in d.out
+            assert "sk-or-v1-pasted" not in d.out
+            out = await d.send("hello")
+            assert "hello with key" in out
+
+    run(main())
+    config = get_paths().config_file
+    assert "sk-or-v1-pasted" in config.read_text()
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+
+
+def test_completion_of_commands_and_arguments(key: None) -> None:
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from todo_cli.repl import Repl
+    from todo_cli.slash import SlashCompleter
+
+    repl = Repl()
+    repl._model_ids["openrouter"] = ["openai/gpt-oss-20b:free", "meta/llama-3:free"]
+    completer = SlashCompleter(repl.commands)
+
+    def complete(text: str) -> list[str]:
+        doc = Document(text, len(text))
+        return [c.text for c in completer.get_completions(doc, CompleteEvent())]
+
+    assert "/tasks" in complete("/ta")
+    assert complete("/mo") == ["/model"]
+    assert complete("/model llama") == ["meta/llama-3:free"]
+    assert sorted(complete("/model ")) == ["meta/llama-3:free", "openai/gpt-oss-20b:free"]
+    assert complete("/provider g") == ["groq", "gemini"]
+    assert complete("hello /ta") == []
+
+
+def test_toolbar_shows_provider_model_tokens(key: None) -> None:
+    async def main() -> None:
+        async with session([[TextDelta("ok")]]) as d:
+            await d.send("hi")
+            text = "".join(t for _, t in d.repl._toolbar())
+            assert "openrouter" in text and "test/model" in text
+            assert "150 tokens" in text and "$0.0001" in text
+            out = await d.send("/usage")
+            assert "1 turn" in out and "120 tokens in" in out
+
+    run(main())
+
+
+def test_conversation_commands_before_first_turn(key: None) -> None:
+    async def main() -> None:
+        chat = ScriptedChat([[TextDelta("ok")]])
+        async with session(chat=chat, conversation_id="c-given") as d:
+            out = await d.send("/new")
+            assert "New conversation" in out
+            assert d.repl.conversation_label == "new"
+            await d.send("hi")
+            assert chat.kwargs["conversation_id"] is None
+
+    run(main())
