@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -82,7 +83,7 @@ class ScriptedChat:
                     ok = await approve(item) if approve else False
                     self.answers.append(ok)
                     yield item
-                    yield ToolResult(item.call_id, item.name, '{"ok": %s}' % str(ok).lower())
+                    yield ToolResult(item.call_id, item.name, json.dumps({"ok": ok}))
                 elif isinstance(item, Exception):
                     raise item
                 else:
