@@ -48,11 +48,12 @@ def check(
 
 
 def _money(value: float | None) -> str:
-    from ..catalog import format_money
-
+    """Account money: "$25.50", "$0.0012" for fractions of a cent, "?" when unknown."""
     if value is None:
         return "?"
-    return "$0.00" if value == 0 else format_money(value)
+    if 0 < abs(value) < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
 
 
 def _render(data: dict) -> None:
