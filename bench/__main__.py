@@ -22,7 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
-from .harness import Context, Figure, NotAvailable, failed, machine_info, unavailable
+from .harness import (
+    Context,
+    Figure,
+    NotAvailable,
+    close_spawner,
+    failed,
+    machine_info,
+    unavailable,
+)
 
 SECTIONS = ("startup", "store", "agent", "tokens", "memory")
 
@@ -128,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.only or SECTIONS:
             figures.extend(run_section(name, ctx))
     finally:
+        close_spawner()
         shutil.rmtree(tmp, ignore_errors=True)
     took = time.perf_counter() - started
     machine = machine_info()

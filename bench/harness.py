@@ -1,13 +1,15 @@
 """Measurement helpers shared by the benchmark sections.
 
 Wall time comes from ``time.perf_counter``; the peak RSS of a child process comes from
-``os.wait4`` (the kernel's ``ru_maxrss`` of that one child, in KiB on Linux). Every figure is
+``os.wait4`` (the kernel's ``ru_maxrss`` of that one child, in KiB on Linux), read by a small
+spawner process so the benchmark's own size never leaks into it. Every figure is
 the median of ``runs`` measurements taken after ``warmup`` discarded ones. Nothing here
 asserts anything about speed: a figure that misses its target is reported, never raised.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -17,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,56 @@ class ProcessRun:
     stderr: str
 
 
+class _Spawner:
+    """The small helper process (``bench/_spawner.py``) that forks every measured command."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-S", "-I", str(BENCH_DIR / "_spawner.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self.lock = threading.Lock()
+
+    def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with self.lock:
+            self.proc.stdin.write(json.dumps(req) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        if not line:
+            raise BenchError("the process spawner exited")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise BenchError(f"could not start `{req['argv'][0]}`: {reply['error']}")
+        return reply
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+
+
+_spawner: _Spawner | None = None
+
+
+def _get_spawner() -> _Spawner:
+    global _spawner
+    if _spawner is None or _spawner.proc.poll() is not None:
+        _spawner = _Spawner()
+    return _spawner
+
+
+def close_spawner() -> None:
+    global _spawner
+    if _spawner is not None:
+        _spawner.close()
+        _spawner = None
+
+
 def run_process(
     argv: list[str],
     *,
@@ -65,42 +117,37 @@ def run_process(
     timeout: float = 120.0,
     stdin_data: bytes | None = None,
 ) -> ProcessRun:
-    """Run ``argv`` to completion; time it and read its peak RSS with ``os.wait4``.
+    """Run ``argv`` to completion; its wall time and its own peak RSS (``os.wait4``).
 
-    Output goes to temporary files (no pipe to drain, so no dead-lock on big output) and is
-    returned decoded. A child still running after ``timeout`` seconds is killed and reported
-    as a ``BenchError``.
+    The command is forked by a small spawner process (see ``_spawner.py``) so that its peak
+    RSS is not inflated by this process's size. Output goes to temporary files (no pipe to
+    drain, so no dead-lock on big output) and is returned decoded. A child still running
+    after ``timeout`` seconds is killed and reported as a ``BenchError``.
     """
-    with (
-        tempfile.TemporaryFile() as out,
-        tempfile.TemporaryFile() as err,
-        tempfile.TemporaryFile() as inp,
-    ):
-        if stdin_data:
-            inp.write(stdin_data)
-            inp.seek(0)
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=inp, stdout=out, stderr=err, env=env, cwd=cwd)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        run = ProcessRun(
-            argv=list(argv),
-            wall=wall,
-            peak_rss_mb=usage.ru_maxrss / 1024.0,  # KiB on Linux
-            returncode=proc.returncode,
-            stdout=out.read().decode("utf-8", "replace"),
-            stderr=err.read().decode("utf-8", "replace"),
+    with tempfile.TemporaryDirectory(prefix="run-") as tmp:
+        files = {name: Path(tmp) / name for name in ("stdin", "stdout", "stderr")}
+        files["stdin"].write_bytes(stdin_data or b"")
+        reply = _get_spawner().request(
+            {
+                "argv": [str(a) for a in argv],
+                "env": dict(os.environ if env is None else env),
+                "cwd": str(cwd) if cwd else None,
+                "stdin": str(files["stdin"]),
+                "stdout": str(files["stdout"]),
+                "stderr": str(files["stderr"]),
+                "timeout": timeout,
+            }
         )
-    if run.returncode == -9 and wall >= timeout:
-        raise BenchError(f"`{' '.join(argv)}` still running after {timeout:.0f} s; killed")
+        run = ProcessRun(
+            argv=[str(a) for a in argv],
+            wall=reply["wall"],
+            peak_rss_mb=reply["maxrss_kb"] / 1024.0,  # KiB on Linux
+            returncode=reply["returncode"],
+            stdout=files["stdout"].read_bytes().decode("utf-8", "replace"),
+            stderr=files["stderr"].read_bytes().decode("utf-8", "replace"),
+        )
+    if reply["timed_out"]:
+        raise BenchError(f"`{' '.join(run.argv)}` still running after {timeout:.0f} s; killed")
     return run
 
 
@@ -357,7 +404,7 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     commit = None
-    try:
+    with suppress(OSError, subprocess.SubprocessError):
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             cwd=REPO,
@@ -365,8 +412,6 @@ def machine_info() -> dict[str, Any]:
             text=True,
             timeout=5,
         ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

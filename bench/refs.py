@@ -35,17 +35,19 @@ def llm_command(ctx: Context) -> list[str]:
         return [str(exe)]
     if not ctx.install_refs:
         raise NotAvailable(
-            "llm is not installed in bench/.cache/llm-venv (a full run or --install-refs installs it)"
+            "llm is not installed in bench/.cache/llm-venv "
+            "(a full run or --install-refs installs it)"
         )
     ctx.log("installing the reference `llm` into bench/.cache/llm-venv ...")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     try:
         uv = shutil.which("uv")
         if uv:
+            python = str(LLM_VENV / "bin" / "python")
             steps = [
                 [uv, "venv", "--quiet", "--python", sys.executable, str(LLM_VENV)],
-                [uv, "pip", "install", "--quiet", "--python", str(LLM_VENV / "bin" / "python"), "llm"],
-            ]  # fmt: skip
+                [uv, "pip", "install", "--quiet", "--python", python, "llm"],
+            ]
         else:
             steps = [
                 [sys.executable, "-m", "venv", str(LLM_VENV)],

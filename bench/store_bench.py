@@ -1,9 +1,166 @@
-"""Placeholder."""
+"""The task store in-process at 100,000 tasks (5,000 with --quick).
+
+Bulk insert: the store is filled through ``TaskStore.import_tasks`` in ten equal batches
+(each one transaction and one journal group, as `todo tasks import` does); the rate is the
+median over the batches after the first. Then, on the full store: a filtered list (priority +
+tag, 50 rows), full-text searches, undo of a 1,000-change group, and the size on disk.
+"""
 
 from __future__ import annotations
 
-from .harness import Context, Figure, NotAvailable
+import sqlite3
+import time
+from typing import Any
+
+from .data import generate_tasks
+from .harness import Context, Figure, Series, dir_size, measure_calls
+from .todo_env import db_path, open_store, require
+
+FTS_TARGET_MS = 20.0
+BATCHES = 10
+UNDO_CHANGES = 1_000
+SEARCHES = ("dentist", "plumber friday", "lisb")  # common word, two words, a prefix
+
+
+def _ms(series: Series) -> dict[str, Any]:
+    return {k: (v * 1000 if isinstance(v, float) else v) for k, v in series.to_dict().items()} | {
+        "samples": [s * 1000 for s in series.samples]
+    }
 
 
 def run(ctx: Context) -> list[Figure]:
-    raise NotAvailable("not written yet")
+    store_mod = require("store")
+    n = 5_000 if ctx.quick else 100_000
+    micro_runs = ctx.runs if ctx.quick else max(ctx.runs, 21)
+    home = ctx.tmpdir("home-store")
+    path = db_path(home)
+    records = generate_tasks(n, seed=99)
+    store = open_store(path)
+    figures: list[Figure] = []
+    try:
+        # -- bulk insert ------------------------------------------------------------------
+        size = n // BATCHES
+        rates: list[float] = []
+        ctx.log(f"importing {n:,} tasks in {BATCHES} batches")
+        for i in range(BATCHES):
+            batch = records[i * size : (i + 1) * size]
+            start = time.perf_counter()
+            store.import_tasks(batch)
+            took = time.perf_counter() - start
+            if i > 0 or ctx.quick:
+                rates.append(len(batch) / took)
+        total = store.count(store_mod.TaskQuery(status=None))
+        rate = Series(rates)
+        figures.append(
+            Figure(
+                "store.insert_rate",
+                f"bulk insert (import_tasks, {size:,}/batch)",
+                rate.median,
+                "tasks/s",
+                note=f"median of {len(rates)} batches filling the store to {total:,} tasks",
+                extra={"tasks_per_s": rate.to_dict(), "tasks": total, "batch": size},
+            )
+        )
+
+        # -- one add at a time ------------------------------------------------------------
+        counter = iter(range(10**9))
+        adds = measure_calls(
+            lambda: (
+                store.add(f"Benchmark add {next(counter)}", priority="low", tags=["bench"]) and None
+            ),
+            runs=micro_runs,
+            warmup=ctx.warmup,
+        )
+        figures.append(
+            Figure(
+                "store.add",
+                f"add one task ({total:,} in store)",
+                adds.median * 1000,
+                "ms",
+                note="TaskStore.add: one transaction + journal entry + FTS update",
+                extra={"ms": _ms(adds)},
+            )
+        )
+
+        # -- filtered list ----------------------------------------------------------------
+        query = store_mod.TaskQuery(priority="high", tag="work", limit=50)
+        listed = measure_calls(lambda: store.query(query) and None, runs=micro_runs, warmup=1)
+        rows = len(store.query(query))
+        figures.append(
+            Figure(
+                "store.filtered_list",
+                f"filtered list (priority=high, tag=work, limit 50; {total:,} tasks)",
+                listed.median * 1000,
+                "ms",
+                note=f"{rows} rows, sorted by due",
+                extra={"ms": _ms(listed), "rows": rows},
+            )
+        )
+
+        # -- full-text search -------------------------------------------------------------
+        per_query: dict[str, Any] = {}
+        worst = 0.0
+        for text in SEARCHES:
+            series = measure_calls(
+                lambda text=text: store.search(text) and None, runs=micro_runs, warmup=1
+            )
+            hits = store.count(store_mod.TaskQuery(status=None, text=text))
+            per_query[text] = {"ms": _ms(series), "matches": hits}
+            worst = max(worst, series.median * 1000)
+        figures.append(
+            Figure(
+                "store.fts_search",
+                f"FTS search, limit 50 ({total:,} tasks)",
+                worst,
+                "ms",
+                target=f"≤ {FTS_TARGET_MS:g} ms",
+                met=worst <= FTS_TARGET_MS,
+                note="slowest median of: "
+                + ", ".join(
+                    f"'{q}' {v['ms']['median']:.1f} ms ({v['matches']:,} matches)"
+                    for q, v in per_query.items()
+                ),
+                extra={"queries": per_query},
+            )
+        )
+
+        # -- undo of a 1,000-change group -------------------------------------------------
+        ids = [t.id for t in store.query(store_mod.TaskQuery(sort="id", limit=UNDO_CHANGES))]
+
+        def one_undo() -> float:
+            with store.group("bench: complete 1,000"):
+                store.complete(ids)
+            start = time.perf_counter()
+            result = store.undo()
+            took = time.perf_counter() - start
+            assert len(result.changes) == len(ids), len(result.changes)
+            return took
+
+        undos = measure_calls(one_undo, runs=ctx.runs, warmup=ctx.warmup)
+        figures.append(
+            Figure(
+                "store.undo_1000",
+                f"undo a {len(ids):,}-change group ({total:,} tasks)",
+                undos.median * 1000,
+                "ms",
+                extra={"ms": _ms(undos), "changes": len(ids)},
+            )
+        )
+    finally:
+        store.close()
+
+    # -- size on disk ---------------------------------------------------------------------
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size_bytes = dir_size(path.parent)
+    figures.append(
+        Figure(
+            "store.db_size",
+            f"database on disk ({total:,} tasks + journal)",
+            size_bytes / 1e6,
+            "MB",
+            note=f"{size_bytes / total:,.0f} bytes per task, journal and FTS index included",
+            extra={"bytes": size_bytes, "tasks": total},
+        )
+    )
+    return figures
