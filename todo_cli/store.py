@@ -361,6 +361,12 @@ class TaskStore:
             ) from exc
         try:
             self._setup()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise TodoError(
+                f"Cannot open the task database {target}: {exc}.",
+                hint="The file is unchanged. Restore a backup or move it aside to start afresh.",
+            ) from exc
         except BaseException:
             self._conn.close()
             raise
@@ -449,15 +455,25 @@ class TaskStore:
                 finally:
                     self._depth -= 1
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise _db_error(exc) from exc
             self._depth = 1
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise _db_error(exc) from exc
                 raise
             else:
-                self._conn.execute("COMMIT")
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    self._conn.execute("ROLLBACK")
+                    raise _db_error(exc) from exc
             finally:
                 self._depth = 0
 
@@ -976,6 +992,15 @@ class TaskStore:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _db_error(exc: sqlite3.OperationalError) -> TodoError:
+    if "locked" in str(exc) or "busy" in str(exc):
+        return TodoError(
+            "The task database is busy (another todo process is writing).",
+            hint="Nothing was changed; try again in a moment.",
+        )
+    return TodoError(f"The task database failed: {exc}.", hint="Nothing was changed.")
 
 
 def _dump(task: Task | None) -> str | None:
