@@ -52,27 +52,54 @@ def test_expected_commands_are_registered() -> None:
     assert "config check" in names
 
 
-# Runs several commands in one interpreter and records which heavy packages each loaded:
-# a command that imported one would leave it in sys.modules for the rest, so the first
-# offender is the one named.
+# Runs several `todo` command lines through the real entry point (`cli.main`) in ONE fresh
+# interpreter, which keeps the suite fast: each gets its own stdin, stdout, stderr and extra
+# environment, and the probe records its exit code and which heavy packages were loaded by
+# then (a command that imported one would leave it in sys.modules, so check in order).
 _PROBE = r"""
-import contextlib, io, json, sys
+import contextlib, io, json, os, sys, traceback
 from todo_cli.cli import main
-heavy = json.loads(sys.argv[2])
+heavy, runs = json.loads(sys.stdin.read())
+base_env = dict(os.environ)
 report = []
-for argv in json.loads(sys.argv[1]):
-    sys.argv = ["todo", *argv]
-    out = io.StringIO()
+for run in runs:
+    os.environ.clear()
+    os.environ.update(base_env, **run.get("env", {}))
+    sys.argv = ["todo", *run["argv"]]
+    sys.stdin = io.StringIO(run.get("input", ""))
+    out, err = io.StringIO(), io.StringIO()
     code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             main()
         except SystemExit as exc:
-            code = exc.code or 0
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:  # what the interpreter does with an uncaught exception
+            traceback.print_exc()
+            code = 1
     loaded = sorted({m.split(".")[0] for m in sys.modules} & set(heavy))
-    report.append({"argv": argv, "code": code, "loaded": loaded, "output": out.getvalue()[-500:]})
-print(json.dumps(report))
+    report.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue(),
+                   "loaded": loaded})
+sys.__stdout__.write(json.dumps(report))
 """
+
+
+def run_cli(env: dict[str, str], runs: list[dict], cwd: Path | None = None) -> list[dict]:
+    """Run command lines ({"argv": [...], "input": str, "env": {...}}) in one interpreter."""
+    r = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        input=json.dumps([HEAVY, runs]),
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    results = json.loads(r.stdout)
+    for run, result in zip(runs, results, strict=True):
+        result["argv"] = run["argv"]
+    return results
 
 
 def test_commands_without_a_model_skip_heavy_imports(todo_env: dict[str, str]) -> None:
@@ -85,69 +112,52 @@ def test_commands_without_a_model_skip_heavy_imports(todo_env: dict[str, str]) -
         ["chat", "--help"],
         ["models", "--help"],
     ]
-    r = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(commands), json.dumps(HEAVY)],
-        env=todo_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert r.returncode == 0, r.stderr
-    for entry in json.loads(r.stdout):
-        assert entry["code"] == 0, entry
-        assert entry["loaded"] == [], f"`todo {' '.join(entry['argv'])}` imported {entry['loaded']}"
+    for result in run_cli(todo_env, [{"argv": argv} for argv in commands]):
+        assert result["code"] == 0, result
+        assert result["loaded"] == [], (
+            f"`todo {' '.join(result['argv'])}` imported {result['loaded']}"
+        )
 
 
-def todo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*TODO_EXE, *args], env=env, input="", capture_output=True, text=True, timeout=30
-    )
-
-
-@pytest.mark.parametrize(
-    ("args", "code", "start"),
-    [
-        (("config", "get", "openrouter.apikey"), 2, "Error: Unknown setting 'openrouter.apikey'."),
-        (("config", "get", "groq.api_key"), 3, "Error: groq.api_key is not set."),
-        (("tasks", "show", "424242"), 3, "Error: No task #424242"),
-    ],
-)
 def test_errors_are_one_line_with_the_right_exit_code(
-    todo_env: dict[str, str], args: tuple[str, ...], code: int, start: str
+    todo_env: dict[str, str], todo_home: Path
 ) -> None:
-    r = todo(todo_env, *args)
-    assert r.returncode == code, r
-    assert r.stdout == ""
-    assert r.stderr.startswith(start)
-    assert len(r.stderr.splitlines()) == 1, r.stderr
-
-
-def test_corrupt_config_exits_1(todo_env: dict[str, str], todo_home: Path) -> None:
     path = todo_home / "config" / "config.toml"
-    path.parent.mkdir()
+    cases = [
+        (["config", "get", "openrouter.apikey"], 2, "Error: Unknown setting 'openrouter.apikey'."),
+        (["config", "get", "groq.api_key"], 3, "Error: groq.api_key is not set."),
+        (["tasks", "show", "424242"], 3, "Error: No task #424242"),
+        (["config", "set", "provider", "grok"], 2, "Error: Invalid value for provider: "),
+        (["config", "show"], 1, f"Error: {path} line 1: "),  # after the file is broken below
+    ]
+    results = run_cli(todo_env, [{"argv": argv} for argv, _, _ in cases[:-1]])
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("provider = \n")
-    r = todo(todo_env, "config", "show")
-    assert r.returncode == 1
-    assert r.stderr.startswith(f"Error: {path} line 1: ")
-    assert len(r.stderr.splitlines()) == 1
+    results += run_cli(todo_env, [{"argv": cases[-1][0]}])
+    for (_, code, start), result in zip(cases, results, strict=True):
+        assert result["code"] == code, result
+        assert result["stdout"] == "", result
+        assert result["stderr"].startswith(start), result
+        assert len(result["stderr"].splitlines()) == 1, result
+    assert path.read_text() == "provider = \n"
 
 
-def test_bad_arguments_exit_2(todo_env: dict[str, str]) -> None:
-    r = todo(todo_env, "config", "show", "--no-such-flag")
-    assert r.returncode == 2
-    assert "--no-such-flag" in r.stderr
-    assert "Traceback" not in r.stderr
-
-
-def test_debug_shows_the_traceback(todo_env: dict[str, str]) -> None:
-    for env, args in (
-        ({**todo_env, "TODO_DEBUG": "1"}, ("config", "get", "zzz")),
-        (todo_env, ("--debug", "config", "get", "zzz")),
-    ):
-        r = todo(env, *args)
-        assert r.returncode != 0
-        assert "Traceback (most recent call last)" in r.stderr
-        assert "Unknown setting 'zzz'" in r.stderr
+def test_bad_arguments_exit_2_and_debug_shows_tracebacks(todo_env: dict[str, str]) -> None:
+    bad, env_debug, flag_debug = run_cli(
+        todo_env,
+        [
+            {"argv": ["config", "show", "--no-such-flag"]},
+            {"argv": ["config", "get", "zzz"], "env": {"TODO_DEBUG": "1"}},
+            {"argv": ["--debug", "config", "get", "zzz"]},
+        ],
+    )
+    assert bad["code"] == 2
+    assert "--no-such-flag" in bad["stderr"]
+    assert "Traceback" not in bad["stderr"]
+    for result in (env_debug, flag_debug):
+        assert result["code"] == 1
+        assert "Traceback (most recent call last)" in result["stderr"]
+        assert "Unknown setting 'zzz'" in result["stderr"]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")

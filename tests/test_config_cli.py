@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TODO_EXE
+from test_cli_misc import run_cli
 
 KEY = "sk-or-v1-0e6" + "f00dfeed" * 6 + "beef"  # 64 chars, fake
 
@@ -29,29 +30,47 @@ def todo(
     )
 
 
-def test_set_get_unset_show_round_trip(todo_env: dict[str, str], todo_home: Path) -> None:
+def test_api_key_from_stdin(todo_env: dict[str, str], todo_home: Path) -> None:
     r = todo(todo_env, "config", "set", "openrouter.api_key", input=KEY + "\n")
     assert r.returncode == 0, r.stderr
     assert KEY not in r.stdout + r.stderr
     assert "sk-or-v1-0e6…(64 chars)" in r.stdout
     path = todo_home / "config" / "config.toml"
+    assert f'api_key = "{KEY}"' in path.read_text()
     if os.name == "posix":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
-    r = todo(todo_env, "config", "set", "openrouter.fallback_models", "a/b:free", "c/d")
-    assert r.returncode == 0, r.stderr
-    r = todo(todo_env, "config", "set", "provider", "groq")
-    assert r.returncode == 0, r.stderr
 
-    r = todo(todo_env, "config", "get", "openrouter.api_key")
-    assert (r.returncode, r.stdout) == (0, "sk-or-v1-0e6…(64 chars)\n")
-    r = todo(todo_env, "config", "get", "openrouter.api_key", "--reveal")
-    assert (r.returncode, r.stdout) == (0, KEY + "\n")
+def test_set_get_unset_show(todo_env: dict[str, str], todo_home: Path) -> None:
+    (todo_home / "config").mkdir()
+    (todo_home / "config" / "config.toml").write_text(f'[openrouter]\napi_key = "{KEY}"\n')
+    runs = [
+        {"argv": ["config", "set", "openrouter.fallback_models", "a/b:free", "c/d"]},
+        {"argv": ["config", "set", "provider", "groq"]},
+        {"argv": ["config", "get", "openrouter.api_key"]},
+        {"argv": ["config", "get", "openrouter.api_key", "--reveal"]},
+        {"argv": ["config", "show", "--json"]},
+        {"argv": ["config", "show"], "env": {"LLM_PROVIDER": "gemini"}},
+        {"argv": ["config", "unset", "provider"]},
+        {"argv": ["config", "get", "provider", "--json"]},
+        {"argv": ["config", "set", "groq.api_key"], "input": ""},
+        {"argv": ["config", "set", "openrouter.apikey", "x"]},
+    ]
+    results = run_cli(todo_env, runs)
+    for result in results[:8]:
+        assert result["code"] == 0, result
+    fallback, provider, get_masked, get_revealed, show_json, show, unset, get_json = results[:8]
+    empty_stdin, unknown = results[8:]
 
-    r = todo(todo_env, "config", "show", "--json")
-    assert r.returncode == 0, r.stderr
-    assert KEY not in r.stdout
-    shown = json.loads(r.stdout)
+    assert (
+        fallback["stdout"]
+        == f"Set openrouter.fallback_models = a/b:free,c/d in {todo_home}/config/config.toml\n"
+    )
+    assert get_masked["stdout"] == "sk-or-v1-0e6…(64 chars)\n"
+    assert get_revealed["stdout"] == KEY + "\n"
+
+    assert KEY not in show_json["stdout"]
+    shown = json.loads(show_json["stdout"])
     assert shown["provider"] == {
         "value": "groq",
         "source": "config",
@@ -63,25 +82,26 @@ def test_set_get_unset_show_round_trip(todo_env: dict[str, str], todo_home: Path
     assert shown["groq.model"]["source"] == "default"
 
     # The environment beats config.toml, and `show` says so.
-    env = {**todo_env, "LLM_PROVIDER": "gemini"}
-    r = todo(env, "config", "show")
-    assert r.returncode == 0, r.stderr
-    assert KEY not in r.stdout
-    lines = {line.split()[0]: line for line in r.stdout.splitlines() if line.strip()}
+    assert KEY not in show["stdout"]
+    lines = {line.split()[0]: line for line in show["stdout"].splitlines() if line.strip()}
     assert lines["provider"].split()[1:] == ["gemini", "env", "LLM_PROVIDER"]
     assert lines["openrouter.api_key"].split()[1:] == ["sk-or-v1-0e6…(64", "chars)", "config"]
 
-    r = todo(todo_env, "config", "unset", "provider")
-    assert r.returncode == 0, r.stderr
-    r = todo(todo_env, "config", "get", "provider", "--json")
-    assert json.loads(r.stdout) == {"key": "provider", "value": "openrouter", "source": "default"}
+    assert unset["stdout"].startswith("Removed provider from ")
+    assert json.loads(get_json["stdout"]) == {
+        "key": "provider",
+        "value": "openrouter",
+        "source": "default",
+    }
 
+    assert empty_stdin["code"] == 2
+    assert empty_stdin["stderr"].startswith("Error: No value given for groq.api_key.")
+    assert len(empty_stdin["stderr"].splitlines()) == 1
 
-def test_api_key_from_empty_stdin_is_a_clear_error(todo_env: dict[str, str]) -> None:
-    r = todo(todo_env, "config", "set", "groq.api_key", input="")
-    assert r.returncode == 2
-    assert r.stderr.startswith("Error: No value given for groq.api_key.")
-    assert len(r.stderr.splitlines()) == 1
+    assert unknown["code"] == 2
+    assert unknown["stderr"].startswith(
+        "Error: Unknown setting 'openrouter.apikey'. Did you mean 'openrouter.api_key'?"
+    )
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
@@ -137,24 +157,25 @@ def test_corrupt_config_is_one_line_exit_1_file_untouched(
         assert path.read_text() == corrupt
 
 
-def test_unknown_key_suggests_the_nearest(todo_env: dict[str, str]) -> None:
-    r = todo(todo_env, "config", "set", "openrouter.apikey", "x")
-    assert r.returncode == 2
-    assert r.stderr.startswith(
-        "Error: Unknown setting 'openrouter.apikey'. Did you mean 'openrouter.api_key'?"
-    )
-
-
 def test_dotenv_in_cwd_and_path(todo_env: dict[str, str], todo_home: Path, tmp_path: Path):
     project = tmp_path / "project"
     project.mkdir()
     (project / ".env").write_text("GROQ_DEFAULT_MODEL=from-dotenv\n")
-    r = todo(todo_env, "config", "get", "groq.model", "--json", cwd=project)
-    assert json.loads(r.stdout) == {"key": "groq.model", "value": "from-dotenv", "source": ".env"}
-
-    r = todo(todo_env, "config", "path", "--json", cwd=project)
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout) == {
+    get, path = run_cli(
+        todo_env,
+        [
+            {"argv": ["config", "get", "groq.model", "--json"]},
+            {"argv": ["config", "path", "--json"]},
+        ],
+        cwd=project,
+    )
+    assert json.loads(get["stdout"]) == {
+        "key": "groq.model",
+        "value": "from-dotenv",
+        "source": ".env",
+    }
+    assert path["code"] == 0, path
+    assert json.loads(path["stdout"]) == {
         "config_file": str(todo_home / "config" / "config.toml"),
         "db_file": str(todo_home / "data" / "todo.db"),
         "cache_dir": str(todo_home / "cache"),
