@@ -2,7 +2,343 @@
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
-def chat() -> None:
-    """Chat with the todo agent."""
-    raise NotImplementedError
+import typer
+
+if TYPE_CHECKING:
+    from ..agent import ChatSession
+    from ..events import Event
+
+
+def chat(
+    message: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help='What to ask, e.g. "add buy milk tomorrow". Read from stdin when piped; '
+            "omit it on a terminal for the interactive session.",
+            show_default=False,
+        ),
+    ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            "-p",
+            metavar="NAME",
+            help="openrouter (default), groq, gemini, openai, ollama or custom.",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", metavar="ID", help="Model id to use.")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", metavar="URL", help="Any OpenAI-compatible server's URL."),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Allow deletes and bulk changes without asking."),
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object: answer, tool calls with results, usage, model, "
+            "conversation id.",
+        ),
+    ] = False,
+    cont: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the latest conversation.")
+    ] = False,
+    conversation: Annotated[
+        str | None,
+        typer.Option("--conversation", metavar="ID", help="Continue the conversation ID."),
+    ] = None,
+) -> None:
+    """Chat with the todo agent: one message, or an interactive session on a terminal.
+
+    Examples: todo chat "add buy milk tomorrow"; echo "what is due today?" | todo chat;
+    todo chat -c "and move it to friday". Deletes and bulk changes need --yes here.
+    """
+    text = " ".join(message or []).strip()
+    if not text and not sys.stdin.isatty():
+        text = sys.stdin.read().strip()
+        if not text:
+            from ..errors import UsageError
+
+            raise UsageError("No message on stdin.", hint='Try: todo chat "what is due today?"')
+    if not text:
+        from .. import repl
+
+        repl.run_repl(
+            provider=provider,
+            model=model,
+            base_url=base_url,
+            conversation_id=conversation,
+            continue_latest=cont,
+            yes=yes,
+        )
+        return
+    one_shot(
+        text,
+        provider=provider,
+        model=model,
+        base_url=base_url,
+        yes=yes,
+        as_json=as_json,
+        continue_latest=cont,
+        conversation_id=conversation,
+    )
+
+
+def one_shot(
+    text: str,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    yes: bool = False,
+    as_json: bool = False,
+    continue_latest: bool = False,
+    conversation_id: str | None = None,
+) -> None:
+    """Run one turn: answer on stdout as it streams, tool activity on stderr."""
+    import asyncio
+
+    from ..config import load_settings
+
+    settings = load_settings({"provider": provider})
+    from ..agent import ChatSession
+
+    session = ChatSession(
+        settings,
+        provider=provider,
+        model=model,
+        base_url=base_url,
+        conversation_id=conversation_id,
+        continue_latest=continue_latest,
+    )
+    session.endpoint  # noqa: B018 - fail early (missing key, no URL) before any output
+    warning = _tool_warning(session, settings)
+    if warning and not as_json:
+        _err(warning)
+    try:
+        asyncio.run(_run(session, text, settings=settings, yes=yes, as_json=as_json))
+    finally:
+        session.close()
+
+
+def _tool_warning(session: ChatSession, settings: Any) -> str | None:
+    try:
+        from ..catalog import tool_support_warning
+    except ImportError:
+        return None
+    try:
+        return tool_support_warning(
+            session.model, settings, provider=session.provider_name, base_url=session.base_url
+        )
+    except Exception:
+        return None
+
+
+def _err(line: str, *, dim: bool = False) -> None:
+    if sys.stderr.isatty():
+        line = f"\x1b[2m{line}\x1b[0m" if dim else f"\x1b[33m{line}\x1b[0m"
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+class _Output:
+    """Where the streamed answer goes: rendered markdown on a terminal, plain text otherwise."""
+
+    def __init__(self, show_reasoning: bool) -> None:
+        self.show_reasoning = show_reasoning
+        self.md: Any = None
+        self.text = ""
+        self._in_reasoning = False
+        if sys.stdout.isatty():
+            from rich.console import Console
+
+            from ..mdstream import MarkdownStream
+
+            self.md = MarkdownStream(Console(highlight=False)).start()
+        # On a terminal where stderr is the same screen, side lines go through the live
+        # view so they interleave cleanly with the rendered answer.
+        self._side_via_md = self.md is not None and sys.stderr.isatty()
+
+    def answer(self, delta: str) -> None:
+        self._end_reasoning()
+        self.text += delta
+        if self.md is not None:
+            self.md.markdown(delta)
+            self.md.tick()
+        else:
+            sys.stdout.write(delta)
+            sys.stdout.flush()
+
+    def reasoning(self, delta: str) -> None:
+        if not self.show_reasoning:
+            return
+        if self._side_via_md:
+            self.md.reasoning(delta)
+            self.md.tick()
+            return
+        if self.text and not self.text.endswith("\n") and self.md is None:
+            self.newline()
+        self._in_reasoning = True
+        sys.stderr.write(f"\x1b[2m{delta}\x1b[0m" if sys.stderr.isatty() else delta)
+        sys.stderr.flush()
+
+    def _end_reasoning(self) -> None:
+        if self._in_reasoning:
+            self._in_reasoning = False
+            sys.stderr.write("\n")
+
+    def side(self, line: str, *, dim: bool = True) -> None:
+        """A tool-activity or notice line."""
+        self._end_reasoning()
+        if self._side_via_md:
+            from rich.text import Text
+
+            self.md.print(Text(line, style="dim" if dim else "yellow"))
+            return
+        if self.md is None and self.text and not self.text.endswith("\n"):
+            self.newline()
+        _err(line, dim=dim)
+
+    def newline(self) -> None:
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        self.text += "\n"
+
+    def close(self) -> None:
+        self._end_reasoning()
+        if self.md is not None:
+            self.md.close()
+            self.md = None
+        elif self.text and not self.text.endswith("\n"):
+            self.newline()
+
+
+async def _run(session: ChatSession, text: str, *, settings: Any, yes: bool, as_json: bool):
+    from ..chat_render import tool_activity_line, usage_footer
+    from ..errors import ProviderError
+    from ..events import (
+        ApprovalRequest,
+        Notice,
+        ReasoningDelta,
+        TextDelta,
+        ToolCall,
+        ToolResult,
+        TurnEnd,
+    )
+
+    async def approve_all(_request: ApprovalRequest) -> bool:
+        return True
+
+    requested = session.model
+    calls: dict[str, ToolCall] = {}
+    record: list[dict[str, Any]] = []
+    approvals: list[dict[str, Any]] = []
+    notices: list[str] = []
+    answer: list[str] = []
+    out = None if as_json else _Output(settings.show_reasoning)
+    tz = settings.tz
+    end: TurnEnd | None = None
+    try:
+        event: Event
+        async for event in session.stream_turn(text, approve=approve_all if yes else None):
+            if isinstance(event, TextDelta):
+                answer.append(event.text)
+                if out:
+                    out.answer(event.text)
+            elif isinstance(event, ReasoningDelta):
+                if out:
+                    out.reasoning(event.text)
+            elif isinstance(event, ToolCall):
+                calls[event.call_id] = event
+            elif isinstance(event, ToolResult):
+                call = calls.get(event.call_id) or ToolCall(event.call_id, event.name, {})
+                record.append(
+                    {
+                        "id": event.call_id,
+                        "name": call.name,
+                        "arguments": call.arguments,
+                        "result": _json_or_text(event.output),
+                        "ok": event.ok,
+                    }
+                )
+                line = tool_activity_line(call, event, tz=tz)
+                if out and line:
+                    out.side(line)
+            elif isinstance(event, ApprovalRequest):
+                approvals.append({"description": event.description, "approved": yes})
+                if out and not yes:
+                    out.side(f"! not done without --yes: {event.description}", dim=False)
+            elif isinstance(event, Notice):
+                notices.append(event.text)
+                if out:
+                    out.side(event.text, dim=False)
+            elif isinstance(event, TurnEnd):
+                end = event
+    except ProviderError as exc:
+        if out:
+            out.close()
+            out = None
+        if as_json:
+            _print_json(
+                {
+                    "text": "".join(answer),
+                    "error": {"message": exc.message, "hint": exc.hint},
+                    "tool_calls": record,
+                    "conversation_id": session.conversation_id,
+                    "provider": session.provider_name,
+                    "model": requested,
+                }
+            )
+        raise
+    finally:
+        if out:
+            out.close()
+    assert end is not None
+    if as_json:
+        _print_json(
+            {
+                "text": end.final_text or "".join(answer),
+                "tool_calls": record,
+                "approvals": approvals,
+                "usage": {
+                    "input_tokens": end.usage.input_tokens,
+                    "output_tokens": end.usage.output_tokens,
+                    "cost": end.usage.cost,
+                },
+                "provider": session.provider_name,
+                "model": end.model,
+                "requested_model": requested,
+                "conversation_id": end.conversation_id,
+                "notices": notices,
+            }
+        )
+        return
+    if end.model and end.model != requested:
+        _err(f"(answered by {end.model}, a fallback for {requested})", dim=True)
+    if sys.stderr.isatty():
+        _err(usage_footer(end), dim=True)
+
+
+def _json_or_text(output: str) -> Any:
+    import json
+
+    try:
+        return json.loads(output)
+    except ValueError:
+        return output
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
