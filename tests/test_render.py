@@ -116,23 +116,59 @@ def test_fast_layout_matches_table_and_never_cuts_without_width():
     assert "\x1b[1;31m4 days ago\x1b[0m" in coloured[2]
 
 
-def test_print_tasks_uses_fast_layout_for_long_lists_and_reports_more():
+def test_print_tasks_on_a_rich_console_uses_fast_layout_for_long_lists():
     tasks = [T(i, f"Task {i}", due="2026-11-26") for i in range(1, render.RICH_ROWS_MAX + 2)]
     buf = io.StringIO()
     console = Console(file=buf, width=100, no_color=True)
-    print_tasks(tasks, console=console, now=NOW, tz=NY, more=5)
+    print_tasks(tasks, console=console, now=NOW, tz=NY, more=5, more_hint="narrow it down")
     lines = buf.getvalue().splitlines()
     assert len(lines) == len(tasks) + 3
     assert lines[2].split() == ["1", "☐", "Task", "1", "in", "2", "days"]
-    assert lines[-1] == "… and 5 more (use --limit 0 to show all)."
-
-
-def test_piped_console_never_wraps_titles():
-    long = T(1, "word " * 60)
+    assert lines[-1] == "… and 5 more (narrow it down)."
     buf = io.StringIO()
-    print_tasks([long], console=render.make_console(buf), now=NOW, tz=NY)
-    assert len(buf.getvalue().splitlines()) == 3
+    print_tasks(tasks[:3], console=Console(file=buf, width=100), now=NOW, tz=NY, more=2)
+    assert buf.getvalue().splitlines()[-1] == "… and 2 more (use --limit 0 to show all)."
+
+
+def test_print_tasks_to_a_pipe_never_wraps_or_colours(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    long = T(1, "word " * 60, due="2026-11-20")
+    buf = io.StringIO()
+    print_tasks([long, MILK], file=buf, now=NOW, tz=NY, more=1)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 5
+    assert ("word " * 60).strip() in lines[2]
     assert "\x1b" not in buf.getvalue()
+    assert lines[-1] == "… and 1 more (use --limit 0 to show all)."
+
+
+def test_print_tasks_on_a_terminal_colours_and_fits_the_width(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TERM", raising=False)
+    monkeypatch.setattr(render, "_terminal_width", lambda: 60)
+    buf = Tty()
+    print_tasks([T(1, "word " * 60, due="2026-11-20"), MILK], file=buf, now=NOW, tz=NY)
+    out = buf.getvalue()
+    assert "\x1b[1;31m4 days ago\x1b[0m" in out
+    assert "…" in out
+    monkeypatch.setenv("NO_COLOR", "1")
+    buf = Tty()
+    print_tasks([LATE], file=buf, now=NOW, tz=NY)
+    assert "\x1b" not in buf.getvalue()
+
+
+def test_fast_layout_handles_wide_characters():
+    lines = fast_table_lines([T(1, "买牛奶 and milk", tags=["家"]), T(22, "x")], now=NOW, tz=NY)
+    from rich.cells import cell_len
+
+    # Columns line up by display cells, not by characters.
+    assert cell_len(lines[2].split("#家")[0]) == cell_len(lines[0].split("Tags")[0])
+    cut = fast_table_lines([T(1, "买牛奶" * 20)], now=NOW, tz=NY, width=30)
+    assert cell_len(cut[2]) <= 30 and cut[2].endswith("…")
 
 
 def test_task_line():

@@ -192,7 +192,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks (pending ones, soonest due first, by default)."""
-    from ..render import make_console, print_tasks
+    from ..render import print_tasks
     from ..store import TaskQuery
 
     status = "all" if all_ else _choice(status, STATUS_CHOICES, "--status")
@@ -222,7 +222,7 @@ def list_(
     if not tasks:
         _echo(_empty_message(q, offset))
         return
-    print_tasks(tasks, console=make_console(), tz=tz, more=more)
+    print_tasks(tasks, tz=tz, more=more)
 
 
 def _empty_message(q: Any, offset: int) -> str:
@@ -372,7 +372,7 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search in titles, notes, tags and projects."""
-    from ..render import make_console, print_tasks
+    from ..render import print_tasks
 
     query = " ".join(text).strip()
     if not query:
@@ -387,7 +387,7 @@ def search(
         scope = "" if all_ else " (pending tasks; add --all to include done ones)"
         _echo(f"No tasks match “{query}”{scope}.")
     else:
-        print_tasks(tasks, console=make_console(), tz=tz)
+        print_tasks(tasks, tz=tz)
 
 
 @app.command("export")
