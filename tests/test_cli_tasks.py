@@ -198,11 +198,11 @@ def test_edit_fields_and_report_before_after():
 def test_done_reopen_several_ids():
     for title in ("One", "Two", "Three"):
         ok("add", title)
-    assert ok("done", "1", "3") == "Done: #1 One (done)\nDone: #3 Three (done)\n"
+    assert ok("done", "1", "3") == "Done #1 One\nDone #3 Three\n"
     assert [t["id"] for t in as_json("list")] == [2]
     done = as_json("list", "--status", "done")
     assert all(t["completed_at"] for t in done)
-    assert ok("reopen", "3") == "Reopened: #3 Three\n"
+    assert ok("reopen", "3") == "Reopened #3 Three\n"
     assert [t["id"] for t in as_json("list")] == [2, 3]
 
 
@@ -215,7 +215,7 @@ def test_rm_is_all_or_nothing_and_undo_restores():
     assert [t["id"] for t in as_json("list")] == [1, 2]
 
     out = todo("rm", "2")
-    assert out.stdout == "Deleted: #2 Call mom\n"
+    assert out.stdout == "Deleted #2 Call mom\n"
     assert [t["id"] for t in as_json("list")] == [1]
     assert ok("undo") == "Undid: restored #2 Call mom\n"
     assert [t["id"] for t in as_json("list")] == [1, 2]

@@ -319,24 +319,22 @@ def edit(
 
 
 def _bulk(verb: str, method: str, ids: list[int], past: str) -> None:
-    from ..render import task_line
-
-    with _store() as (store, tz), store.group(_label(verb, ids)):
+    with _store() as (store, _tz), store.group(_label(verb, ids)):
         tasks = getattr(store, method)(list(dict.fromkeys(ids)))
     for task in tasks:
-        _echo(f"{past} {task_line(task, tz=tz)}")
+        _echo(f"{past} #{task.id} {task.title}")
 
 
 @app.command("done")
 def done(ids: IdsArg) -> None:
     """Mark tasks done (several ids at once: todo tasks done 3 7)."""
-    _bulk("done", "complete", ids, "Done:")
+    _bulk("done", "complete", ids, "Done")
 
 
 @app.command("reopen")
 def reopen(ids: IdsArg) -> None:
     """Mark done tasks pending again."""
-    _bulk("reopen", "reopen", ids, "Reopened:")
+    _bulk("reopen", "reopen", ids, "Reopened")
 
 
 @app.command("rm")
@@ -345,7 +343,7 @@ def rm(ids: IdsArg) -> None:
 
     All or nothing: an unknown id deletes none. `todo tasks undo` restores them.
     """
-    _bulk("rm", "delete", ids, "Deleted:")
+    _bulk("rm", "delete", ids, "Deleted")
     sys.stderr.write("Restore with `todo tasks undo`.\n")
 
 
