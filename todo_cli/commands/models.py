@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
     from ..catalog import Catalog, Model
-
-
-class SortKey(StrEnum):
-    name = "name"
-    context = "context"
-    price = "price"
-    newest = "newest"
 
 
 def _stderr(message: str, style: str = "yellow") -> None:
@@ -58,10 +50,16 @@ def models(
         typer.Option("--min-context", help="Minimum context length: 32000, 128k, 1M.", metavar="N"),
     ] = None,
     sort: Annotated[
-        SortKey, typer.Option("--sort", help="Sort order.", case_sensitive=False)
-    ] = SortKey.name,
+        str | None,
+        typer.Option(
+            "--sort",
+            help="Sort order: name (default), context (largest first), price (cheapest "
+            "first) or newest.",
+            metavar="name|context|price|newest",
+        ),
+    ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", help="Show at most N models.", min=1, metavar="N")
+        int | None, typer.Option("--limit", "-n", help="Show at most N models.", metavar="N")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of models.")] = False,
     ids: Annotated[bool, typer.Option("--ids", help="Print model ids only, one per line.")] = False,
@@ -99,12 +97,19 @@ def models(
     `todo models --free --tools`, `todo models -s llama --sort context`,
     `todo models --set openai/gpt-oss-20b:free`, `todo models --provider groq`.
     """
-    from ..catalog import filter_models, load_catalog, parse_context, sort_models
+    from ..catalog import SORT_KEYS, filter_models, load_catalog, parse_context, sort_models
     from ..config import load_settings
     from ..errors import UsageError
 
     if as_json and ids:
         raise UsageError("Use either --json or --ids, not both.")
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {limit}.")
+    sort_key = (sort or "name").strip().lower()
+    if sort_key not in SORT_KEYS:
+        raise UsageError(
+            f"Unknown sort order '{sort}'.", hint=f"Use one of: {', '.join(SORT_KEYS)}."
+        )
     settings = load_settings()
     if set_model is not None:
         _set_default_model(
@@ -120,7 +125,7 @@ def models(
     everything = catalog.models
     matching = filter_models(everything, free=free, tools=tools, search=search, min_context=min_ctx)
     _note_unknown(everything, free=free, tools=tools, search=search, min_context=min_ctx)
-    shown = sort_models(matching, sort.value)
+    shown = sort_models(matching, sort_key)
     if limit is not None:
         shown = shown[:limit]
 
