@@ -78,6 +78,7 @@ _STATUS_ALIASES = {
     "complete": "done",
     "completed": "done",
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LIST_HINT = "Run `todo tasks list --all` to see task ids."
 
 
@@ -208,8 +209,8 @@ def m001_tasks(db: Database) -> None:
         CREATE TABLE task_tags (
             task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
             tag TEXT NOT NULL COLLATE NOCASE,
-            position INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (task_id, tag)
+            position INTEGER NOT NULL,
+            PRIMARY KEY (task_id, position)  -- tags of a task read back in order
         ) WITHOUT ROWID
         """
     )
@@ -280,11 +281,13 @@ def build_migrations() -> Migrations:
 
 # --- the store ---------------------------------------------------------------------------
 
+# Tags come back in primary-key order (task_id, position); joined with the ASCII unit
+# separator, which cleaned tags never contain.
+_TAG_SEP = "\x1f"
 _TASK_SELECT = """
-SELECT t.id, t.title, t.notes, t.status, t.priority, t.due, t.project,
-       t.created_at, t.updated_at, t.completed_at,
-       (SELECT json_group_array(tag)
-          FROM (SELECT tag FROM task_tags WHERE task_id = t.id ORDER BY position, tag)) AS tags
+SELECT t.id, t.title, t.notes, t.status, t.priority, t.due,
+       (SELECT group_concat(tag, char(31)) FROM task_tags WHERE task_id = t.id) AS tags,
+       t.project, t.created_at, t.updated_at, t.completed_at
 FROM tasks t
 """
 _PRIORITY_RANK = (
@@ -299,20 +302,8 @@ _ORDER_BY = {
 
 
 def _row_to_task(row: tuple[Any, ...]) -> Task:
-    tags = row[10]
-    return Task(
-        id=row[0],
-        title=row[1],
-        notes=row[2],
-        status=row[3],
-        priority=row[4],
-        due=row[5],
-        tags=json.loads(tags) if tags and tags != "[]" else [],
-        project=row[6],
-        created_at=row[7],
-        updated_at=row[8],
-        completed_at=row[9],
-    )
+    tags = row[6]
+    return Task(*row[:6], tags.split(_TAG_SEP) if tags else [], *row[7:])
 
 
 class _Group:
@@ -1079,7 +1070,7 @@ def _tags(value: Iterable[str] | str) -> list[str]:
     for item in items:
         if not isinstance(item, str):
             raise UsageError(f"Tags must be text, not {item!r}.")
-        tag = item.strip().lstrip("#").strip()
+        tag = _CONTROL.sub(" ", item).strip().lstrip("#").strip()
         if tag and tag.casefold() not in seen:
             seen.add(tag.casefold())
             result.append(tag)
