@@ -57,4 +57,4 @@ def home_with_tasks(ctx: Context, name: str, records: list[dict[str, Any]]) -> P
 
 def todo_env(home: Path, **extra: str) -> dict[str, str]:
     """Environment for a `todo` subprocess using ``home`` and nothing of the developer's."""
-    return clean_env(TODO_HOME=str(home), **extra)
+    return clean_env(**{"TODO_HOME": str(home), **extra})

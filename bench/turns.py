@@ -24,6 +24,7 @@ from .harness import REPO, BenchError, NotAvailable, patched_environ
 from .todo_env import require
 
 FAKESERVER = REPO / "tests" / "fakeserver.py"
+NODELAY_SERVER = REPO / "bench" / "_fakeserver.py"  # the same server with TCP_NODELAY
 MODEL = "openai/gpt-oss-20b:free"
 FAKE_KEY = "sk-or-v1-bench-not-a-real-key"
 ANSWER = (
@@ -66,7 +67,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
-                str(FAKESERVER),
+                str(NODELAY_SERVER),
                 "--port",
                 "0",
                 "--script",
@@ -247,3 +248,22 @@ def record_turn(
         return bodies, timing.events
     finally:
         server.stop()
+
+
+def list_tool_name() -> str:
+    """The name of the agent's list tool, read from ``tools.make_tools`` (no model call)."""
+    tools_mod = require("tools")
+    store_mod = require("store")
+    if not hasattr(tools_mod, "make_tools"):
+        raise NotAvailable("todo_cli/tools.py has no make_tools yet")
+    store = store_mod.TaskStore(":memory:")
+    try:
+        tools = tools_mod.make_tools(store)
+    finally:
+        store.close()
+    body = {
+        "tools": [
+            {"type": "function", "function": {"name": t.name, "parameters": {}}} for t in tools
+        ]
+    }
+    return find_list_tool(body)[0]
