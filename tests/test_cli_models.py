@@ -308,3 +308,21 @@ def test_subprocess_end_to_end(routes: RouteServer, todo_env: dict[str, str]) ->
     assert proc.returncode == 1
     assert proc.stderr.startswith("Error: Could not fetch the model list")
     assert len(proc.stderr.strip().splitlines()) == 1  # no traceback
+
+
+def test_table_fits_the_terminal_width() -> None:
+    from todo_cli.catalog import parse_catalog
+    from todo_cli.commands.models import table_lines
+
+    models = parse_catalog(EDGE)
+    full = table_lines(models)
+    assert "Variable router with a free-looking id" in "\n".join(full)
+    fitted = table_lines(models, width=100)
+    assert max(len(line) for line in fitted) <= 100
+    assert any("…" in line for line in fitted)  # long names shortened
+    assert all(m.id in "\n".join(fitted) for m in models)  # ids are never cut
+    narrow = table_lines(models, width=60)
+    assert narrow[0].split()[:2] == ["id", "context"]  # no room for names: column dropped
+    colored = table_lines(models, color=True)
+    assert "\x1b[32mfree\x1b[0m" in "\n".join(colored)
+    assert "\x1b[" not in "\n".join(full)

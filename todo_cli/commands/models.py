@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -167,74 +169,124 @@ def _plural(n: int) -> str:
     return f"{n} model{'s' if n != 1 else ''}"
 
 
+_HEADERS = ("id", "name", "context", "$/M in", "$/M out", "tools", "reasoning")
+_GAP = "  "
+_ANSI = {"bold": "1", "dim": "2", "green": "32", "yellow": "33", "red": "31"}
+_CELL_STYLE = {"free": "green", "variable": "yellow", "?": "dim", "✓": "green", "✗": "red"}
+
+
 def _render_table(catalog: Catalog, shown: list[Model], *, matching: int) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    """Print the model table and the count line on stdout.
 
-    from ..catalog import format_age, format_context, format_flag, format_price
+    Drawn without Rich (importing and measuring a Rich table costs more than the rest of
+    the command): aligned columns, ANSI colours only on a terminal, and on a terminal the
+    name column is shortened (or dropped) to fit; ids are never cut.
+    """
+    from ..catalog import format_age
 
-    console = Console(highlight=False)
+    out = sys.stdout
+    tty = _isatty(out)
+    color = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    width = shutil.get_terminal_size((100, 24)).columns if tty else None
+    lines = table_lines(shown, width=width, color=color) if shown else []
+
     total = len(catalog.models)
-    if shown:
-        rows = [
-            (
-                m.id,
-                m.name if m.name != m.id else "",
-                format_context(m.context_length),
-                format_price(m, "prompt"),
-                format_price(m, "completion"),
-                format_flag(m.tools),
-                format_flag(m.reasoning),
-            )
-            for m in shown
-        ]
-        headers = ("id", "name", "context", "$/M in", "$/M out", "tools", "reasoning")
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-        # Lay out by hand: the id column is never squeezed, the name column takes what is
-        # left (and is dropped on narrow terminals).
-        gap = 2
-        fixed = sum(widths[2:]) + gap * 5
-        room = console.width - fixed - widths[0] - gap
-        show_name = room >= 12 and any(r[1] for r in rows)
-        widths[1] = min(widths[1], room) if show_name else 0
-        widths[0] = max(
-            8, min(widths[0], console.width - fixed - (widths[1] + gap if show_name else 0))
-        )
-        table = Table(
-            box=None, header_style="bold", pad_edge=False, show_edge=False, padding=(0, gap // 2)
-        )
-        table.add_column("id", width=widths[0], overflow="fold")
-        if show_name:
-            table.add_column("name", width=widths[1], overflow="ellipsis", no_wrap=True)
-        for i, header in enumerate(headers[2:5], start=2):
-            table.add_column(header, justify="right", no_wrap=True, width=widths[i])
-        for i, header in enumerate(headers[5:], start=5):
-            table.add_column(header, justify="center", no_wrap=True, width=widths[i])
-        for r in rows:
-            cells = [r[0]] + ([r[1]] if show_name else [])
-            cells += [r[2], _price_cell(Text, r[3]), _price_cell(Text, r[4])]
-            cells += [_flag_cell(Text, r[5]), _flag_cell(Text, r[6])]
-            table.add_row(*cells)
-        console.print(table)
-    if matching == total:
-        count = f"{total} model{'s' if total != 1 else ''}"
-    else:
-        count = f"{matching} of {total} models match"
+    count = _plural(total) if matching == total else f"{matching} of {total} models match"
     if len(shown) < matching:
         count += f" (showing {len(shown)})"
-    when = format_age(catalog.age_seconds)
-    count += f" · {catalog.source.label} catalog fetched {when}"
-    console.print(Text(count, style="dim"))
+    count += f" · {catalog.source.label} catalog fetched {format_age(catalog.age_seconds)}"
+    lines.append(_paint(count, "dim") if color else count)
+    out.write("\n".join(lines) + "\n")
+    out.flush()
 
 
-def _price_cell(text_cls, value: str):
-    style = {"free": "green", "variable": "yellow", "?": "dim"}.get(value, "")
-    return text_cls(value, style=style)
+def table_lines(models: list[Model], *, width: int | None = None, color: bool = False) -> list[str]:
+    """The model table as lines: header, then one line per model.
+
+    With ``width`` the name column is shortened with "…" (or left out) so lines fit;
+    without it nothing is cut (pipes and files).
+    """
+    from ..catalog import format_context, format_flag, format_price
+
+    rows = [
+        (
+            m.id,
+            m.name if m.name != m.id else "",
+            format_context(m.context_length),
+            format_price(m, "prompt"),
+            format_price(m, "completion"),
+            format_flag(m.tools),
+            format_flag(m.reasoning),
+        )
+        for m in models
+    ]
+    widths = [max(_cell_len(h), *(_cell_len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
+    show_name = any(r[1] for r in rows)
+    if width is not None and show_name:
+        room = width - sum(widths) + widths[1]
+        if room >= 12:
+            widths[1] = min(widths[1], room)
+        else:
+            show_name = False
+    cols = [i for i in range(len(_HEADERS)) if i != 1 or show_name]
+
+    def line(cells: tuple[str, ...], header: bool = False) -> str:
+        parts = []
+        for i in cols:
+            text = cells[i]
+            n = _cell_len(text)
+            if n > widths[i]:
+                text = _truncate(text, widths[i])
+                n = _cell_len(text)
+            pad = " " * (widths[i] - n)
+            if i >= 5:  # centred flags
+                left = pad[: len(pad) // 2]
+                right = pad[len(pad) // 2 :]
+            elif i >= 2:  # right-aligned numbers
+                left, right = pad, ""
+            else:
+                left, right = "", pad
+            style = "bold" if header else _CELL_STYLE.get(text)
+            if color and style and text:
+                text = _paint(text, style)
+            parts.append(left + text + right)
+        return _GAP.join(parts).rstrip()
+
+    return [line(_HEADERS, header=True), *(line(r) for r in rows)]
 
 
-def _flag_cell(text_cls, value: str):
-    return text_cls(value, style={"✓": "green", "✗": "red", "?": "dim"}[value])
+def _paint(text: str, style: str) -> str:
+    return f"\x1b[{_ANSI[style]}m{text}\x1b[0m"
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _cell_len(text: str) -> int:
+    """Terminal cells taken by ``text`` (wide East Asian characters count 2)."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def _truncate(text: str, width: int) -> str:
+    out, used = [], 0
+    for ch in text:
+        w = _cell_len(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
 
 
 def _set_default_model(
