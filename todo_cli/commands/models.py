@@ -223,7 +223,7 @@ def table_lines(models: list[Model], *, width: int | None = None, color: bool = 
     widths = [max(_cell_len(h), *(_cell_len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
     show_name = any(r[1] for r in rows)
     if width is not None and show_name:
-        room = width - sum(widths) + widths[1]
+        room = width - (sum(widths) - widths[1]) - len(_GAP) * (len(widths) - 1)
         if room >= 12:
             widths[1] = min(widths[1], room)
         else:
