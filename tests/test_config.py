@@ -375,6 +375,8 @@ def test_set_validates_before_writing(todo_home: Path) -> None:
         set_value("models.cache_ttl_hours", "a day")
     with pytest.raises(UsageError, match="Did you mean 'openrouter.api_key'"):
         set_value("openrouter.apikey", KEY)
+    with pytest.raises(UsageError, match="expected an http"):
+        set_value("custom.base_url", "localhost:1234/v1")
     assert not (todo_home / "config" / "config.toml").exists()
 
 

@@ -305,6 +305,14 @@ def coerce(setting: Setting, value: Any) -> Any:
             )
     elif setting.key == "timezone":
         validate_timezone(text)
+    elif setting.key.endswith(".base_url") and text:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"expected an http(s) URL such as http://localhost:1234/v1, got '{text}'"
+            )
     return text
 
 

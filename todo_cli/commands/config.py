@@ -191,6 +191,11 @@ def set_(
         )
     else:
         value = values[0]
+        if setting.secret and sys.stdin is not None and sys.stdin.isatty():
+            sys.stderr.write(
+                f"Tip: `todo config set {setting.key}` without the key asks for it with "
+                "hidden input and keeps it out of your shell history.\n"
+            )
     path = set_value(setting.key, value)
     stored = coerce(setting, value)
     print(f"Set {setting.key} = {_display(setting.key, stored)} in {display_path(path)}")
