@@ -55,12 +55,13 @@ def test_set_get_unset_show(todo_env: dict[str, str], todo_home: Path) -> None:
         {"argv": ["config", "get", "provider", "--json"]},
         {"argv": ["config", "set", "groq.api_key"], "input": ""},
         {"argv": ["config", "set", "openrouter.apikey", "x"]},
+        {"argv": ["config", "show", "--json"], "env": {"LLM_PROVIDER": "grok"}},
     ]
     results = run_cli(todo_env, runs)
     for result in results[:8]:
         assert result["code"] == 0, result
     fallback, provider, get_masked, get_revealed, show_json, show, unset, get_json = results[:8]
-    empty_stdin, unknown = results[8:]
+    empty_stdin, unknown, invalid_env = results[8:]
 
     assert (
         fallback["stdout"]
@@ -97,6 +98,17 @@ def test_set_get_unset_show(todo_env: dict[str, str], todo_home: Path) -> None:
     assert empty_stdin["code"] == 2
     assert empty_stdin["stderr"].startswith("Error: No value given for groq.api_key.")
     assert len(empty_stdin["stderr"].splitlines()) == 1
+
+    # A bad value elsewhere does not stop `show`: it is listed as invalid, with a warning.
+    assert invalid_env["code"] == 0, invalid_env
+    assert json.loads(invalid_env["stdout"])["provider"] == {
+        "value": "grok",
+        "source": "env",
+        "env": "LLM_PROVIDER",
+        "secret": False,
+        "invalid": True,
+    }
+    assert invalid_env["stderr"].startswith("Warning: Invalid LLM_PROVIDER: unknown provider")
 
     assert unknown["code"] == 2
     assert unknown["stderr"].startswith(

@@ -612,6 +612,14 @@ class Settings:
         where = f"{setting.env} in .env" if source == ".env" else setting.env
         return ConfigError(f"Invalid {where}: {reason}.", hint=f"Fix or unset {setting.env}.")
 
+    def raw(self, key: str) -> tuple[Any, str]:
+        """The value as given, before conversion, and its source (for error displays)."""
+        setting = get_setting(key)
+        for source in SOURCES[:-1]:
+            if key in self._layers.get(source, {}):
+                return self._layers[source][key], source
+        return self._default(setting), "default"
+
     def get(self, key: str) -> Any:
         """The value of a setting (None when unset and without a default)."""
         return self._resolve(key)[0]

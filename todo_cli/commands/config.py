@@ -62,14 +62,15 @@ def show(json_out: JsonOpt = False) -> None:
         maybe = f" (did you mean '{near}'?)" if near else ""
         where = display_path(settings.paths.config_file)
         _warn(f"{where}: unknown setting '{key}' is ignored{maybe}.")
-    rows: list[tuple[str, object, str, str | None]] = []
+    rows: list[tuple[str, object, str, str | None, bool]] = []
     for key, setting in SETTINGS.items():
         try:
             value, source = settings.get(key), settings.source(key)
+            valid = True
         except TodoError as exc:
             _warn(str(exc))
-            value, source = None, "invalid"
-        rows.append((key, value, source, setting.env))
+            (value, source), valid = settings.raw(key), False
+        rows.append((key, value, source, setting.env, valid))
     if json_out:
         payload = {
             key: {
@@ -77,18 +78,19 @@ def show(json_out: JsonOpt = False) -> None:
                 "source": source,
                 "env": env,
                 "secret": SETTINGS[key].secret,
+                **({} if valid else {"invalid": True}),
             }
-            for key, value, source, env in rows
+            for key, value, source, env, valid in rows
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     table = [("SETTING", "VALUE", "SOURCE")] + [
         (
             key,
-            _display(key, value) if source != "invalid" else "(invalid)",
+            _display(key, value) + ("" if valid else " (invalid)"),
             _source_label(source, env),
         )
-        for key, value, source, env in rows
+        for key, value, source, env, valid in rows
     ]
     w1 = max(len(r[0]) for r in table)
     w2 = max(len(r[1]) for r in table)
