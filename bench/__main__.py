@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -63,6 +64,13 @@ def run_section(name: str, ctx: Context) -> list[Figure]:
     return figures
 
 
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def render(figures: list[Figure], machine: dict, args: argparse.Namespace, took: float) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -88,7 +96,8 @@ def render(figures: list[Figure], machine: dict, args: argparse.Namespace, took:
     console.print(
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB; "
         f"{machine['os']}; Python {machine['python']}; SQLite {machine['sqlite']}; "
-        f"commit {machine['commit']}. Took {took:.1f} s."
+        f"commit {machine['commit']}; load average {machine['load_average']}. "
+        f"Took {took:.1f} s."
     )
     notes = [f for f in figures if f.note]
     if notes:
@@ -131,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         verbose=not args.quiet,
     )
     started = time.perf_counter()
+    load_before = _loadavg()
     figures: list[Figure] = []
     try:
         for name in args.only or SECTIONS:
@@ -140,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     took = time.perf_counter() - started
     machine = machine_info()
+    machine["load_average"] = f"{load_before} at start, {_loadavg()} at end (1/5/15 min)"
     render(figures, machine, args, took)
     if args.json:
         path = Path(args.json)
