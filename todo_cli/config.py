@@ -460,13 +460,9 @@ def write_config_file(path: Path, data: dict[str, Any]) -> None:
 
     make_private_dir(path.parent)
     payload = tomli_w.dumps(data).encode("utf-8")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(tmp, flags, 0o600)
-    except FileExistsError:
-        os.unlink(tmp)  # left over from a crashed run of this same pid
-        fd = os.open(tmp, flags, 0o600)
+    fd = os.open(tmp, flags, 0o600)  # private from the first byte; O_EXCL: never reuse
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
