@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -57,9 +58,6 @@ def _money(value: float | None) -> str:
 
 
 def _render(data: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     source = {"env": "environment", ".env": ".env file", "config": "config file"}.get(
         data["key_source"] or "", data["key_source"] or "?"
     )
@@ -84,17 +82,22 @@ def _render(data: dict) -> None:
     else:
         allowance = f"{per_day} requests/day, {per_minute}/minute"
 
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("Key", f"{data['key']} (from the {source}) — valid")
+    rows = [("Key", f"{data['key']} (from the {source}) — valid")]
     if data.get("label"):
-        table.add_row("Label", data["label"])
-    table.add_row("Usage", usage)
-    table.add_row("Limit", limit_text)
-    table.add_row("Remaining", "unlimited" if limit is None else _money(data["limit_remaining"]))
-    table.add_row("Free tier", tier)
-    table.add_row("Free models", allowance)
+        rows.append(("Label", data["label"]))
+    rows += [
+        ("Usage", usage),
+        ("Limit", limit_text),
+        ("Remaining", "unlimited" if limit is None else _money(data["limit_remaining"])),
+        ("Free tier", tier),
+        ("Free models", allowance),
+    ]
     if data.get("expires_at"):
-        table.add_row("Expires", data["expires_at"])
-    Console(highlight=False).print(table)
+        rows.append(("Expires", data["expires_at"]))
+    bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        label = name.ljust(width)
+        if bold:
+            label = f"\x1b[1m{label}\x1b[0m"
+        sys.stdout.write(f"{label}  {value}\n")
