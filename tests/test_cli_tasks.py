@@ -198,7 +198,9 @@ def test_edit_fields_and_report_before_after():
 def test_done_reopen_several_ids():
     for title in ("One", "Two", "Three"):
         ok("add", title)
-    assert ok("done", "1", "3") == "Done #1 One\nDone #3 Three\n"
+    assert ok("done", "1", "#3", "1") == "Done #1 One\nDone #3 Three\n"
+    bad = todo("done", "two")
+    assert bad.code == 2 and "Not a task id: 'two'" in bad.stderr
     assert [t["id"] for t in as_json("list")] == [2]
     done = as_json("list", "--status", "done")
     assert all(t["completed_at"] for t in done)
@@ -334,6 +336,16 @@ def test_export_import_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     after = as_json("list", "--all", "--sort", "id")
     strip = [{k: v for k, v in t.items() if k != "id"} for t in before]
     assert [{k: v for k, v in t.items() if k != "id"} for t in after] == strip
+
+
+def test_store_record_errors_are_reported_by_line():
+    from todo_cli.commands.tasks import _record_error
+    from todo_cli.errors import UsageError
+
+    err = _record_error(UsageError("Record 2: the title is missing."), [3, 7], "f.json")
+    assert err.message == "f.json line 7: the title is missing."
+    other = UsageError("Something else.")
+    assert _record_error(other, [3], "f.json") is other
 
 
 # --------------------------------------------------------------------------- end to end

@@ -266,3 +266,10 @@ def test_format_tasks_rejects_unknown_format():
     assert format_tasks([], "json") == "[]\n"
     with pytest.raises(UsageError, match="Unknown export format 'csv'"):
         format_tasks([], "csv")
+
+
+def test_records_remember_their_line():
+    text = (FIXTURES / "taskwarrior_export.json").read_text()
+    assert parse_tasks(text).lines == [2, 3, 4, 6]  # line 5 is the deleted task
+    txt = parse_tasks("a\n\nb\n", "todotxt")
+    assert txt.lines == [1, 3]

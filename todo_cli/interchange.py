@@ -52,6 +52,7 @@ class ParsedImport:
     format: str
     records: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. "deleted": 2
+    lines: list[int] = field(default_factory=list)  # the line each record starts on
 
     @property
     def done_count(self) -> int:
@@ -167,6 +168,7 @@ def parse_todotxt(text: str, *, tz: tzinfo | None = None, source: str = "input")
             result.records.append(_parse_todotxt_line(line, lineno, tz))
         except _LineError as exc:
             raise exc.to_error(source) from None
+        result.lines.append(lineno)
     return result
 
 
@@ -350,6 +352,7 @@ def _parse_json_items(items: list[tuple[int, Any]], *, tz: tzinfo) -> ParsedImpo
                 stamps[key] = _iso_stamp(value, tz)
             except (TypeError, ValueError):
                 raise _LineError(lineno, f"{key} '{value}' is not an ISO 8601 timestamp") from None
+        result.lines.append(lineno)
         result.records.append(
             _record(
                 title=title.strip(),
@@ -405,6 +408,7 @@ def _parse_taskwarrior_items(items: list[tuple[int, Any]], *, tz: tzinfo) -> Par
         entry = _iso(stamps["entry"].astimezone(tz)) if stamps["entry"] else None
         end = _iso(stamps["end"].astimezone(tz)) if stamps["end"] else None
         modified = _iso(stamps["modified"].astimezone(tz)) if stamps["modified"] else None
+        result.lines.append(lineno)
         result.records.append(
             _record(
                 title=description.strip(),

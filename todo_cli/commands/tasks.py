@@ -106,7 +106,24 @@ def _echo(line: str = "") -> None:
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-IdsArg = Annotated[list[int], typer.Argument(help="Task ids, e.g. 3 7 12.", show_default=False)]
+IdsArg = Annotated[
+    list[str], typer.Argument(metavar="ID", help="Task ids, e.g. 3 7 12.", show_default=False)
+]
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id, e.g. 12.")]
+
+
+def _ids(values: list[str]) -> list[int]:
+    """Task ids as typed ("12" or "#12"), duplicates dropped; anything else is a usage error."""
+    out: list[int] = []
+    for value in values:
+        text = value.strip().lstrip("#")
+        if not text.isdigit():
+            from ..errors import UsageError
+
+            raise UsageError(f"Not a task id: '{value}'.", hint="Task ids are numbers, e.g. 12.")
+        if int(text) not in out:
+            out.append(int(text))
+    return out
 
 
 # --------------------------------------------------------------------------- commands
@@ -119,16 +136,26 @@ def add(
     ],
     due: Annotated[
         str | None,
-        typer.Option("--due", "-d", help='When it is due: "tomorrow", "fri 5pm", "2026-12-01".'),
+        typer.Option(
+            "--due",
+            "-d",
+            metavar="WHEN",
+            help='When it is due: "tomorrow", "fri 5pm", "2026-12-01".',
+        ),
     ] = None,
     priority: Annotated[
-        str | None, typer.Option("--priority", "-p", help="none, low, medium or high.")
+        str | None, typer.Option("--priority", "-p", metavar="P", help="none, low, medium or high.")
     ] = None,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="A tag (repeat for several).")
+        list[str] | None,
+        typer.Option("--tag", "-t", metavar="TAG", help="A tag (repeat for several)."),
     ] = None,
-    project: Annotated[str | None, typer.Option("--project", "-P", help="Project name.")] = None,
-    notes: Annotated[str | None, typer.Option("--notes", "-n", help="Free-text notes.")] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", "-P", metavar="NAME", help="Project name.")
+    ] = None,
+    notes: Annotated[
+        str | None, typer.Option("--notes", "-n", metavar="TEXT", help="Free-text notes.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a task.
@@ -156,39 +183,45 @@ def add(
 @app.command("list")
 def list_(
     status: Annotated[
-        str, typer.Option("--status", "-s", help="pending, done or all.")
+        str, typer.Option("--status", "-s", metavar="STATUS", help="pending, done or all.")
     ] = "pending",
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="Include done tasks (same as --status all).")
     ] = False,
     priority: Annotated[
-        str | None, typer.Option("--priority", "-p", help="Only this priority.")
+        str | None, typer.Option("--priority", "-p", metavar="P", help="Only this priority.")
     ] = None,
     tag: Annotated[
-        str | None, typer.Option("--tag", "-t", help="Only tasks with this tag.")
+        str | None, typer.Option("--tag", "-t", metavar="TAG", help="Only tasks with this tag.")
     ] = None,
     project: Annotated[
-        str | None, typer.Option("--project", "-P", help="Only this project.")
+        str | None, typer.Option("--project", "-P", metavar="NAME", help="Only this project.")
     ] = None,
     due_before: Annotated[
-        str | None, typer.Option("--due-before", help='Due before this date ("friday", ISO).')
+        str | None,
+        typer.Option("--due-before", metavar="WHEN", help='Due before this date ("friday", ISO).'),
     ] = None,
     due_after: Annotated[
-        str | None, typer.Option("--due-after", help="Due after this date.")
+        str | None, typer.Option("--due-after", metavar="WHEN", help="Due after this date.")
     ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
     today: Annotated[bool, typer.Option("--today", help="Only tasks due today.")] = False,
-    sort: Annotated[str, typer.Option("--sort", help="due, priority, created or id.")] = "due",
+    sort: Annotated[
+        str, typer.Option("--sort", metavar="KEY", help="due, priority, created or id.")
+    ] = "due",
     limit: Annotated[
         int | None,
         typer.Option(
             "--limit",
             min=0,
+            metavar="N",
             help=f"Show at most N tasks; 0 = all. Default: {DEFAULT_LIST_LIMIT} in the "
             "table, all with --json.",
         ),
     ] = None,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip the first N tasks.")] = 0,
+    offset: Annotated[
+        int, typer.Option("--offset", metavar="N", min=0, help="Skip the first N tasks.")
+    ] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks (pending ones, soonest due first, by default)."""
@@ -240,14 +273,15 @@ def _empty_message(q: Any, offset: int) -> str:
 
 @app.command("show")
 def show(
-    task_id: Annotated[int, typer.Argument(metavar="ID", help="Task id.")],
+    task_id: IdArg,
     as_json: JsonOpt = False,
 ) -> None:
     """Show every field of one task."""
     from ..render import task_detail_lines
 
+    (tid,) = _ids([task_id])
     with _store() as (store, tz):
-        task = store.get(task_id)
+        task = store.get(tid)
     if as_json:
         _print_json(task.to_dict())
     else:
@@ -256,29 +290,32 @@ def show(
 
 @app.command("edit")
 def edit(
-    task_id: Annotated[int, typer.Argument(metavar="ID", help="Task id.")],
-    title: Annotated[str | None, typer.Option("--title", help="New title.")] = None,
+    task_id: IdArg,
+    title: Annotated[str | None, typer.Option("--title", metavar="TEXT", help="New title.")] = None,
     due: Annotated[
-        str | None, typer.Option("--due", "-d", help='New due date; "none" clears it.')
+        str | None,
+        typer.Option("--due", "-d", metavar="WHEN", help='New due date; "none" clears it.'),
     ] = None,
     priority: Annotated[
-        str | None, typer.Option("--priority", "-p", help="none, low, medium or high.")
+        str | None, typer.Option("--priority", "-p", metavar="P", help="none, low, medium or high.")
     ] = None,
     tag: Annotated[
         list[str] | None,
-        typer.Option("--tag", "-t", help="Replace all tags (repeat for several)."),
+        typer.Option("--tag", "-t", metavar="TAG", help="Replace all tags (repeat for several)."),
     ] = None,
     add_tag: Annotated[
-        list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).")
+        list[str] | None, typer.Option("--add-tag", metavar="TAG", help="Add a tag (repeatable).")
     ] = None,
     remove_tag: Annotated[
-        list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).")
+        list[str] | None,
+        typer.Option("--remove-tag", metavar="TAG", help="Remove a tag (repeatable)."),
     ] = None,
     project: Annotated[
-        str | None, typer.Option("--project", "-P", help='New project; "none" clears it.')
+        str | None,
+        typer.Option("--project", "-P", metavar="NAME", help='New project; "none" clears it.'),
     ] = None,
     notes: Annotated[
-        str | None, typer.Option("--notes", "-n", help='New notes; "" clears them.')
+        str | None, typer.Option("--notes", "-n", metavar="TEXT", help='New notes; "" clears them.')
     ] = None,
 ) -> None:
     """Change fields of a task.
@@ -312,15 +349,17 @@ def edit(
             hint="Give at least one of --title, --due, --priority, --tag, --add-tag, "
             "--remove-tag, --project, --notes.",
         )
-    with _store() as (store, tz), store.group(_label("edit", task_id)):
-        before = store.get(task_id)
-        after = store.update(task_id, **fields)
+    (tid,) = _ids([task_id])
+    with _store() as (store, tz), store.group(_label("edit", tid)):
+        before = store.get(tid)
+        after = store.update(tid, **fields)
     _echo(f"Updated {change_summary(before, after, tz=tz)}")
 
 
-def _bulk(verb: str, method: str, ids: list[int], past: str) -> None:
+def _bulk(verb: str, method: str, values: list[str], past: str) -> None:
+    ids = _ids(values)
     with _store() as (store, _tz), store.group(_label(verb, ids)):
-        tasks = getattr(store, method)(list(dict.fromkeys(ids)))
+        tasks = getattr(store, method)(ids)
     for task in tasks:
         _echo(f"{past} #{task.id} {task.title}")
 
@@ -365,7 +404,7 @@ def search(
     text: Annotated[list[str], typer.Argument(help="Words to find.", show_default=False)],
     all_: Annotated[bool, typer.Option("--all", "-a", help="Include done tasks.")] = False,
     limit: Annotated[
-        int, typer.Option("--limit", min=0, help="Show at most N matches; 0 = all.")
+        int, typer.Option("--limit", min=0, metavar="N", help="Show at most N matches; 0 = all.")
     ] = 50,
     as_json: JsonOpt = False,
 ) -> None:
@@ -391,11 +430,19 @@ def search(
 @app.command("export")
 def export(
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="json (ours), taskwarrior or todotxt.")
+        str,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help="json (ours), taskwarrior or todotxt."
+        ),
     ] = "json",
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to this file (atomically) instead of stdout.",
+        ),
     ] = None,
 ) -> None:
     """Export every task (pending and done)."""
@@ -442,7 +489,9 @@ def import_(
     ],
     fmt: Annotated[
         str,
-        typer.Option("--format", "-f", help="auto (default), json, taskwarrior or todotxt."),
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help="auto (default), json, taskwarrior or todotxt."
+        ),
     ] = "auto",
 ) -> None:
     """Import tasks: our JSON export, a Taskwarrior export or todo.txt.
@@ -450,6 +499,7 @@ def import_(
     All or nothing: a bad line is reported with its number and nothing is imported.
     `todo tasks undo` removes a whole import again.
     """
+    from ..errors import UsageError
     from ..interchange import IMPORT_FORMATS, parse_tasks
 
     fmt = _choice(fmt, IMPORT_FORMATS, "--format")
@@ -459,7 +509,10 @@ def import_(
             text, fmt, source=source, filename=None if file == "-" else file, tz=tz
         )
         with store.group(_label("import", file)):
-            tasks = store.import_tasks(parsed.records)
+            try:
+                tasks = store.import_tasks(parsed.records)
+            except UsageError as exc:
+                raise _record_error(exc, parsed.lines, source) from None
     line = f"Imported {_tasks(len(tasks))}"
     if parsed.done_count:
         line += f" ({parsed.done_count} done)"
@@ -467,6 +520,21 @@ def import_(
     if parsed.skipped:
         line += "; skipped " + ", ".join(f"{n} {why}" for why, n in parsed.skipped.items())
     _echo(line + ".")
+
+
+def _record_error(exc: Any, lines: list[int], source: str) -> Exception:
+    """The store names a bad record by its position ("Record 3: ..."): name the line instead."""
+    import re
+
+    from ..errors import TodoError
+
+    m = re.match(r"Record (\d+): (.*)", exc.message, re.S)
+    if not m or not 0 < int(m.group(1)) <= len(lines):
+        return exc
+    return TodoError(
+        f"{source} line {lines[int(m.group(1)) - 1]}: {m.group(2)}",
+        hint="Nothing was imported; fix that line and run the import again.",
+    )
 
 
 def _read_input(file: str) -> tuple[str, str]:
