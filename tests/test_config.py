@@ -283,6 +283,7 @@ def test_provider_config_resolves_registry_defaults_and_keys(
     assert pc.model == PROVIDERS["groq"].default_model
     assert (pc.api_key, pc.key_source) == ("gsk_test_key_0123456789", "env")
     assert pc.require_key() == "gsk_test_key_0123456789"
+    assert "gsk_test_key" not in repr(pc)  # keys stay out of reprs and tracebacks
     assert s.provider_config("openrouter").api_key is None
 
 

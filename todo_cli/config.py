@@ -13,7 +13,7 @@ import contextlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -529,7 +529,7 @@ class ProviderConfig:
     provider: Provider
     base_url: str | None
     model: str | None
-    api_key: str | None
+    api_key: str | None = field(repr=False)  # never in reprs, logs or tracebacks
     key_source: str | None  # "flag" | "env" | ".env" | "config", None when there is no key
 
     def require_key(self) -> str:
