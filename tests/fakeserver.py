@@ -635,7 +635,76 @@ try:
 except ImportError:  # running as a script without pytest installed
     pytest = None  # type: ignore[assignment]
 
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class NetworkGuard:
+    """Refuses (and records) every socket connection that is not to the loopback address."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Any] = []
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def _allowed(self, address: Any) -> bool:
+        if isinstance(address, tuple) and address:
+            return str(address[0]) in _LOOPBACK
+        return isinstance(address, str | bytes)  # unix sockets
+
+    def install(self) -> NetworkGuard:
+        import socket
+
+        guard = self
+        real_connect = socket.socket.connect
+        real_connect_ex = socket.socket.connect_ex
+        real_getaddrinfo = socket.getaddrinfo
+
+        def connect(sock: Any, address: Any) -> Any:
+            if not guard._allowed(address):
+                guard.attempts.append(address)
+                raise ConnectionRefusedError(f"tests must not reach the internet: {address}")
+            return real_connect(sock, address)
+
+        def connect_ex(sock: Any, address: Any) -> Any:
+            if not guard._allowed(address):
+                guard.attempts.append(address)
+                raise ConnectionRefusedError(f"tests must not reach the internet: {address}")
+            return real_connect_ex(sock, address)
+
+        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+            name = host.decode() if isinstance(host, bytes) else host
+            if name not in (None, *_LOOPBACK):
+                guard.attempts.append(name)
+                raise OSError(f"tests must not resolve {name}")
+            return real_getaddrinfo(host, *args, **kwargs)
+
+        self._saved = [
+            (socket.socket, "connect", real_connect),
+            (socket.socket, "connect_ex", real_connect_ex),
+            (socket, "getaddrinfo", real_getaddrinfo),
+        ]
+        socket.socket.connect = connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+        return self
+
+    def uninstall(self) -> None:
+        for owner, name, value in self._saved:
+            setattr(owner, name, value)
+        self._saved = []
+
+
 if pytest is not None:
+
+    @pytest.fixture
+    def no_internet():
+        """Fail any connection (and DNS lookup) to a non-loopback host; yields the guard,
+        whose ``attempts`` list must stay empty. Use it autouse in test modules."""
+        guard = NetworkGuard().install()
+        try:
+            yield guard
+        finally:
+            guard.uninstall()
+        assert not guard.attempts, f"a test tried to reach the network: {guard.attempts}"
 
     @pytest.fixture
     def fake_server():

@@ -38,6 +38,7 @@ from .llm import (
     CURRENT_TURN,
     Endpoint,
     TurnStats,
+    make_client,
     make_model,
     make_model_settings,
     resolve_endpoint,
@@ -85,13 +86,18 @@ def _open_store(settings: Any) -> Any:
 
 
 def _build_agent(
-    endpoint: Endpoint, settings: Any, store: Any, *, auto_approve: bool = False
+    endpoint: Endpoint,
+    settings: Any,
+    store: Any,
+    *,
+    auto_approve: bool = False,
+    client: Any | None = None,
 ) -> Agent[Any]:
     fallbacks = settings.get("openrouter.fallback_models") if endpoint.is_openrouter else None
     return Agent(
         name="todo",
         instructions=_instructions_fn(settings.tz),
-        model=make_model(endpoint),
+        model=make_model(endpoint, client),
         model_settings=make_model_settings(endpoint, fallbacks),
         tools=make_tools(store, auto_approve=auto_approve),
     )
@@ -227,6 +233,8 @@ class ChatSession:
         self.auto_approve = auto_approve
         self._store = store
         self._agent: Agent[Any] | None = None
+        self._agent_loop: Any = None
+        self._client: Any = None
         self._endpoint: Endpoint | None = None
         self._session: HistorySession | None = None
         self._result: Any = None
@@ -270,8 +278,13 @@ class ChatSession:
     @property
     def agent(self) -> Agent[Any]:
         if self._agent is None:
+            self._client = make_client(self.endpoint)
             self._agent = _build_agent(
-                self.endpoint, self.settings, self.store, auto_approve=self.auto_approve
+                self.endpoint,
+                self.settings,
+                self.store,
+                auto_approve=self.auto_approve,
+                client=self._client,
             )
         return self._agent
 
@@ -311,6 +324,15 @@ class ChatSession:
             self._session = None
 
     def close(self) -> None:
+        """Close the stored-conversation connection (call ``aclose`` first in async code)."""
+        self._close_session()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (on the event loop that ran the turns) and the history."""
+        client, self._client = self._client, None
+        self._agent = None
+        if client is not None:
+            await client.close()
         self._close_session()
 
     @property
@@ -348,6 +370,11 @@ class ChatSession:
         ApprovalRequest is yielded just before ``approve`` is awaited for it (None declines).
         Provider failures raise ProviderError after any partial TextDelta events.
         """
+        loop = asyncio.get_running_loop()
+        if self._agent_loop is not loop:
+            # The HTTP client's connections belong to one event loop: build afresh.
+            self._agent = None
+            self._agent_loop = loop
         agent = self.agent  # may raise ProviderError (no key) before anything starts
         endpoint = self.endpoint
         session = self.session
@@ -427,7 +454,9 @@ class ChatSession:
             if sdk is not None:
                 usage.input_tokens, usage.output_tokens = sdk.input_tokens, sdk.output_tokens
         final = result.final_output if isinstance(result.final_output, str) else ""
-        if cancelled or not final:
+        if cancelled:
+            final = turn.pending_text or turn.last_text
+        elif not final:
             final = turn.last_text
         return TurnEnd(
             final_text=final,

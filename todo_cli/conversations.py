@@ -84,9 +84,11 @@ def list_conversations(limit: int = 20, *, paths: Any | None = None) -> list[Con
     if conn is None:
         return []
     with closing(conn):
+        # Timestamps have one-second resolution: order by the newest message instead.
         rows = conn.execute(
-            f"SELECT session_id, created_at, updated_at FROM {SESSIONS_TABLE} "
-            "ORDER BY updated_at DESC, rowid DESC LIMIT ?",
+            f"SELECT s.session_id, s.created_at, s.updated_at FROM {SESSIONS_TABLE} s "
+            f"ORDER BY (SELECT MAX(m.id) FROM {MESSAGES_TABLE} m "
+            "WHERE m.session_id = s.session_id) DESC, s.rowid DESC LIMIT ?",
             (limit,),
         ).fetchall()
         return [_info(conn, *row) for row in rows]

@@ -142,7 +142,7 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         """List tasks (max 50).
 
         Args:
-            due: "today", "overdue", or a date: due on or before it.
+            due: "today", "overdue", or a date (due before it).
         """
         try:
             from .store import TaskQuery

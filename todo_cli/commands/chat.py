@@ -302,6 +302,7 @@ async def _run(session: ChatSession, text: str, *, settings: Any, yes: bool, as_
     finally:
         if out:
             out.close()
+        await session.aclose()
     assert end is not None
     if as_json:
         _print_json(
