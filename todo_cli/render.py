@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import IO, TYPE_CHECKING, Any
 
 from . import dates
@@ -161,11 +162,19 @@ def task_table(
 
 
 def _cell_len(text: str) -> int:
+    """Terminal cells taken by ``text`` (East Asian wide characters and most emoji take 2)."""
     if text.isascii():
         return len(text)
-    from rich.cells import cell_len
+    return sum(map(_char_width, text))
 
-    return cell_len(text)
+
+@lru_cache(maxsize=4096)
+def _char_width(ch: str) -> int:
+    import unicodedata
+
+    if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0f":
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
 
 
 def fast_table_lines(
