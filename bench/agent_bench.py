@@ -70,13 +70,6 @@ async def bare_turn(client: Any, bodies: list[dict[str, Any]]) -> tuple[float | 
     return first, time.perf_counter() - start
 
 
-def _ms(series: Series) -> dict[str, Any]:
-    d = series.to_dict()
-    return {k: (v * 1000 if k in ("median", "min", "max") else v) for k, v in d.items()} | {
-        "samples": [s * 1000 for s in series.samples]
-    }
-
-
 def run(ctx: Context) -> list[Figure]:
     from openai import AsyncOpenAI
 
@@ -124,10 +117,10 @@ def run(ctx: Context) -> list[Figure]:
     ratio_first = tf.median / bf.median
     ratio_end = te.median / be.median
     extra = {
-        "todo_first_token_ms": _ms(tf),
-        "todo_turn_ms": _ms(te),
-        "bare_first_token_ms": _ms(bf),
-        "bare_turn_ms": _ms(be),
+        "todo_first_token_ms": tf.to_dict(1000),
+        "todo_turn_ms": te.to_dict(1000),
+        "bare_first_token_ms": bf.to_dict(1000),
+        "bare_turn_ms": be.to_dict(1000),
         "tool": tool,
     }
     return [

@@ -180,13 +180,14 @@ class Series:
     def max(self) -> float:
         return max(self.samples)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, scale: float = 1.0) -> dict[str, Any]:
+        """Median, min, max and samples, multiplied by ``scale`` (1000 for s -> ms)."""
         return {
-            "median": self.median,
-            "min": self.min,
-            "max": self.max,
+            "median": self.median * scale,
+            "min": self.min * scale,
+            "max": self.max * scale,
             "n": len(self.samples),
-            "samples": self.samples,
+            "samples": [v * scale for v in self.samples],
         }
 
 

@@ -45,7 +45,7 @@ def _measure(ctx: Context, argv: list[str], **kw: Any) -> CommandStats:
     return measure_command(argv, runs=ctx.runs, warmup=ctx.warmup, **kw)
 
 
-def _with_rss(label: str, stats: CommandStats) -> str:
+def _ref(label: str, stats: CommandStats) -> str:
     return f"{label} {stats.wall.median:.3f} s"
 
 
@@ -105,7 +105,7 @@ def run(ctx: Context) -> list[Figure]:
         )
         met = value <= HELP_TARGET_S
         if llm_stats is not None:
-            fig.reference = _with_rss("llm --help", llm_stats)
+            fig.reference = _ref("llm --help", llm_stats)
             fig.ratio = speed_ratio(value, llm_stats.wall.median)
             fig.extra["speedup_vs_llm"] = llm_stats.wall.median / value
             met = met and llm_stats.wall.median / value >= HELP_VS_LLM
@@ -170,7 +170,7 @@ def run(ctx: Context) -> list[Figure]:
                 extra=_stats(stats, tasks=n_tasks, output_lines=lines),
             )
             if tw_stats is not None:
-                fig.reference = _with_rss("task list", tw_stats)
+                fig.reference = _ref("task list", tw_stats)
                 fig.ratio = speed_ratio(stats.wall.median, tw_stats.wall.median)
                 fig.met = stats.wall.median < tw_stats.wall.median
             figures.append(fig)
