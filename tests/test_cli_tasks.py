@@ -152,6 +152,7 @@ def test_list_filters_sorting_and_paging():
 
 def test_empty_list_is_friendly():
     assert ok("list") == "No pending tasks. Add one with `todo tasks add ...`.\n"
+    assert ok() == ok("list")  # `todo tasks` alone lists
     assert ok("list", "--all") == "No tasks yet. Add one with `todo tasks add ...`.\n"
 
 

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from ..store import TaskStore
 
 app = typer.Typer(
-    help="Manage tasks directly (no model involved).",
-    no_args_is_help=True,
+    help="Manage tasks directly (no model involved). Alone, `todo tasks` lists pending tasks.",
+    invoke_without_command=True,
     rich_markup_mode=None,
 )
 
@@ -127,6 +127,13 @@ def _ids(values: list[str]) -> list[int]:
 
 
 # --------------------------------------------------------------------------- commands
+
+
+@app.callback()
+def tasks_root(ctx: typer.Context) -> None:
+    """Manage tasks directly (no model involved). Alone, `todo tasks` lists pending tasks."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_)
 
 
 @app.command("add")
