@@ -409,14 +409,17 @@ def _status_error(
             f"{model} produced a malformed tool call ({label}: {msg}).",
             hint="Try again (rephrasing helps), or use another model with --model.",
         )
-    if status == 401:
+    bad_key = any(
+        s in low for s in ("api key not valid", "invalid api key", "incorrect api key")
+    )
+    if status == 401 or (status in (400, 403) and bad_key):
         where = (
             f" (new key: {endpoint.provider.key_url})"
             if endpoint and endpoint.provider.key_url
             else ""
         )
         return ProviderError(
-            f"{label} rejected the API key (401: {msg}).",
+            f"{label} rejected the API key ({status}: {msg}).",
             hint=f"Check {key_env} or run `todo config set {name}.api_key`{where}.",
         )
     if status == 402:
@@ -446,7 +449,7 @@ def _status_error(
             hint="Pick a model that can use tools (`todo models --tools`); on Ollama try "
             "llama3.1 or qwen2.5.",
         )
-    if status == 404:
+    if status == 404 or (status == 400 and "not a valid model" in low):
         return ProviderError(
             f"Unknown model '{model}' on {label} (404: {msg}).",
             hint="Find a model id with `todo models --search WORD`.",
