@@ -303,7 +303,19 @@ _ORDER_BY = {
 
 def _row_to_task(row: tuple[Any, ...]) -> Task:
     tags = row[6]
-    return Task(*row[:6], tags.split(_TAG_SEP) if tags else [], *row[7:])
+    return Task(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        tags.split(_TAG_SEP) if tags else [],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+    )
 
 
 class _Group:
