@@ -431,8 +431,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _corrupt(path, line, "not valid UTF-8 text") from None
+        bad_line = data[: exc.start].count(b"\n") + 1
+        raise _corrupt(path, bad_line, "not valid UTF-8 text") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
