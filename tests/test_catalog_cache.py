@@ -165,6 +165,40 @@ def test_timeout(routes: RouteServer, tmp_path: Path) -> None:
     assert "timed out" in info.value.message
 
 
+def test_gzip_body(routes: RouteServer, tmp_path: Path) -> None:
+    import gzip
+
+    routes.route("/models", gzip.compress(EDGE), headers={"Content-Encoding": "gzip"})
+    cache = tmp_path / "cache"
+    catalog = get_catalog(Source("openrouter", "OpenRouter", routes.url), cache_dir=cache)
+    assert len(catalog.models) == 10
+    assert routes.requests[0].headers["accept-encoding"] == "gzip"
+    [path] = cache.iterdir()
+    assert read_cache(path).body == EDGE  # cached uncompressed
+
+
+@pytest.mark.parametrize(
+    ("route", "reason"),
+    [
+        ({"body": b"\x1f\x8b not gzip", "headers": {"Content-Encoding": "gzip"}}, "damaged"),
+        ({"body": EDGE[:100], "length": len(EDGE)}, "Could not fetch"),  # connection cut
+    ],
+)
+def test_broken_transfers(routes: RouteServer, tmp_path: Path, route: dict, reason: str) -> None:
+    routes.route("/models", **route)
+    source = Source("openrouter", "OpenRouter", routes.url)
+    with pytest.raises(CatalogUnavailable) as info:
+        get_catalog(source, cache_dir=tmp_path / "cache", timeout=2)
+    assert reason in info.value.message
+    assert not (tmp_path / "cache").exists()
+
+
+def test_base_url_that_is_not_http(tmp_path: Path) -> None:
+    with pytest.raises(CatalogUnavailable) as info:
+        get_catalog(Source("custom", "Server", "file:///etc"), cache_dir=tmp_path)
+    assert "not an http(s) URL" in info.value.message
+
+
 def test_key_is_sent_when_configured(
     openrouter: RouteServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,6 +34,7 @@ class Route:
     body: bytes = b""
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    length: int | None = None  # a Content-Length that lies (truncated body)
 
 
 @dataclass
@@ -53,13 +54,19 @@ class RouteServer:
         self._httpd: ThreadingHTTPServer | None = None
 
     def route(
-        self, path: str, body: bytes | str | dict | list = b"", status: int = 200, delay: float = 0
+        self,
+        path: str,
+        body: bytes | str | dict | list = b"",
+        status: int = 200,
+        delay: float = 0,
+        headers: dict[str, str] | None = None,
+        length: int | None = None,
     ) -> RouteServer:
         if isinstance(body, dict | list):
             body = json.dumps(body)
         if isinstance(body, str):
             body = body.encode()
-        self.routes[path] = Route(status=status, body=body, delay=delay)
+        self.routes[path] = Route(status, body, delay, dict(headers or {}), length)
         return self
 
     def hits(self, path: str) -> int:
@@ -92,7 +99,10 @@ class RouteServer:
                 try:
                     self.send_response(route.status)
                     self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(route.body)))
+                    length = route.length if route.length is not None else len(route.body)
+                    self.send_header("Content-Length", str(length))
+                    for name, value in route.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(route.body)
                 except OSError:

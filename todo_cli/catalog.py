@@ -438,39 +438,58 @@ def _error_message(body: bytes) -> str | None:
 
 
 def http_get(url: str, *, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> bytes:
-    """GET ``url`` and return the body; raises ``FetchError`` on any failure."""
-    import socket
-    import urllib.error
+    """GET ``url`` (gzip accepted) and return the body; raises ``FetchError`` on any failure."""
     import urllib.request
 
     from . import __version__
 
     headers = {
         "Accept": "application/json",
+        "Accept-Encoding": "gzip",
         "User-Agent": f"todo-cli/{__version__}",
     }
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
+    if not url.lower().startswith(("http://", "https://")):
+        raise FetchError(f"not an http(s) URL: {url}")
     request = urllib.request.Request(url, headers=headers, method="GET")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.read()
-    except urllib.error.HTTPError as exc:
+            body = response.read()
+            encoding = (response.headers.get("Content-Encoding") or "").lower()
+    except Exception as exc:
+        raise _fetch_error(exc, timeout) from None
+    if encoding == "gzip":
+        import gzip
+
+        try:
+            body = gzip.decompress(body)
+        except Exception:
+            raise FetchError("the compressed response is damaged") from None
+    return body
+
+
+def _fetch_error(exc: Exception, timeout: float) -> FetchError:
+    """Turn whatever urllib raised into a ``FetchError`` with a short reason."""
+    import socket
+    import urllib.error
+
+    if isinstance(exc, urllib.error.HTTPError):
         try:
             body = exc.read() or b""
         except Exception:
             body = b""
         message = _error_message(body) or exc.reason or "error"
-        raise FetchError(f"HTTP {exc.code}: {message}", exc.code, body) from None
-    except urllib.error.URLError as exc:
+        return FetchError(f"HTTP {exc.code}: {message}", exc.code, body)
+    if isinstance(exc, urllib.error.URLError):
         reason = exc.reason
         if isinstance(reason, socket.timeout | TimeoutError):
-            raise FetchError(f"timed out after {timeout:g} s") from None
-        raise FetchError(str(getattr(reason, "strerror", None) or reason)) from None
-    except TimeoutError:
-        raise FetchError(f"timed out after {timeout:g} s") from None
-    except (OSError, ValueError) as exc:  # connection reset, bad URL, ...
-        raise FetchError(str(exc) or type(exc).__name__) from None
+            return FetchError(f"timed out after {timeout:g} s")
+        return FetchError(str(getattr(reason, "strerror", None) or reason))
+    if isinstance(exc, TimeoutError):
+        return FetchError(f"timed out after {timeout:g} s")
+    # connection reset, truncated body (http.client.IncompleteRead), bad URL, ...
+    return FetchError(str(exc) or type(exc).__name__)
 
 
 def _host(url: str) -> str:
