@@ -63,8 +63,58 @@ def error_result(exc: BaseException) -> str:
     return dumps({"error": text})
 
 
-def _failure(ctx: RunContextWrapper[Any], error: Exception) -> str:
-    return error_result(error)
+_JSON_TYPES = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+_TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a number",
+               "boolean": "true or false", "array": "a list", "object": "an object"}  # fmt: skip
+
+
+def explain_arguments(schema: dict[str, Any], raw: str) -> str | None:
+    """Why ``raw`` does not fit ``schema``, in words a model can act on (None if it fits)."""
+    try:
+        args = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return "The arguments are not valid JSON."
+    if not isinstance(args, dict):
+        return "The arguments must be a JSON object."
+    props: dict[str, Any] = schema.get("properties", {})
+    problems = [f"Missing {name}." for name in schema.get("required", []) if name not in args]
+    for name, value in args.items():
+        spec = props.get(name)
+        if spec is None:
+            problems.append(f"Unknown argument {name} (use: {', '.join(props)}).")
+            continue
+        kind = spec.get("type")
+        ok_types = _JSON_TYPES.get(kind, (object,))
+        bad_bool = isinstance(value, bool) and kind in ("integer", "number")
+        if value is not None and (not isinstance(value, ok_types) or bad_bool):
+            problems.append(f"{name} must be {_TYPE_NAMES.get(kind, kind)}, got {value!r}.")
+        elif "enum" in spec and value not in spec["enum"]:
+            choices = ", ".join(repr(c) for c in spec["enum"])
+            problems.append(f"{name} must be one of {choices}, got {value!r}.")
+        elif kind == "array" and isinstance(value, list) and "items" in spec:
+            item_kind = spec["items"].get("type")
+            item_types = _JSON_TYPES.get(item_kind, (object,))
+            if any(not isinstance(v, item_types) or isinstance(v, bool) for v in value):
+                problems.append(f"{name} must be a list of {item_kind}s.")
+    return " ".join(problems) or None
+
+
+def _failure_for(schemas: dict[str, dict[str, Any]]):
+    def failure(ctx: RunContextWrapper[Any], error: Exception) -> str:
+        if "Invalid JSON input" in str(error):
+            name = getattr(ctx, "tool_name", "")
+            why = explain_arguments(schemas.get(name, {}), getattr(ctx, "tool_arguments", ""))
+            return dumps({"error": f"Invalid arguments for {name}: {why or error}"})
+        return error_result(error)
+
+    return failure
 
 
 def _none_if_empty(value: str | None) -> str | None:
@@ -79,10 +129,13 @@ def _clearable(value: str) -> str | None:
 def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
     """The todo tools bound to ``store``. ``auto_approve`` skips the approval pauses."""
 
+    schemas: dict[str, dict[str, Any]] = {}  # filled below, read when a call fails
+    failure = _failure_for(schemas)
+
     def tool(needs_approval: Any = False) -> Callable[[Callable[..., Any]], FunctionTool]:
         return function_tool(
             strict_mode=False,
-            failure_error_function=_failure,
+            failure_error_function=failure,
             needs_approval=False if auto_approve else needs_approval,
         )
 
@@ -280,6 +333,7 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
     ]
     for t in tools:
         t.params_json_schema = slim_schema(t.params_json_schema)
+        schemas[t.name] = t.params_json_schema
     return tools
 
 

@@ -1,0 +1,167 @@
+"""The agent's tools over a real store: results, errors the model can act on, size budget."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from todo_cli.store import TaskStore
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with TaskStore(tmp_path / "todo.db") as s:
+        yield s
+
+
+@pytest.fixture
+def tools(store):
+    from todo_cli.tools import make_tools
+
+    return {t.name: t for t in make_tools(store)}
+
+
+def call(tools: dict, name: str, **args: Any) -> Any:
+    from agents.tool_context import ToolContext
+
+    raw = json.dumps(args)
+    ctx = ToolContext(context=None, tool_name=name, tool_call_id="call_1", tool_arguments=raw)
+    out = asyncio.run(tools[name].on_invoke_tool(ctx, raw))
+    assert isinstance(out, str)
+    data = json.loads(out)
+    assert out == json.dumps(data, ensure_ascii=False, separators=(",", ":"))  # compact
+    return data
+
+
+def test_add_parses_natural_dates_and_reports_the_task(tools, store) -> None:
+    out = call(tools, "add_task", title="Buy milk", due="tomorrow", priority="high", tags=["home"])
+    task = out["added"]
+    assert task["title"] == "Buy milk" and task["priority"] == "high" and task["tags"] == ["home"]
+    assert len(task["due"]) == 10 and task["due"] > datetime.now().strftime("%Y-%m-%d")
+    assert store.get(task["id"]).due == task["due"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ({"title": "x", "due": "blorp"}, "Could not understand the date 'blorp'"),
+        ({"title": "   "}, "itle"),
+        ({"title": "x", "priority": "urgent"}, "nvalid"),
+    ],
+)
+def test_add_failures_return_the_reason(tools, store, args, fragment) -> None:
+    out = call(tools, "add_task", **args)
+    assert fragment in out["error"]
+    assert store.count(__import__("todo_cli.store").store.TaskQuery(status=None)) == 0
+
+
+def test_wrong_argument_type_is_reported_not_raised(tools) -> None:
+    out = call(tools, "show_task", task_id="not a number")
+    assert "task_id must be an integer" in out["error"]
+    assert "Missing task_id" in call(tools, "show_task")["error"]
+    assert "must be one of" in call(tools, "list_tasks", status="open")["error"]
+
+
+def test_unknown_ids(tools, store) -> None:
+    store.add("One")
+    assert "No task #42" in call(tools, "show_task", task_id=42)["error"]
+    assert "42" in call(tools, "complete_tasks", ids=[1, 42])["error"]
+    assert store.get(1).status == "pending"  # all or nothing
+    assert "42" in call(tools, "delete_tasks", ids=[42])["error"]
+    assert "No task ids" in call(tools, "reopen_tasks", ids=[])["error"]
+
+
+def test_list_is_capped_with_a_count_of_the_rest(tools, store) -> None:
+    for n in range(55):
+        store.add(f"Task {n}")
+    out = call(tools, "list_tasks")
+    assert len(out["tasks"]) == 50 and out["more"] == 5
+    assert out["tasks"][0] == {"id": 1, "title": "Task 0"}  # empty fields left out
+
+
+def test_list_filters(tools, store) -> None:
+    store.add("Today", due="today", tags=["work"])
+    store.add("Late", due="2020-01-01")
+    store.add("Later", due="in 30 days", project="house")
+    done = store.add("Done already")
+    store.complete([done.id])
+    titles = lambda out: [t["title"] for t in out["tasks"]]  # noqa: E731
+    assert titles(call(tools, "list_tasks", due="today")) == ["Today"]
+    assert titles(call(tools, "list_tasks", due="overdue")) == ["Late"]
+    assert titles(call(tools, "list_tasks", due="in 7 days")) == ["Late", "Today"]
+    assert titles(call(tools, "list_tasks", tag="work")) == ["Today"]
+    assert titles(call(tools, "list_tasks", project="house")) == ["Later"]
+    assert titles(call(tools, "list_tasks", status="done")) == ["Done already"]
+    assert len(call(tools, "list_tasks", status="all")["tasks"]) == 4
+    assert "more" not in call(tools, "list_tasks")
+
+
+def test_search_show_update(tools, store) -> None:
+    store.add("Call the plumber", notes="about the sink", due="friday", tags=["home"])
+    store.add("Water plants")
+    found = call(tools, "search_tasks", text="plumb")
+    assert [t["title"] for t in found["tasks"]] == ["Call the plumber"]
+    shown = call(tools, "show_task", task_id=1)
+    assert shown["notes"] == "about the sink" and "created_at" in shown
+
+    out = call(tools, "update_task", task_id=1, due="none", add_tags=["urgent"], priority="high")
+    assert out["changed"] == ["add_tags", "due", "priority"]
+    task = store.get(1)
+    assert task.due is None and task.priority == "high" and set(task.tags) == {"home", "urgent"}
+    assert "Nothing to change" in call(tools, "update_task", task_id=1)["error"]
+    assert "date" in call(tools, "update_task", task_id=1, due="someday maybe")["error"]
+
+
+def test_complete_reopen_delete_undo(tools, store) -> None:
+    for title in ("A", "B", "C"):
+        store.add(title)
+    out = call(tools, "complete_tasks", ids=[1, 2, 2])
+    assert out == {"completed": [{"id": 1, "title": "A"}, {"id": 2, "title": "B"}]}
+    assert call(tools, "reopen_tasks", ids=[2]) == {"reopened": [{"id": 2, "title": "B"}]}
+    assert call(tools, "delete_tasks", ids=[3]) == {"deleted": [{"id": 3, "title": "C"}]}
+    undone = call(tools, "undo_last_change")
+    assert undone["changes"][0]["after"]["title"] == "C"
+    assert store.get(3).title == "C"
+
+
+def test_approval_rules() -> None:
+    from todo_cli.tools import make_tools
+
+    by_name = {t.name: t for t in make_tools(None)}
+    assert by_name["delete_tasks"].needs_approval is True
+    assert by_name["add_task"].needs_approval is False
+    several = by_name["complete_tasks"].needs_approval
+    assert asyncio.run(several(None, {"ids": [1, 2]}, "c")) is True
+    assert asyncio.run(several(None, {"ids": [1]}, "c")) is False
+    auto = {t.name: t for t in make_tools(None, auto_approve=True)}
+    assert auto["delete_tasks"].needs_approval is False
+    assert auto["complete_tasks"].needs_approval is False
+
+
+def test_instructions_and_schemas_fit_the_token_budget() -> None:
+    from todo_cli.agent import build_instructions
+    from todo_cli.tools import make_tools, tool_schemas
+
+    schemas = json.dumps(tool_schemas(make_tools(None)))
+    text = build_instructions() + schemas
+    # Roughly 3.5-4 characters per token for English and JSON: 5,000 characters stays
+    # under 1,500 tokens (bench/ measures it exactly).
+    assert len(text) < 5000, len(text)
+    # Slim schemas: no titles, no anyOf-null wrappers (Gemini accepts a narrow subset).
+    assert '"title": "' not in schemas.replace('"title": {"type"', "")
+    assert "anyOf" not in schemas and '"strict"' not in schemas
+
+
+def test_instructions_carry_date_weekday_time_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    from todo_cli.agent import build_instructions
+
+    tz = ZoneInfo("Europe/Paris")
+    text = build_instructions(tz, datetime(2026, 11, 27, 17, 5, tzinfo=tz))
+    assert "2026-11-27 17:05 (Friday)" in text and "Europe/Paris (UTC+01:00)" in text
