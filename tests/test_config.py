@@ -353,7 +353,7 @@ def test_write_is_atomic(todo_home: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert tmp.parent == path.parent
     assert tmp_mode == 0o600
     assert old_text == 'provider = "groq"\n'  # untouched until the rename
-    assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]
+    assert not [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_failed_write_leaves_the_old_file(todo_home: Path, monkeypatch: pytest.MonkeyPatch):
@@ -366,7 +366,26 @@ def test_failed_write_leaves_the_old_file(todo_home: Path, monkeypatch: pytest.M
     with pytest.raises(OSError):
         set_value("provider", "gemini")
     assert path.read_text() == 'provider = "groq"\n'
-    assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]
+    assert not [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_concurrent_sets_lose_nothing(todo_home: Path) -> None:
+    """Read-modify-write is locked: writers of different keys never undo each other."""
+    import threading
+
+    keys = ["groq.model", "gemini.model", "openai.model", "ollama.model"]
+
+    def writer(key: str) -> None:
+        for i in range(15):
+            set_value(key, f"m{i}")
+
+    threads = [threading.Thread(target=writer, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    s = load_settings()
+    assert [s.get(key) for key in keys] == ["m14"] * 4
 
 
 def test_set_validates_before_writing(todo_home: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -739,41 +739,63 @@ def set_value(key: str, value: Any, *, paths: Paths | None = None) -> Path:
             f"Empty value for {key}.", hint=f"Use `todo config unset {key}` to remove it."
         )
     path = (paths or get_paths()).config_file
-    data = read_config_file(path)
-    node = data
-    *tables, last = setting.toml_path
-    for depth, part in enumerate(tables):
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(
-                f"{display_path(path)}: '{'.'.join(tables[: depth + 1])}' must be a table, "
-                "not a value",
-                hint="— fix or remove it.",
-            )
-        node = child
-    node[last] = converted
-    write_config_file(path, data)
+    with _locked(path):
+        data = read_config_file(path)
+        node = data
+        *tables, last = setting.toml_path
+        for depth, part in enumerate(tables):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"{display_path(path)}: '{'.'.join(tables[: depth + 1])}' must be a "
+                    "table, not a value",
+                    hint="— fix or remove it.",
+                )
+            node = child
+        node[last] = converted
+        write_config_file(path, data)
     return path
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise read-modify-write of ``path`` across processes (POSIX; no-op elsewhere),
+    so two `todo config set` at once cannot lose one of the changes."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    make_private_dir(path.parent)
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def unset_value(key: str, *, paths: Paths | None = None) -> bool:
     """Remove a setting from config.toml. Returns False when it was not set there."""
     setting = get_setting(key)
     path = (paths or get_paths()).config_file
-    data = read_config_file(path)
-    trail: list[tuple[dict[str, Any], str]] = []
-    node: Any = data
-    for part in setting.toml_path:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        trail.append((node, part))
-        node = node[part]
-    parent, last = trail.pop()
-    del parent[last]
-    # Drop tables left empty.
-    while trail:
-        parent, name = trail.pop()
-        if parent[name] == {}:
-            del parent[name]
-    write_config_file(path, data)
+    if not path.exists():
+        return False
+    with _locked(path):
+        data = read_config_file(path)
+        trail: list[tuple[dict[str, Any], str]] = []
+        node: Any = data
+        for part in setting.toml_path:
+            if not isinstance(node, dict) or part not in node:
+                return False
+            trail.append((node, part))
+            node = node[part]
+        parent, last = trail.pop()
+        del parent[last]
+        # Drop tables left empty.
+        while trail:
+            parent, name = trail.pop()
+            if parent[name] == {}:
+                del parent[name]
+        write_config_file(path, data)
     return True
