@@ -718,7 +718,7 @@ def get_catalog(
         if exc.status in (401, 403):
             raise _auth_error(source, exc) from None
         if cached is not None and models is not None:
-            age = format_age(now() - cached.fetched_at)
+            when = format_age(now() - cached.fetched_at)
             return Catalog(
                 source,
                 models,
@@ -726,7 +726,7 @@ def get_catalog(
                 from_cache=True,
                 stale=True,
                 notice=f"Could not reach {source.host} ({exc.reason}); "
-                f"showing the model list cached {age}.",
+                f"showing the model list cached {when}.",
             )
         raise CatalogUnavailable(
             f"Could not fetch the model list from {source.models_url}: {exc.reason}.",
