@@ -21,10 +21,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -322,7 +322,7 @@ class _Group:
     __slots__ = ("id", "label", "depth")
 
     def __init__(self, label: str | None) -> None:
-        self.id = uuid.uuid4().hex
+        self.id = _new_id()
         self.label = label
         self.depth = 1
 
@@ -510,7 +510,7 @@ class TaskStore:
             "SELECT undone_by FROM journal_groups WHERE id = ?", (group.id,)
         ).fetchone()
         if row is not None and row[0] is not None:
-            group.id = uuid.uuid4().hex  # undone while open: later changes form a new step
+            group.id = _new_id()  # undone while open: later changes form a new step
             row = None
         if row is None:
             conn.execute(
@@ -829,7 +829,7 @@ class TaskStore:
                 "SELECT task_id, before, after FROM journal WHERE group_id = ? ORDER BY seq DESC",
                 (group_id,),
             ).fetchall()
-            undo_id = uuid.uuid4().hex
+            undo_id = _new_id()
             conn.execute(
                 "INSERT INTO journal_groups (id, label, created_at, undo_of) VALUES (?, ?, ?, ?)",
                 (undo_id, f"undo {label}" if label else "undo", self._stamp(), group_id),
@@ -995,6 +995,11 @@ class TaskStore:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _new_id() -> str:
+    """A random 32-hex-digit group id (like uuid4().hex, without importing uuid)."""
+    return os.urandom(16).hex()
 
 
 def _db_error(exc: sqlite3.OperationalError) -> TodoError:
