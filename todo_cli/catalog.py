@@ -513,6 +513,12 @@ class Source:
     api_key: str | None = field(default=None, repr=False)
     key_env: str | None = None
     needs_key: bool = False  # listing requires a key
+    key_url: str | None = None  # where to get a key
+
+    @property
+    def key_hint(self) -> str:
+        where = f" (get a key: {self.key_url})" if self.key_url else ""
+        return f"Set {self.key_env} or run `todo config set {self.provider}.api_key`{where}."
 
     @property
     def models_url(self) -> str:
@@ -558,6 +564,7 @@ def resolve_source(
         api_key=key,
         key_env=prov.key_env,
         needs_key=prov.needs_key and prov.name not in _KEYLESS_LISTING,
+        key_url=prov.key_url,
     )
 
 
@@ -644,9 +651,7 @@ StatusFactory = Callable[[str], AbstractContextManager[Any]]
 
 def _auth_error(source: Source, exc: FetchError) -> ProviderError:
     return ProviderError(
-        f"{source.label} rejected the API key ({exc.reason}).",
-        hint=f"Set a valid key in {source.key_env} or run "
-        f"`todo config set {source.provider}.api_key`.",
+        f"{source.label} rejected the API key ({exc.reason}).", hint=source.key_hint
     )
 
 
@@ -691,10 +696,7 @@ def get_catalog(
             return Catalog(source, models, cached.fetched_at, from_cache=True)
 
     if source.needs_key and not source.api_key:
-        missing = ConfigError(
-            f"No API key for {source.label}.",
-            hint=f"Set {source.key_env} or run `todo config set {source.provider}.api_key`.",
-        )
+        missing = ConfigError(f"No API key for {source.label}.", hint=source.key_hint)
         if cached is None or models is None:
             raise missing
         return Catalog(
