@@ -612,8 +612,23 @@ def test_due_today_depends_on_the_store_zone(db_path: Path) -> None:
         assert [t.title for t in ny.query(TaskQuery(overdue=True))] == ["evening"]
     with TaskStore(db_path, tz=UTC, clock=lambda: utc_now) as utc:
         assert [t.title for t in utc.query(TaskQuery(due_today=True))] == ["evening"]
-        assert [t.title for t in utc.query(TaskQuery(overdue=True))] == ["evening", "date"]
+        assert [t.title for t in utc.query(TaskQuery(overdue=True))] == ["date", "evening"]
         assert utc.stats()["overdue"] == 2
+
+
+def test_date_only_sort_keys_follow_a_change_of_zone(db_path: Path) -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    with TaskStore(db_path, tz=NY, clock=lambda: START) as ny:
+        ny.add("date-only 25th", due="2026-11-25")
+    with TaskStore(db_path, tz=tokyo, clock=lambda: START) as tk:
+        # 26 Nov 09:00 in Tokyo comes after the whole of 25 Nov in Tokyo
+        tk.add("timed 26th", due="2026-11-26 09:00")
+        tk.add("timed 25th late", due="2026-11-25 23:30")
+        assert [t.title for t in tk.query(TaskQuery())] == [
+            "timed 25th late",
+            "date-only 25th",
+            "timed 26th",
+        ]
 
 
 # --- import ------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def applied(path: Path) -> list[str]:
 
 def test_migration_names_are_append_only() -> None:
     # Shipped migrations must never be renamed, reordered or removed; add new ones at the end.
-    assert MIGRATION_NAMES[:3] == ("m001_tasks", "m002_journal", "m003_fts")
+    assert MIGRATION_NAMES[:4] == ("m001_tasks", "m002_journal", "m003_fts", "m004_store_meta")
     assert [m.name for m in build_migrations()._migrations] == list(MIGRATION_NAMES)
 
 
@@ -82,6 +82,10 @@ def test_upgrade_from_the_first_migration_keeps_data(tmp_path: Path) -> None:
             "Admin",
         )
         assert task.created_at == "2026-01-01T09:00:00-05:00"
+        # the due sort key missing from the hand-made row was filled in
+        store.add("timed, same day", due="2026-12-01 23:00")
+        assert [t.id for t in store.query(TaskQuery())] == [8, 7]
+        store.undo()
         # the FTS migration indexed the existing task
         assert [t.id for t in store.search("travel")] == [7]
         assert [t.id for t in store.search("passport photo")] == [7]
@@ -89,7 +93,7 @@ def test_upgrade_from_the_first_migration_keeps_data(tmp_path: Path) -> None:
         store.update(7, title="Renew passport now")
         store.undo()
         assert store.get(7) == task
-        assert store.add("new").id == 8
+        assert store.add("new").id == 9  # ids are never reused, not even after undo
     assert applied(path) == list(MIGRATION_NAMES)
 
 

@@ -15,7 +15,9 @@
   Undo refuses, changing nothing, if a task no longer looks exactly as the group left it.
 * ``due`` is stored as typed by ``dates.parse_due`` ("2026-11-25" or
   "2026-11-27T17:00:00-05:00"), plus ``due_ts`` (UNIX seconds, for sorting: a date-only due
-  sorts at the end of its day, after the timed tasks of that day).
+  sorts at the end of its day in the user's zone, after the timed tasks of that day; the
+  keys are recomputed on open if the zone changed). Filters on due dates compare date-only
+  values as dates, so they never depend on these keys.
 """
 
 from __future__ import annotations
@@ -265,7 +267,17 @@ def m003_fts(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [m001_tasks, m002_journal, m003_fts]
+def m004_store_meta(db: Database) -> None:
+    """Small key/value facts about the store (e.g. the zone ``due_ts`` was computed in)."""
+    db.execute("CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    m001_tasks,
+    m002_journal,
+    m003_fts,
+    m004_store_meta,
+]
 MIGRATION_NAMES = tuple(fn.__name__ for fn in MIGRATIONS)
 
 
@@ -405,6 +417,31 @@ class TaskStore:
             self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         if self.pending_migrations():
             self._migrate()
+        self._sync_due_keys()
+
+    def _sync_due_keys(self) -> None:
+        """Recompute the sort keys of date-only dues when the time zone has changed.
+
+        A date-only due sorts at the end of its day *in the user's zone*; after a move to
+        another zone (or on a database made before the zone was recorded) the keys are
+        recomputed once. Derived data: not journaled.
+        """
+        zone = _zone_name(self.tz)
+        row = self._conn.execute("SELECT value FROM store_meta WHERE key = 'zone'").fetchone()
+        if row is not None and row[0] == zone:
+            return
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, due FROM tasks"
+                " WHERE length(due) = 10 OR (due IS NOT NULL AND due_ts IS NULL)"
+            ).fetchall()
+            conn.executemany(
+                "UPDATE tasks SET due_ts = ? WHERE id = ?",
+                [(self._due_ts(due), task_id) for task_id, due in rows],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('zone', ?)", (zone,)
+            )
 
     def _retry_locked(self, action: Callable[[], object], attempts: int = 50) -> None:
         import time
@@ -995,6 +1032,10 @@ class TaskStore:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _zone_name(tz: tzinfo) -> str:
+    return str(getattr(tz, "key", None) or tz)
 
 
 def _new_id() -> str:
