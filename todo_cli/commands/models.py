@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from contextlib import suppress
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -134,11 +135,10 @@ def models(
     if as_json:
         import json
 
-        sys.stdout.write(json.dumps([m.to_dict() for m in shown], ensure_ascii=False, indent=2))
-        sys.stdout.write("\n")
+        _emit(json.dumps([m.to_dict() for m in shown], ensure_ascii=False, indent=2) + "\n")
         return
     if ids:
-        sys.stdout.write("".join(m.id + "\n" for m in shown))
+        _emit("".join(m.id + "\n" for m in shown))
         return
     _render_table(catalog, shown, matching=len(matching))
 
@@ -196,8 +196,7 @@ def _render_table(catalog: Catalog, shown: list[Model], *, matching: int) -> Non
         count += f" (showing {len(shown)})"
     count += f" · {catalog.source.label} catalog fetched {format_age(catalog.age_seconds)}"
     lines.append(_paint(count, "dim") if color else count)
-    out.write("\n".join(lines) + "\n")
-    out.flush()
+    _emit("\n".join(lines) + "\n")
 
 
 def table_lines(models: list[Model], *, width: int | None = None, color: bool = False) -> list[str]:
@@ -253,6 +252,18 @@ def table_lines(models: list[Model], *, width: int | None = None, color: bool = 
         return _GAP.join(parts).rstrip()
 
     return [line(_HEADERS, header=True), *(line(r) for r in rows)]
+
+
+def _emit(text: str) -> None:
+    """Write results to stdout; a reader that went away (`| head`) is not an error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush stays quiet.
+        with suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
 
 
 def _paint(text: str, style: str) -> str:
