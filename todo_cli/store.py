@@ -938,7 +938,7 @@ class TaskStore:
 
     def stats(self) -> dict[str, int]:
         """Counts: {"open": pending, "overdue": pending and overdue, "due_today": pending
-        and due today, "done": done}."""
+        and due today (a time earlier today counts as both), "done": done}."""
         overdue, o_params = self._overdue_sql()
         today, t_params = self._due_today_sql()
         sql = (
