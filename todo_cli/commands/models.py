@@ -6,28 +6,28 @@ import os
 import shutil
 import sys
 from contextlib import suppress
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog, Model
+    from contextlib import AbstractContextManager
+
+    from ..catalog import Catalog, Model, StatusFactory
 
 
-def _stderr(message: str, style: str = "yellow") -> None:
-    """One diagnostic line on stderr (coloured on a terminal)."""
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\x1b[33m{message}\x1b[0m\n" if style == "yellow" else message + "\n")
-    else:
-        sys.stderr.write(message + "\n")
+def _stderr(message: str) -> None:
+    """One diagnostic line on stderr (yellow on a terminal)."""
+    color = _isatty(sys.stderr) and not os.environ.get("NO_COLOR")
+    sys.stderr.write(f"\x1b[33m{message}\x1b[0m\n" if color else message + "\n")
 
 
-def spinner_factory():  # -> StatusFactory | None
+def spinner_factory() -> StatusFactory | None:
     """A Rich spinner on stderr while fetching, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
+    if not _isatty(sys.stderr):
         return None
 
-    def status(text: str):
+    def status(text: str) -> AbstractContextManager[Any]:
         from rich.console import Console
 
         return Console(stderr=True).status(text, spinner="dots")
