@@ -8,6 +8,8 @@ turn with a call of the list tool and then a short text. The peak RSS is the chi
 
 from __future__ import annotations
 
+import sys
+
 from .data import generate_tasks
 from .harness import BenchError, Context, Figure, measure_command, todo_command
 from .todo_env import home_with_tasks, todo_env
@@ -40,6 +42,11 @@ def run(ctx: Context) -> list[Figure]:
         raise BenchError(f"expected {2 * iterations} model requests, the server saw {requests}")
     rss = stats.rss_mb.median
     extra = {"peak_rss_mb": stats.rss_mb.to_dict(), "wall_s": stats.wall.to_dict()}
+    ctx.log("python -c 'import agents' (reference: the Agents SDK alone)")
+    sdk = measure_command(
+        [sys.executable, "-c", "import agents"], runs=ctx.runs, warmup=ctx.warmup, env=env
+    )
+    sdk_extra = {"peak_rss_mb": sdk.rss_mb.to_dict(), "wall_s": sdk.wall.to_dict()}
     return [
         Figure(
             "memory.oneshot_rss",
@@ -56,7 +63,16 @@ def run(ctx: Context) -> list[Figure]:
             "one-shot todo chat: wall time",
             stats.wall.median,
             "s",
+            reference=f"import agents {sdk.wall.median:.3f} s",
             note="process start to exit, including imports and two model requests",
             extra=extra,
+        ),
+        Figure(
+            "memory.import_agents",
+            "python -c 'import agents' (reference)",
+            sdk.wall.median,
+            "s",
+            note=f"the Agents SDK import alone; peak RSS {sdk.rss_mb.median:.1f} MB",
+            extra=sdk_extra,
         ),
     ]
