@@ -272,11 +272,18 @@ def test_set_for_another_provider(routes: RouteServer, monkeypatch: pytest.Monke
     assert stored("groq.model") == "openai/gpt-oss-20b"
 
 
+def test_set_custom_model_without_base_url() -> None:
+    out = todo("models", "--provider", "custom", "--set", "my-model")
+    assert out.code == 0
+    assert "could not check" in out.stderr and "No base URL" in out.stderr
+    assert stored("custom.model") == "my-model"
+
+
 def test_set_when_env_overrides(openrouter: RouteServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENROUTER_DEFAULT_MODEL", "other/model")
     out = todo("models", "--set", "acme/tiny:free")
     assert out.code == 0
-    assert "OPENROUTER_DEFAULT_MODEL" in out.stderr
+    assert "OPENROUTER_DEFAULT_MODEL in the environment still takes precedence" in out.stderr
 
 
 # -- end to end ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from ..catalog import Catalog, Model, StatusFactory
+    from ..config import Settings
 
 
 def _stderr(message: str) -> None:
@@ -301,22 +302,23 @@ def _truncate(text: str, width: int) -> str:
 
 
 def _set_default_model(
-    settings, model_id: str, *, provider: str | None, base_url: str | None, refresh: bool
+    settings: Settings, model_id: str, *, provider: str | None, base_url: str | None, refresh: bool
 ) -> None:
     """`todo models --set ID`: warn about unknown or tool-less ids, then store the setting."""
-    from ..catalog import close_matches, load_catalog, no_tools_message, resolve_source
+    from ..catalog import close_matches, load_catalog, no_tools_message
     from ..config import set_value
     from ..errors import TodoError, UsageError
+    from ..providers import get_provider
 
     model_id = model_id.strip()
     if not model_id:
         raise UsageError("Empty model id.", hint="Pick one from `todo models --free --tools`.")
-    source = resolve_source(settings, provider, base_url)
-    key = f"{source.provider}.model"
+    prov = get_provider(provider or ("custom" if base_url else "openrouter"))
+    key = f"{prov.name}.model"
     try:
         catalog = load_catalog(
             settings,
-            provider=provider,
+            provider=prov.name,
             base_url=base_url,
             refresh=refresh,
             status=spinner_factory(),
@@ -335,12 +337,7 @@ def _set_default_model(
         elif model.tools is False:
             _stderr("Warning: " + no_tools_message(model_id, catalog))
     set_value(key, model_id)
-    sys.stdout.write(f"{key} = {model_id}\n")
-    if settings.source(key) in ("env", ".env", "flag"):
-        from ..providers import get_provider
-
-        env = get_provider(source.provider).model_env
-        _stderr(
-            f"Note: {env} is set in the {settings.source(key).lstrip('.')} and still "
-            "takes precedence over the config file."
-        )
+    _emit(f"{key} = {model_id}\n")
+    where = {"env": "the environment", ".env": "the .env file"}.get(settings.source(key))
+    if where:
+        _stderr(f"Note: {prov.model_env} in {where} still takes precedence over the config file.")
