@@ -789,7 +789,9 @@ def load_catalog(
 def cached_catalog(
     settings: Settings, *, provider: str | None = None, base_url: str | None = None
 ) -> Catalog | None:
-    """The cached catalog whatever its age, without any network access; None if absent."""
+    """The cached catalog whatever its age, without any network access; None if absent.
+
+    Raises ``UsageError`` for an unknown provider or one without a base URL."""
     source = resolve_source(settings, provider, base_url)
     path = source.cache_file(_cache_dir(settings))
     cached = read_cache(path)
