@@ -472,9 +472,21 @@ def format_tasks(tasks: Iterable[Any], fmt: str = "json", *, tz: tzinfo | None =
     raise UsageError(f"Unknown export format '{fmt}'.", hint=f"Use one of: {', '.join(FORMATS)}.")
 
 
+def json_array(items: Iterable[Any]) -> str:
+    """A JSON array with one compact object per line (the shape `task export` prints).
+
+    Readable, diff- and grep-friendly, and several times faster than ``indent=2`` (which
+    makes the json module fall back to its pure-Python encoder).
+    """
+    lines = [json.dumps(item, ensure_ascii=False) for item in items]
+    if not lines:
+        return "[]\n"
+    return "[\n" + ",\n".join(lines) + "\n]\n"
+
+
 def export_json(tasks: Iterable[Any]) -> str:
     """Our own format: a JSON array of ``Task.to_dict()``, the same shape as ``list --json``."""
-    return json.dumps([t.to_dict() for t in tasks], indent=2, ensure_ascii=False) + "\n"
+    return json_array(t.to_dict() for t in tasks)
 
 
 def export_taskwarrior(tasks: Iterable[Any], *, tz: tzinfo | None = None) -> str:
@@ -502,7 +514,7 @@ def export_taskwarrior(tasks: Iterable[Any], *, tz: tzinfo | None = None) -> str
         if t.notes:
             rec["annotations"] = [{"entry": _tw_stamp(t.updated_at, tz), "description": t.notes}]
         out.append(rec)
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    return json_array(out)
 
 
 def export_todotxt(tasks: Iterable[Any], *, tz: tzinfo | None = None) -> str:

@@ -98,7 +98,13 @@ def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """A list prints one task per line (fast for 10,000 tasks); one task is indented."""
+    if isinstance(data, list):
+        from ..interchange import json_array
+
+        sys.stdout.write(json_array(data))
+    else:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def _echo(line: str = "") -> None:
