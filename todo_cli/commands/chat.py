@@ -18,6 +18,7 @@ def chat(
         typer.Argument(
             help='What to ask, e.g. "add buy milk tomorrow". Read from stdin when piped; '
             "omit it on a terminal for the interactive session.",
+            metavar="MESSAGE",
             show_default=False,
         ),
     ] = None,
