@@ -283,6 +283,30 @@ def test_import_taskwarrior_export():
     assert len(as_json("list", "--all")) == 4
 
 
+def test_import_real_taskwarrior_26_export():
+    """Made by Taskwarrior 2.6.2 (`task export`, UTC): a recurring task, a deleted one."""
+    path = FIXTURES / "taskwarrior_2.6_export.json"
+    out = ok("import", str(path))
+    assert out == (
+        f"Imported 5 tasks (1 done) from {path}; skipped 1 recurring template, 1 deleted.\n"
+    )
+    tasks = {t["title"]: t for t in as_json("list", "--all")}
+    assert sorted(tasks) == [
+        "Buy milk",
+        "Call the plumber",
+        "File taxes",
+        "Water plants",
+        "Weekly review",
+    ]
+    assert tasks["Call the plumber"]["notes"] == "ask about the invoice"
+    assert tasks["Buy milk"]["tags"] == ["errand", "shop"]
+
+
+def test_import_from_stdin():
+    text = (FIXTURES / "todo.txt").read_text()
+    assert ok("import", "-", input=text).startswith("Imported 6 tasks (1 done) from standard input")
+
+
 def test_import_todotxt():
     out = ok("import", str(FIXTURES / "todo.txt"))
     assert out.startswith("Imported 6 tasks (1 done) from ")

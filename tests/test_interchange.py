@@ -84,6 +84,7 @@ def test_taskwarrior_array_export_is_mapped():
     parsed = parse_tasks(text, source="tw.json", tz=NY)
     assert parsed.format == "taskwarrior"
     assert parsed.skipped == {"deleted": 1}
+    assert parsed.skipped_text() == "1 deleted"
     assert parsed.done_count == 1
     milk, plumber, taxes, plants = parsed.records
     # Local midnight in New York (05:00Z) becomes a plain date.

@@ -58,6 +58,14 @@ class ParsedImport:
     def done_count(self) -> int:
         return sum(1 for r in self.records if r["status"] == "done")
 
+    def skipped_text(self) -> str:
+        """What was left out, e.g. "2 deleted, 1 recurring template" ("" if nothing)."""
+        parts = []
+        for reason, n in self.skipped.items():
+            noun = reason if n == 1 or reason == "deleted" else reason + "s"
+            parts.append(f"{n} {noun}")
+        return ", ".join(parts)
+
 
 class _LineError(Exception):
     """A problem at one line of the input; turned into a TodoError naming the source."""
@@ -377,7 +385,7 @@ def _parse_taskwarrior_items(items: list[tuple[int, Any]], *, tz: tzinfo) -> Par
         status = item.get("status", "pending")
         if status in ("deleted", "recurring"):
             # Deleted tasks are history; a recurring parent is a template for its instances.
-            reason = "deleted" if status == "deleted" else "recurring templates"
+            reason = "deleted" if status == "deleted" else "recurring template"
             result.skipped[reason] = result.skipped.get(reason, 0) + 1
             continue
         if status not in ("pending", "waiting", "completed"):

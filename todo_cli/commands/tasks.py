@@ -531,7 +531,7 @@ def import_(
         line += f" ({parsed.done_count} done)"
     line += f" from {source}"
     if parsed.skipped:
-        line += "; skipped " + ", ".join(f"{n} {why}" for why, n in parsed.skipped.items())
+        line += "; skipped " + parsed.skipped_text()
     _echo(line + ".")
 
 
