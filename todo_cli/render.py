@@ -37,6 +37,7 @@ _ANSI = {
     "red": "31",
     "green": "32",
     "yellow": "33",
+    "magenta": "35",
     "cyan": "36",
 }
 _COLUMNS = ("ID", "", "Pri", "Title", "Due", "Tags", "Project")
