@@ -224,3 +224,9 @@ def test_change_summary_lists_each_field():
         "due tomorrow → none; tags #a → #a #b; project none → home; notes cleared"
     )
     assert change_summary(before, before, now=NOW, tz=NY) == "#3 Buy milk: no change"
+
+
+def test_every_cell_style_has_an_ansi_code():
+    tasks = [MILK, LATE, TODAY, DONE, T(9, "x", priority="low", project="p", tags=["t"])]
+    styles = {style for t in tasks for _, style in render.task_cells(t, now=NOW, tz=NY)}
+    assert {word for style in styles for word in style.split()} <= set(render._ANSI)
