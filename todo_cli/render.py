@@ -194,38 +194,36 @@ def fast_table_lines(
     now, tz = _clock(now, tz)
     rows = _rows(tasks, now, tz)
     cols = _visible_columns(rows)
-    widths = {
-        i: max(_cell_len(_COLUMNS[i]), max((_cell_len(r[i][0]) for r in rows), default=0))
-        for i in cols
-    }
+    header: list[Cell] = [(name, "bold") for name in _COLUMNS]
+    # Column by column: each cell's display length is measured once.
+    cells = {i: [header[i]] + [r[i] for r in rows] for i in cols}
+    lens = {i: [len(t) if t.isascii() else _cell_len(t) for t, _ in cells[i]] for i in cols}
+    widths = {i: max(lens[i]) for i in cols}
     title = _COLUMNS.index("Title")
     if width is not None:
         fixed = sum(w for i, w in widths.items() if i != title) + 3 * (len(cols) - 1)
         widths[title] = max(10, min(widths[title], width - fixed))
-    codes = {}
+    codes: dict[str, str] = {}
     if color:
-        for style in {r[i][1] for r in rows for i in cols} | {"bold"}:
+        for style in {style for i in cols for _, style in cells[i]}:
             seq = ";".join(_ANSI[s] for s in style.split() if s in _ANSI)
             codes[style] = f"\x1b[{seq}m" if seq else ""
-    specs = [(i, widths[i], _COLUMNS[i] == "ID", i == title) for i in cols]
 
-    def line(row: Sequence[Cell]) -> str:
-        parts = []
-        for i, w, right, is_title in specs:
-            text, style = row[i]
-            n = len(text) if text.isascii() else _cell_len(text)
-            if n > w and is_title:
+    columns = []
+    for i in cols:
+        w, right, out = widths[i], _COLUMNS[i] == "ID", []
+        for (text, style), n in zip(cells[i], lens[i], strict=True):
+            if n > w:  # only the title column can be narrower than its content
                 text = _truncate(text, w)
                 n = _cell_len(text)
-            pad = " " * (w - n) if n < w else ""
             if codes and text and codes.get(style):
                 text = f"{codes[style]}{text}\x1b[0m"
-            parts.append(pad + text if right else text + pad)
-        return "   ".join(parts).rstrip()
-
-    header = line([(name, "bold") for name in _COLUMNS])
+            pad = " " * (w - n)
+            out.append(pad + text if right else text + pad)
+        columns.append(out)
+    lines = ["   ".join(parts).rstrip() for parts in zip(*columns, strict=True)]
     rule = "─" * (sum(widths.values()) + 3 * (len(cols) - 1))
-    return [header, rule, *map(line, rows)]
+    return [lines[0], rule, *lines[1:]]
 
 
 def _truncate(text: str, width: int) -> str:
