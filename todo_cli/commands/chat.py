@@ -169,10 +169,19 @@ class _Output:
         # view so they interleave cleanly with the rendered answer.
         self._side_via_md = self.md is not None and sys.stderr.isatty()
 
+    async def ticker(self) -> None:
+        """Animate the spinner and render throttled text while the turn runs."""
+        import asyncio
+
+        while self.md is not None:
+            self.md.tick()
+            await asyncio.sleep(0.08)
+
     def answer(self, delta: str) -> None:
         self._end_reasoning()
         self.text += delta
         if self.md is not None:
+            self.md.status(None)
             self.md.markdown(delta)
             self.md.tick()
         else:
@@ -224,6 +233,8 @@ class _Output:
 
 
 async def _run(session: ChatSession, text: str, *, settings: Any, yes: bool, as_json: bool):
+    import asyncio
+
     from ..chat_render import tool_activity_line, usage_footer
     from ..errors import ProviderError
     from ..events import (
@@ -248,6 +259,7 @@ async def _run(session: ChatSession, text: str, *, settings: Any, yes: bool, as_
     out = None if as_json else _Output(settings.show_reasoning)
     tz = settings.tz
     end: TurnEnd | None = None
+    ticker = asyncio.create_task(out.ticker()) if out and out.md is not None else None
     try:
         event: Event
         async for event in session.stream_turn(text, approve=approve_all if yes else None):
@@ -301,6 +313,8 @@ async def _run(session: ChatSession, text: str, *, settings: Any, yes: bool, as_
             )
         raise
     finally:
+        if ticker is not None:
+            ticker.cancel()
         if out:
             out.close()
         await session.aclose()
