@@ -129,6 +129,10 @@ def test_one_turn_with_two_tools_adds_rows_and_streams_events(server, todo_home)
     # The second request carries both calls and their outputs.
     assert len(tool_messages(server.chat_requests[1])) == 2
     assert_history_valid(server.chat_requests[1].messages)
+    # Earlier turns' reasoning is not sent again.
+    server.add_text("You're welcome.")
+    run_turn(session, "thanks")
+    assert "reasoning" not in json.dumps(server.chat_requests[2].messages)
 
 
 def test_request_shape_for_openrouter(server, monkeypatch) -> None:

@@ -161,9 +161,13 @@ def cancelled_output(call_id: str) -> dict[str, Any]:
 
 
 def valid_history(items: list[Any]) -> list[Any]:
-    """History safe to send: starts at a user message, every call answered in place."""
+    """History safe to send: starts at a user message, every call answered in place.
+
+    Reasoning from earlier turns is left out: it costs tokens on every request and some
+    providers reject it in assistant messages.
+    """
     start = next((n for n, i in enumerate(items) if _is_user_message(i)), len(items))
-    items = list(items[start:])
+    items = [i for i in items[start:] if _item_type(i) != "reasoning"]
     missing = {c["call_id"] for c in dangling_calls(items)}
     if not missing:
         return items
