@@ -53,6 +53,11 @@ def p(text: str, now: datetime = NOW, tz=NY) -> str:
         ("tomorrow midnight", "2026-11-25T00:00:00-05:00"),
         ("12am tomorrow", "2026-11-25T00:00:00-05:00"),
         ("12pm tomorrow", "2026-11-25T12:00:00-05:00"),
+        ("tomorrow morning", "2026-11-25T09:00:00-05:00"),
+        ("friday afternoon", "2026-11-27T15:00:00-05:00"),
+        ("this evening", "2026-11-24T19:00:00-05:00"),
+        ("tomorrow in the evening", "2026-11-25T19:00:00-05:00"),
+        ("evening", "2026-11-24T19:00:00-05:00"),
         # a bare time: today if still ahead, else tomorrow
         ("5pm", "2026-11-24T17:00:00-05:00"),
         ("9am", "2026-11-25T09:00:00-05:00"),

@@ -15,8 +15,10 @@ Conventions:
 * A bare weekday ("friday") and "next friday" both mean the *coming* one, never today:
   said on a Friday they mean a week later. "this friday" includes today.
 * A time with no day ("5pm") means today, or tomorrow if that time has already passed.
-* "tonight" is today at 20:00; "end of week" is the coming Sunday (today if it is Sunday);
-  "next week" is next Monday; "next month" the 1st of next month.
+* "tonight" is today at 20:00; "morning", "afternoon" and "evening" are 09:00, 15:00 and
+  19:00 ("tomorrow morning", "this evening", "friday afternoon").
+* "end of week" is the coming Sunday (today if it is Sunday); "next week" is next Monday;
+  "next month" the 1st of next month.
 * A date-only due is overdue once its day is over; a due with a time once that moment passed.
 """
 
@@ -81,7 +83,17 @@ _ISO_DATETIME = re.compile(
 )
 _TIME_12 = re.compile(r"(?:\bat\s+)?\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?(?![a-z])")
 _TIME_24 = re.compile(r"(?:\bat\s+)?\b(\d{1,2}):(\d{2})\b")
-_TIME_WORD = re.compile(r"(?:\bat\s+)?\b(noon|midday|midnight)\b")
+_TIME_WORD = re.compile(
+    r"(?:\b(?:at|in the)\s+)?\b(noon|midday|midnight|morning|afternoon|evening)\b"
+)
+_TIME_WORDS = {
+    "noon": time(12, 0),
+    "midday": time(12, 0),
+    "midnight": time(0, 0),
+    "morning": time(9, 0),
+    "afternoon": time(15, 0),
+    "evening": time(19, 0),
+}
 _NUMBER_WORDS = "|".join(sorted((re.escape(k) for k in _NUMBERS), key=len, reverse=True))
 _UNIT_WORDS = "|".join(sorted(_UNITS, key=len, reverse=True))
 _RELATIVE = re.compile(
@@ -226,6 +238,8 @@ def _parse_common(raw: str, now: datetime, tz: tzinfo) -> str | None:
         break
 
     today = now.date()
+    if s == "this" and at is not None:  # "this evening"
+        s = "today"
     if s in ("", "today", "tod"):
         if at is None:
             return today.isoformat() if s else None
@@ -250,7 +264,7 @@ def _parse_common(raw: str, now: datetime, tz: tzinfo) -> str | None:
 
 def _time_from_match(pattern: re.Pattern[str], m: re.Match[str], raw: str) -> time:
     if pattern is _TIME_WORD:
-        return time(0, 0) if m.group(1) == "midnight" else time(12, 0)
+        return _TIME_WORDS[m.group(1)]
     hour, minute = int(m.group(1)), int(m.group(2) or 0)
     if pattern is _TIME_12:
         if not 1 <= hour <= 12 or minute > 59:
