@@ -483,3 +483,35 @@ def test_tracing_is_disabled_and_nothing_leaves_the_machine(
     assert no_internet.attempts == []
     hosts = {r.headers.get("host") for r in server.requests}
     assert hosts == {f"127.0.0.1:{server.port}"}
+
+
+def test_cancel_while_waiting_for_approval(server, todo_home) -> None:
+    server.add_tool_call("add_task", {"title": "A"})
+    server.add_text("added")
+    session = new_session()
+    run_turn(session, "add a")
+    server.add_tool_call("delete_tasks", {"ids": [1]})
+
+    async def go():
+        async def never(_req: ApprovalRequest) -> bool:
+            await asyncio.sleep(30)
+            return True
+
+        async def consume():
+            async for _ in session.stream_turn("delete a", approve=never):
+                pass
+
+        task = asyncio.create_task(consume())
+        while not any(r.body["messages"][-1].get("content") == "delete a"
+                      for r in server.chat_requests):  # fmt: skip
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    arun(session, go())
+    assert [r[1] for r in rows(todo_home)] == ["A"]
+    server.add_text("ok")
+    run_turn(session, "never mind")
+    assert_history_valid(server.chat_requests[-1].messages)

@@ -237,3 +237,23 @@ def test_rate_limit_notice_on_stderr(server, todo) -> None:
     server.add_text("Hello.")
     r = todo("chat", "hi")
     assert r.code == 0 and "rate limited, retrying in 1 s" in r.err and r.out == "Hello.\n"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "fragment"),
+    [
+        (401, {"error": {"message": "User not found.", "code": 401}}, "rejected the API key"),
+        (
+            404,
+            {"error": {"message": "No endpoints found that support tool use.", "code": 404}},
+            "todo models --free --tools",
+        ),
+        (402, {"error": {"message": "Insufficient credits", "code": 402}}, "free models too"),
+    ],
+)
+def test_http_errors_through_the_cli(server, todo, status, body, fragment) -> None:
+    server.add_error(status, body)
+    r = todo("chat", "hi")
+    assert r.code == 4 and r.out == ""
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and fragment in lines[0]
