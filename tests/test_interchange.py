@@ -274,3 +274,10 @@ def test_records_remember_their_line():
     assert parse_tasks(text).lines == [2, 3, 4, 6]  # line 5 is the deleted task
     txt = parse_tasks("a\n\nb\n", "todotxt")
     assert txt.lines == [1, 3]
+
+
+def test_a_single_indented_object_is_one_record():
+    text = json.dumps(SAMPLE[0].to_dict(), indent=2)
+    parsed = parse_tasks("\n" + text, tz=NY)
+    assert [r["title"] for r in parsed.records] == ["Buy milk"]
+    assert parsed.lines == [2]

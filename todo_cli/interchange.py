@@ -287,7 +287,15 @@ def _json_items(text: str) -> Iterator[tuple[int, Any]]:
                 _expect_end(text, idx + 1)
                 return
             raise _LineError(_lineno(text, idx), "invalid JSON: expected ',' or ']'")
-    # One JSON value per line (Taskwarrior 2.x `task export` without rc.json.array=on).
+    # A single object (`todo tasks show 3 --json`), or one JSON value per line (Taskwarrior
+    # `task export rc.json.array=off`, JSON Lines).
+    try:
+        single = json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    else:
+        yield _lineno(text, start), single
+        return
     for lineno, line in enumerate(text.splitlines(), start=1):
         line = line.strip().rstrip(",")
         if not line:
