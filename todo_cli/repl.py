@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -116,14 +117,14 @@ def format_cost(cost: float) -> str:
     return f"${cost:.2f}"
 
 
-def usage_footer(end: TurnEnd) -> str:
+def usage_footer(end: TurnEnd, requested_model: str | None = None) -> str:
     """The dim line after a turn: tokens in/out, cost when known, model that answered."""
     try:
         from .chat_render import usage_footer as agent_footer
-
-        return agent_footer(end)
     except ImportError:
-        pass
+        agent_footer = None
+    if agent_footer is not None:
+        return agent_footer(end, requested_model=requested_model)
     parts = [
         f"{format_tokens(end.usage.input_tokens)} in",
         f"{format_tokens(end.usage.output_tokens)} out",
@@ -135,14 +136,16 @@ def usage_footer(end: TurnEnd) -> str:
     return " · ".join(parts)
 
 
-def tool_activity_line(call: ToolCall | None, result: ToolResult) -> str | None:
+def tool_activity_line(call: ToolCall | None, result: ToolResult, tz: Any = None) -> str | None:
     """A short line for a finished tool call ("+ #12 Buy milk (due Fri)")."""
+    from .events import ToolCall
+
     try:
         from .chat_render import tool_activity_line as agent_line
     except ImportError:
         agent_line = None
-    if agent_line is not None and call is not None:
-        return agent_line(call, result)
+    if agent_line is not None:
+        return agent_line(call or ToolCall(result.call_id, result.name, {}), result, tz=tz)
     mark = "·" if result.ok else "!"
     return f"{mark} {result.name}"
 
@@ -480,8 +483,32 @@ class Repl:
             "[dim]Ask for anything about your tasks. /help for commands, "
             "Esc Enter for a new line, Ctrl-C stops a reply, Ctrl-D quits.[/]"
         )
-        if self._pending_conversation or self._continue_latest:
-            self.console.print(f"[dim]Continuing conversation {self.conversation_label}.[/]")
+        if self._pending_conversation:
+            self.print_resumed(self._pending_conversation)
+        elif self._continue_latest:
+            self.console.print("[dim]Continuing the latest conversation.[/]")
+
+    def print_resumed(self, conversation_id: str) -> None:
+        """Say which conversation continues, with its last exchange (dim)."""
+        from rich.text import Text
+
+        try:
+            from .conversations import conversation_messages, get_conversation
+
+            info = get_conversation(conversation_id)
+            messages = conversation_messages(conversation_id)
+        except Exception:
+            info, messages = None, []
+        line = f"Continuing conversation {conversation_id}"
+        if info is not None:
+            line += f" ({info.turns} turn{'s' if info.turns != 1 else ''}): {info.title}"
+        self.console.print(Text(line, style="dim"))
+        for role, text in messages[-2:]:
+            who = "you" if role == "user" else "todo"
+            flat = " ".join(text.split())
+            if len(flat) > 100:
+                flat = flat[:99] + "…"
+            self.console.print(Text(f"  {who}: {flat}", style="dim italic"))
 
     async def offer_key(self) -> None:
         """Explain how to get a key and offer to store one (hidden input)."""
@@ -498,10 +525,14 @@ class Repl:
             return self.chat
         factory = self._chat_factory
         if factory is None:
-            if self.preloader is not None and self.preloader.is_alive():
+            if "todo_cli.agent" not in sys.modules:
+                # The Agents SDK takes a second or more to import: never block the loop on it.
+                if self.preloader is None:
+                    self.preloader = Preloader()
+                    self.preloader.start()
                 view.status("loading…")
                 began = time.perf_counter()
-                await asyncio.to_thread(self.preloader.join)
+                await asyncio.to_thread(self.preloader.wait)
                 self.load_seconds = time.perf_counter() - began
                 view.status("thinking…")
             from .agent import ChatSession
@@ -522,6 +553,8 @@ class Repl:
 
     async def run_turn(self, message: str) -> TurnEnd | None:
         """Send one message and render the reply; never raises for provider errors."""
+        from rich.text import Text
+
         from .mdstream import MarkdownStream
 
         if not self.has_key():
@@ -559,13 +592,24 @@ class Repl:
                 await ticker
             view.close()
         self.turn_count += 1
-        if self._cancel_requested or (end is not None and end.cancelled):
-            self.console.print("[dim]Stopped.[/]")
         if end is not None:
             self.totals.add(end)
-            if not end.cancelled:
-                self.console.print(f"[dim]{usage_footer(end)}[/]")
+            footer = usage_footer(end, requested_model=self._requested_model())
+            if footer:
+                self.console.print(Text(footer, style="dim"))
+        elif self._cancel_requested:
+            self.console.print("[dim]Stopped.[/]")
         return end
+
+    def _requested_model(self) -> str | None:
+        chat = self.chat
+        return str(chat.model) if chat is not None and getattr(chat, "model", None) else None
+
+    def _tz(self) -> Any:
+        try:
+            return self.settings.tz
+        except Exception:
+            return None
 
     async def _tick(self, view: MarkdownStream) -> None:
         while True:
@@ -607,9 +651,9 @@ class Repl:
                     view.flush()
                     view.status(f"{event.name.replace('_', ' ')}…")
                 elif isinstance(event, ToolResult):
-                    line = tool_activity_line(calls.get(event.call_id), event)
-                    if line:
-                        view.print(Text(line, style=_line_style(line, event.ok)))
+                    line = tool_activity_line(calls.get(event.call_id), event, tz=self._tz())
+                    for part in (line or "").splitlines():
+                        view.print(Text(part, style=_line_style(part, event.ok)))
                     view.status("thinking…")
                 elif isinstance(event, Notice):
                     view.print(Text(event.text, style="yellow"))
@@ -665,13 +709,13 @@ class Repl:
 
 
 def _line_style(line: str, ok: bool) -> str:
-    if not ok:
+    if not ok or line.startswith(("!", "✗")):
         return "red"
     if line.startswith(("+", "✓")):
         return "green"
-    if line.startswith("✗"):
-        return "red"
-    return "cyan"
+    if line.startswith(("~", "↺", "↶")):
+        return "yellow"
+    return "dim"
 
 
 def _error_text(exc: BaseException, prefix: str = "") -> Any:
@@ -697,13 +741,29 @@ def run_repl(
     """Open the interactive chat session on the terminal (returns on Ctrl-D or /exit)."""
     preloader = Preloader()
     preloader.start()
+    from . import conversations
+
+    notice = None
+    if conversation_id:
+        if conversations.get_conversation(conversation_id) is None:
+            from .errors import NotFoundError
+
+            raise NotFoundError(
+                f"No conversation '{conversation_id}'.",
+                hint="Run `todo chat` and type /history to list them.",
+            )
+    elif continue_latest:
+        conversation_id = conversations.latest_conversation_id()
+        if conversation_id is None:
+            notice = "No earlier conversation: starting a new one."
     repl = Repl(
         provider=provider,
         model=model,
         base_url=base_url,
         conversation_id=conversation_id,
-        continue_latest=continue_latest,
         yes=yes,
         preloader=preloader,
     )
+    if notice:
+        repl.console.print(f"[dim]{notice}[/]")
     asyncio.run(repl.run())

@@ -278,7 +278,7 @@ class SlashCommands:
         for info in conversations:
             mark = " *" if info.id == current else ""
             title = (info.title or "").replace("\n", " ")
-            table.add_row(f"{info.id}{mark}", _short_stamp(info.updated_at), title)
+            table.add_row(f"{info.id}{mark}", _short_stamp(info.updated_at, self._tz()), title)
         self.console.print(table)
         self.console.print("[dim]/resume ID continues one.[/]")
 
@@ -299,7 +299,7 @@ class SlashCommands:
                 hint="See /history for the ids.",
             )
         self.repl.resume(matches[0])
-        self.console.print(f"Resumed conversation {matches[0]}.")
+        self.repl.print_resumed(matches[0])
 
     def cmd_usage(self, args: str) -> None:
         """Tokens and cost of this session."""
@@ -508,16 +508,19 @@ def _parse_ids(args: str, example: str) -> list[int]:
     return ids
 
 
-def _short_stamp(value: str | None) -> str:
+def _short_stamp(value: str | None, tz: Any = None) -> str:
+    """SQLite's UTC "YYYY-MM-DD HH:MM:SS" as local "Tue 24 Nov 09:15"."""
     if not value:
         return ""
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     try:
         stamp = datetime.fromisoformat(value)
     except ValueError:
         return value[:16]
-    return stamp.strftime("%a %d %b %H:%M")
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.astimezone(tz).strftime("%a %d %b %H:%M")
 
 
 def _escape(text: str) -> str:
