@@ -344,9 +344,15 @@ def test_export_import_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     ok("done", "3")
     before = as_json("list", "--all", "--sort", "id")
 
-    exported = tmp_path / "tasks.json"
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    exported = out_dir / "tasks.json"
+    exported.write_text("old content")
     assert ok("export", "-o", str(exported)) == ""
     assert json.loads(exported.read_text()) == before
+    assert [p.name for p in out_dir.iterdir()] == ["tasks.json"]  # no temp file left
+    nowhere = todo("export", "-o", str(tmp_path / "missing" / "x.json"))
+    assert nowhere.code == 1 and "Cannot write" in nowhere.stderr
     assert ok("export") == exported.read_text()  # stdout by default
     tw = json.loads(ok("export", "--format", "taskwarrior"))
     assert [t["status"] for t in tw] == ["pending", "pending", "completed"]
