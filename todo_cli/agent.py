@@ -202,6 +202,12 @@ class HistorySession(SQLiteSession):
     async def get_items(self, limit: int | None = None) -> list[Any]:
         return valid_history(await super().get_items(limit))
 
+    @staticmethod
+    def _configure_connection(conn: Any) -> None:
+        SQLiteSession._configure_connection(conn)
+        # WAL with synchronous=NORMAL: one fsync per checkpoint, not per saved message.
+        conn.execute("PRAGMA synchronous=NORMAL")
+
 
 # ---------------------------------------------------------------------- the session
 
