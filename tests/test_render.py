@@ -230,3 +230,13 @@ def test_every_cell_style_has_an_ansi_code():
     tasks = [MILK, LATE, TODAY, DONE, T(9, "x", priority="low", project="p", tags=["t"])]
     styles = {style for t in tasks for _, style in render.task_cells(t, now=NOW, tz=NY)}
     assert {word for style in styles for word in style.split()} <= set(render._ANSI)
+
+
+def test_control_characters_never_reach_the_terminal():
+    evil = T(6, "Pay\x1b[2J rent\nnow", tags=["a\x07"], project="p\rq", notes="x\x1b]0;t\x07")
+    out = "\n".join(fast_table_lines([evil], now=NOW, tz=NY, color=True))
+    assert "\x1b[2J" not in out and "\x07" not in out and "\r" not in out
+    assert "Pay [2J rent now" in out
+    assert task_line(evil) == "#6 Pay [2J rent now"
+    assert "\x1b" not in "".join(task_detail_lines(evil, now=NOW, tz=NY))
+    assert render.one_line("fine — 买") == "fine — 买"

@@ -105,7 +105,7 @@ def task_cells(task: Any, *, now: datetime, tz: tzinfo, _cache: dict | None = No
     """The table cells of one task, as (text, style) pairs in ``_COLUMNS`` order."""
     done = task.status == "done"
     dim = "dim" if done else ""
-    title = task.title if "\n" not in task.title else " ".join(task.title.split())
+    title = one_line(task.title)
     return [
         (str(task.id), "dim"),
         (MARK_DONE, "green") if done else (MARK_PENDING, ""),
@@ -115,9 +115,17 @@ def task_cells(task: Any, *, now: datetime, tz: tzinfo, _cache: dict | None = No
         ),
         (title, dim),
         _due_cell(task, now, tz, _cache),
-        (" ".join(["#" + t for t in task.tags]), dim or "cyan"),
-        (task.project or "", dim or "magenta"),
+        (one_line(" ".join(["#" + t for t in task.tags])), dim or "cyan"),
+        (one_line(task.project or ""), dim or "magenta"),
     ]
+
+
+def one_line(text: str) -> str:
+    """``text`` safe for one line of a terminal: line breaks and control characters
+    (which could move the cursor or recolour the screen) become spaces."""
+    if text.isprintable():
+        return text
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def _rows(tasks: Iterable[Any], now: datetime, tz: tzinfo) -> list[list[Cell]]:
@@ -296,7 +304,7 @@ def _terminal_width() -> int:
 
 def task_line(task: Any, *, now: datetime | None = None, tz: tzinfo | None = None) -> str:
     """A one-line summary: "#12 Buy milk (due tomorrow)", "#3 Call mom (done)"."""
-    text = f"#{task.id} {task.title}"
+    text = f"#{task.id} {one_line(task.title)}"
     if task.status == "done":
         return text + " (done)"
     if task.due:
@@ -310,7 +318,7 @@ def task_detail_lines(
 ) -> list[str]:
     """Every field of one task as aligned "Label: value" lines (for `todo tasks show`)."""
     now, tz = _clock(now, tz)
-    lines = [f"#{task.id} {task.title}"]
+    lines = [f"#{task.id} {one_line(task.title)}"]
     fields: list[tuple[str, str | None]] = [
         ("Status", task.status),
         ("Priority", task.priority),
@@ -326,7 +334,7 @@ def task_detail_lines(
             lines.append(f"  {label + ':':<11}{value}")
     if task.notes:
         lines.append("  Notes:")
-        lines.extend("    " + line for line in task.notes.splitlines())
+        lines.extend("    " + one_line(line) for line in task.notes.splitlines())
     return lines
 
 
@@ -376,9 +384,9 @@ def undo_lines(result: Any, *, now: datetime | None = None, tz: tzinfo | None = 
 def _change_line(change: Any, now: datetime, tz: tzinfo) -> str:
     before, after = change.before, change.after
     if before is None and after is not None:
-        return f"restored #{after.id} {after.title}"
+        return f"restored #{after.id} {one_line(after.title)}"
     if after is None and before is not None:
-        return f"removed #{before.id} {before.title}"
+        return f"removed #{before.id} {one_line(before.title)}"
     if before is None or after is None:  # pragma: no cover - nothing changed
         return "nothing changed"
     return change_summary(before, after, now=now, tz=tz)
@@ -390,7 +398,7 @@ def change_summary(
     """One task's change, before → after: "#3 Buy milk: done → pending; priority low → high"."""
     now, tz = _clock(now, tz)
     diffs = _field_diffs(before, after, now, tz)
-    return f"#{after.id} {after.title}: " + ("; ".join(diffs) if diffs else "no change")
+    return f"#{after.id} {one_line(after.title)}: " + ("; ".join(diffs) if diffs else "no change")
 
 
 def _field_diffs(before: Any, after: Any, now: datetime, tz: tzinfo) -> list[str]:
@@ -398,7 +406,7 @@ def _field_diffs(before: Any, after: Any, now: datetime, tz: tzinfo) -> list[str
     if before.status != after.status:
         out.append(f"{before.status} → {after.status}")
     if before.title != after.title:
-        out.append(f"title “{before.title}” → “{after.title}”")
+        out.append(f"title “{one_line(before.title)}” → “{one_line(after.title)}”")
     if before.priority != after.priority:
         out.append(f"priority {before.priority} → {after.priority}")
     if before.due != after.due:

@@ -370,11 +370,13 @@ def edit(
 
 
 def _bulk(verb: str, method: str, values: list[str], past: str) -> None:
+    from ..render import one_line
+
     ids = _ids(values)
     with _store() as (store, _tz), store.group(_label(verb, ids)):
         tasks = getattr(store, method)(ids)
     for task in tasks:
-        _echo(f"{past} #{task.id} {task.title}")
+        _echo(f"{past} #{task.id} {one_line(task.title)}")
 
 
 @app.command("done")
