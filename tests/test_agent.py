@@ -515,3 +515,21 @@ def test_cancel_while_waiting_for_approval(server, todo_home) -> None:
     server.add_text("ok")
     run_turn(session, "never mind")
     assert_history_valid(server.chat_requests[-1].messages)
+
+
+def test_closing_the_stream_early_stops_the_run(server) -> None:
+    session = new_session()
+    _slow_reply(server)
+
+    async def go():
+        stream = session.stream_turn("talk")
+        async for e in stream:
+            if isinstance(e, TextDelta):
+                break
+        await stream.aclose()
+
+    arun(session, go())
+    server.add_text("fine")
+    run_turn(session, "again")
+    assert_history_valid(server.chat_requests[-1].messages)
+    assert len(server.chat_requests) == 2

@@ -448,7 +448,8 @@ class ChatSession:
                         )
                 run_input = state
             yield self._turn_end(turn, stats, result)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit):
+            # Cancelled, or the consumer stopped iterating (aclose): stop the run too.
             if pump is not None and self._result is not None:
                 await _settle(self._result, pump)
             await self._repair(turn)
