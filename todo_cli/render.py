@@ -323,8 +323,8 @@ def task_detail_lines(
         ("Status", task.status),
         ("Priority", task.priority),
         ("Due", _due_detail(task.due, now, tz)),
-        ("Tags", " ".join("#" + t for t in task.tags) or None),
-        ("Project", task.project),
+        ("Tags", one_line(" ".join("#" + t for t in task.tags)) or None),
+        ("Project", one_line(task.project or "") or None),
         ("Created", _stamp(task.created_at, tz)),
         ("Updated", _stamp(task.updated_at, tz)),
         ("Completed", _stamp(task.completed_at, tz)),
@@ -414,7 +414,9 @@ def _field_diffs(before: Any, after: Any, now: datetime, tz: tzinfo) -> list[str
     if list(before.tags) != list(after.tags):
         out.append(f"tags {_tags_word(before.tags)} → {_tags_word(after.tags)}")
     if before.project != after.project:
-        out.append(f"project {before.project or 'none'} → {after.project or 'none'}")
+        out.append(
+            f"project {one_line(before.project or 'none')} → {one_line(after.project or 'none')}"
+        )
     if before.notes != after.notes:
         out.append("notes restored" if after.notes else "notes cleared")
     return out
@@ -425,4 +427,4 @@ def _due_word(due: str | None, now: datetime, tz: tzinfo) -> str:
 
 
 def _tags_word(tags: Sequence[str]) -> str:
-    return " ".join("#" + t for t in tags) if tags else "none"
+    return one_line(" ".join("#" + t for t in tags)) if tags else "none"
