@@ -99,7 +99,7 @@ def _build_agent(
         instructions=_instructions_fn(settings.tz),
         model=make_model(endpoint, client),
         model_settings=make_model_settings(endpoint, fallbacks),
-        tools=make_tools(store, auto_approve=auto_approve),
+        tools=list[Any](make_tools(store, auto_approve=auto_approve)),
     )
 
 
@@ -510,7 +510,7 @@ class ChatSession:
             stored_outputs = {
                 i.get("call_id") for i in items if _item_type(i) == "function_call_output"
             }
-            add: list[dict[str, Any]] = []
+            add: list[Any] = []
             for call in dangling_calls(items):
                 output = turn.outputs.get(call["call_id"])
                 add.append(

@@ -324,7 +324,7 @@ def _daily_reset_text(err: dict[str, Any]) -> str:
     if isinstance(headers, dict):
         raw = headers.get("X-RateLimit-Reset") or headers.get("x-ratelimit-reset")
         try:
-            reset = datetime.fromtimestamp(int(raw) / 1000, UTC)
+            reset = datetime.fromtimestamp(int(str(raw)) / 1000, UTC)
         except (TypeError, ValueError, OverflowError):
             reset = None
     now = datetime.now(UTC)
@@ -409,9 +409,7 @@ def _status_error(
             f"{model} produced a malformed tool call ({label}: {msg}).",
             hint="Try again (rephrasing helps), or use another model with --model.",
         )
-    bad_key = any(
-        s in low for s in ("api key not valid", "invalid api key", "incorrect api key")
-    )
+    bad_key = any(s in low for s in ("api key not valid", "invalid api key", "incorrect api key"))
     if status == 401 or (status in (400, 403) and bad_key):
         where = (
             f" (new key: {endpoint.provider.key_url})"
