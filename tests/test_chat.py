@@ -257,3 +257,17 @@ def test_http_errors_through_the_cli(server, todo, status, body, fragment) -> No
     assert r.code == 4 and r.out == ""
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and fragment in lines[0]
+
+
+def test_custom_server_without_key(todo) -> None:
+    with FakeServer(prefix="/v1") as local:
+        local.add_text("Local hello.")
+        r = todo("chat", "--provider", "custom", "--base-url", local.url, "-m", "qwen2.5", "hi")
+        assert r.code == 0, r.err
+        assert r.out == "Local hello.\n"
+        req = local.chat_requests[0]
+        assert req.path == "/v1/chat/completions" and req.body["model"] == "qwen2.5"
+        assert req.headers["authorization"] == "Bearer not-needed"
+        assert "x-title" not in req.headers
+        assert "max_tokens" not in req.body and "usage" not in req.body
+        assert req.body["stream_options"] == {"include_usage": True}
