@@ -244,3 +244,14 @@ def test_custom_provider_without_url_is_a_usage_error() -> None:
     with pytest.raises(UsageError) as info:
         turn(provider="custom")
     assert "--base-url" in info.value.hint
+
+
+def test_unknown_tool_from_the_model(server: FakeServer) -> None:
+    server.add_tool_call("launch_rocket", {"target": "moon"})
+    server.add_text("Sorry, I cannot do that.")
+    events, exc = turn()
+    if exc is None:  # the SDK told the model the tool does not exist
+        assert events[-1].final_text == "Sorry, I cannot do that."
+    else:
+        assert exc.exit_code == ExitCode.PROVIDER and "\n" not in exc.message
+        assert "launch_rocket" in exc.message

@@ -386,14 +386,22 @@ def to_provider_error(exc: BaseException, endpoint: Endpoint | None = None) -> T
             f"The answer stopped: {label} reported an error ({msg}).", hint=other_model
         )
     cls = type(exc).__name__
+    detail = " ".join(str(exc).split())
+    detail = detail if len(detail) <= 200 else detail[:197] + "..."
     if cls == "MaxTurnsExceeded":
         return ProviderError(
             "The agent took too many steps without finishing.",
             hint="Ask for something smaller, or try another model with --model.",
         )
+    if cls == "ModelBehaviorError" and "not found in agent" in detail:
+        tool = detail.split(" not found", 1)[0].removeprefix("Tool ")
+        return ProviderError(
+            f"{model} called a tool that does not exist ({tool}).",
+            hint="Try again, or pick a model that handles tools better (`todo models --tools`).",
+        )
     if cls in ("ModelBehaviorError", "AgentsException", "UserError"):
-        return ProviderError(f"{label} returned an unusable answer ({exc}).", hint=other_model)
-    return ProviderError(f"{label} request failed ({cls}: {exc}).", hint=other_model)
+        return ProviderError(f"{label} returned an unusable answer ({detail}).", hint=other_model)
+    return ProviderError(f"{label} request failed ({cls}: {detail}).", hint=other_model)
 
 
 def _status_error(
