@@ -149,6 +149,12 @@ class Driver:
             await self.idle()
         return self.out[start:]
 
+    async def streamed(self, text: str) -> None:
+        """Wait until the reply being streamed contains ``text``."""
+        await self.wait_for(
+            lambda: self.repl.view is not None and text in self.repl.view.text, repr(text)
+        )
+
     async def answer(self, text: str) -> None:
         """Answer a question asked outside the main prompt (approval, key)."""
         await self.wait_for(

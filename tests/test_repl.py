@@ -144,15 +144,14 @@ def test_ctrl_c_cancels_reply_and_keeps_session(key: None) -> None:
     async def main() -> None:
         async with session([slow, [TextDelta("second answer")]]) as d:
             await d.send("talk a lot", wait=False)
-            await d.wait_for(lambda: "one two" in d.out or d.repl.made, "the reply")
+            await d.streamed("one two three")
             chat = d.repl.made[0]
-            await d.wait_for(lambda: len(chat.messages) == 1, "the turn")
-            await asyncio.sleep(0.2)
             os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends while a reply streams
             await d.idle()
             assert chat.cancelled
             assert "Stopped." in d.out
             assert "one two" in d.out  # what was shown stays
+            assert d.out.count("one") < 20
             out = await d.send("again")
             assert "second answer" in out
 

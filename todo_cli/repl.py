@@ -205,6 +205,7 @@ class Repl:
         self._session: PromptSession[str] | None = None
         self._confirm_session: PromptSession[str] | None = None
         self._turn_task: asyncio.Task[Any] | None = None
+        self.view: MarkdownStream | None = None  # the reply being shown, during a turn
         self._cancel_requested = False
         self.idle = asyncio.Event()  # set while waiting at the main prompt (tests)
         self.turn_count = 0
@@ -436,12 +437,17 @@ class Repl:
         """One line of input outside the main prompt (confirmations, the key)."""
         if self._confirm_session is None:
             self._confirm_session = PromptSession(input=self.input, output=self.output)
-        return await self._confirm_session.prompt_async(message, is_password=password)
+        return await self._confirm_session.prompt_async(
+            message, is_password=password, set_exception_handler=False
+        )
 
     # -- main loop ----------------------------------------------------------------------
 
     async def run(self) -> None:
         """Run the session until Ctrl-D or /exit."""
+        # A failure in a background task (e.g. an HTTP connection closing late) must not
+        # take over the prompt the way prompt-toolkit's "Press ENTER" handler does.
+        asyncio.get_running_loop().set_exception_handler(_quiet_exception_handler)
         self.print_banner()
         self.refresh_stats()
         if not self.has_key():
@@ -450,7 +456,9 @@ class Repl:
             while True:
                 self.idle.set()
                 try:
-                    text = await self.session.prompt_async([("class:prompt", "› ")], style=STYLE)
+                    text = await self.session.prompt_async(
+                        [("class:prompt", "› ")], style=STYLE, set_exception_handler=False
+                    )
                 except KeyboardInterrupt:
                     self.console.print(f"[dim]{QUIT_HINT}[/]")
                     continue
@@ -471,6 +479,10 @@ class Repl:
             self.close()
 
     def close(self) -> None:
+        chat, self.chat = self.chat, None
+        if chat is not None and hasattr(chat, "close"):
+            with contextlib.suppress(Exception):
+                chat.close()
         store, self._store = self._store, None
         if store is not None:
             with contextlib.suppress(Exception):
@@ -561,6 +573,7 @@ class Repl:
             self.console.print(f"[yellow]{self.key_hint()}[/]")
             return None
         view = MarkdownStream(self.console)
+        self.view = view
         view.start("thinking…")
         ticker = asyncio.create_task(self._tick(view))
         self._cancel_requested = False
@@ -591,6 +604,7 @@ class Repl:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
             view.close()
+            self.view = None
         self.turn_count += 1
         if end is not None:
             self.totals.add(end)
@@ -706,6 +720,12 @@ class Repl:
     def _remove_sigint(self) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+
+
+def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Background task failures: silent unless debugging (the turn reports its own errors)."""
+    if os.environ.get("TODO_DEBUG"):
+        loop.default_exception_handler(context)
 
 
 def _line_style(line: str, ok: bool) -> str:
