@@ -238,6 +238,7 @@ class MarkdownStream:
             return
         if self._kind is not None and self._kind != kind:
             self.flush()
+            self._printed_blocks = 1  # a blank line between reasoning and the answer
         if self._kind is None:
             if not delta.strip() and not self._splitter.text:
                 return  # leading whitespace of a segment

@@ -39,7 +39,14 @@ if TYPE_CHECKING:
 
 # What the background thread imports while the user types: the agent (Agents SDK, openai)
 # and what a turn renders with.
-PRELOAD_MODULES = ("todo_cli.agent", "rich.markdown", "rich.live", "rich.spinner")
+PRELOAD_MODULES = (
+    "rich.console",
+    "rich.markdown",
+    "rich.live",
+    "rich.spinner",
+    "todo_cli.mdstream",
+    "todo_cli.agent",
+)
 
 STYLE = Style.from_dict(
     {
@@ -57,14 +64,23 @@ QUIT_HINT = "Press Ctrl-D or type /exit to quit."
 class Preloader(threading.Thread):
     """Imports the heavy modules in the background; ``wait()`` joins and re-raises."""
 
-    def __init__(self, modules: tuple[str, ...] = PRELOAD_MODULES) -> None:
+    def __init__(
+        self,
+        modules: tuple[str, ...] = PRELOAD_MODULES,
+        *,
+        before: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(name="todo-preload", daemon=True)
         self.modules = modules
+        self.before = before  # cheap work that should come first (toolbar counts)
         self.error: BaseException | None = None
         self.seconds = 0.0
 
     def run(self) -> None:
         began = time.perf_counter()
+        if self.before is not None:
+            with contextlib.suppress(Exception):
+                self.before()
         for name in self.modules:
             try:
                 importlib.import_module(name)
@@ -74,6 +90,8 @@ class Preloader(threading.Thread):
         self.seconds = time.perf_counter() - began
 
     def wait(self) -> None:
+        if not self.is_alive() and self.ident is None:
+            self.start()
         self.join()
         if self.error is not None:
             raise self.error
@@ -179,11 +197,7 @@ class Repl:
     ) -> None:
         self.input = input
         self.output = output
-        if console is None:
-            from rich.console import Console
-
-            console = Console(highlight=False)
-        self.console = console
+        self._console = console
         self._provider_flag = provider
         self._model_flag = model
         self._base_url = base_url
@@ -199,6 +213,7 @@ class Repl:
         self.chat: Any = None  # the ChatSession, created for the first turn
         self._store = store
         self._store_failed = False
+        self._store_lock = threading.Lock()
         self.stats: dict[str, int] | None = None
         self.totals = SessionTotals()
         self._history = history
@@ -214,6 +229,16 @@ class Repl:
         self.commands = SlashCommands(self)
         self.load_seconds: float | None = None  # time the first turn waited for imports
         self._model_ids: dict[str, list[str]] = {}
+
+    @property
+    def console(self) -> Console:
+        """The Rich console for everything but the prompt (created on first use: Rich
+        costs ~30 ms to import, which the first prompt does not need)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False)
+        return self._console
 
     # -- settings, state ----------------------------------------------------------------
 
@@ -332,15 +357,16 @@ class Repl:
     @property
     def store(self) -> Any:
         """The task store, opened on first use (None if it cannot be opened)."""
-        if self._store is None and not self._store_failed:
-            try:
-                from .store import TaskStore
+        with self._store_lock:
+            if self._store is None and not self._store_failed:
+                try:
+                    from .store import TaskStore
 
-                self._store = TaskStore.open(self.settings)
-            except Exception:
-                self._store_failed = True
-                raise
-        return self._store
+                    self._store = TaskStore.open(self.settings)
+                except Exception:
+                    self._store_failed = True
+                    raise
+            return self._store
 
     def _open_store(self) -> Any:
         try:
@@ -349,12 +375,22 @@ class Repl:
             return None
 
     def refresh_stats(self) -> None:
-        """Re-read the open/overdue counts shown in the toolbar."""
+        """Re-read the open/overdue counts shown in the toolbar (any thread)."""
         try:
             store = self.store
             self.stats = store.stats() if store is not None else None
         except Exception:
             self.stats = None
+        app = self._session.app if self._session is not None else None
+        if app is not None and app.is_running:
+            app.invalidate()
+
+    def _after_first_render(self, app: Any) -> None:
+        """The prompt is on screen: now load the heavy parts in the background."""
+        app.after_render -= self._after_first_render
+        preloader = self.preloader
+        if preloader is not None and preloader.ident is None:
+            preloader.start()
 
     # -- the prompt ---------------------------------------------------------------------
 
@@ -431,6 +467,7 @@ class Repl:
                 output=self.output,
                 enable_suspend=True,
             )
+            self._session.app.after_render += self._after_first_render
         return self._session
 
     async def ask(self, message: str, *, password: bool = False) -> str:
@@ -449,7 +486,8 @@ class Repl:
         # take over the prompt the way prompt-toolkit's "Press ENTER" handler does.
         asyncio.get_running_loop().set_exception_handler(_quiet_exception_handler)
         self.print_banner()
-        self.refresh_stats()
+        if self.preloader is None or self.preloader.before is None:
+            self.refresh_stats()
         if not self.has_key():
             await self.offer_key()
         try:
@@ -489,12 +527,23 @@ class Repl:
                 store.close()
 
     def print_banner(self) -> None:
+        """Two lines above the first prompt (printed without Rich, which loads later)."""
         model = self.model or "(no model)"
-        self.console.print(
-            f"[bold]todo chat[/] [dim]· {self.provider_name} · {model}[/]\n"
-            "[dim]Ask for anything about your tasks. /help for commands, "
-            "Esc Enter for a new line, Ctrl-C stops a reply, Ctrl-D quits.[/]"
-        )
+        lines = [
+            ("bold", "todo chat"),
+            ("ansibrightblack", f" · {self.provider_name} · {model}\n"),
+            (
+                "ansibrightblack",
+                "Ask for anything about your tasks. /help for commands, Esc Enter for a new "
+                "line, Ctrl-C stops a reply, Ctrl-D quits.\n",
+            ),
+        ]
+        if self._console is not None:  # injected console (tests): keep all output in one place
+            self.console.print("".join(text for _, text in lines), end="", markup=False)
+        else:
+            from prompt_toolkit import print_formatted_text
+
+            print_formatted_text(FormattedText(lines), end="", output=self.output)
         if self._pending_conversation:
             self.print_resumed(self._pending_conversation)
         elif self._continue_latest:
@@ -759,8 +808,6 @@ def run_repl(
     yes: bool = False,
 ) -> None:
     """Open the interactive chat session on the terminal (returns on Ctrl-D or /exit)."""
-    preloader = Preloader()
-    preloader.start()
     from . import conversations
 
     notice = None
@@ -782,8 +829,10 @@ def run_repl(
         base_url=base_url,
         conversation_id=conversation_id,
         yes=yes,
-        preloader=preloader,
     )
+    # Started once the first prompt is drawn: it would otherwise compete for the GIL
+    # with the start-up itself.
+    repl.preloader = Preloader(before=repl.refresh_stats)
     if notice:
         repl.console.print(f"[dim]{notice}[/]")
     asyncio.run(repl.run())
