@@ -121,7 +121,7 @@ def test_approval_yes_and_no(key: None) -> None:
             await d.answer("y")
             await d.idle()
             assert d.repl.made[0].answers == [False, True]
-            assert "Not done." in d.out
+            assert "Delete 2 tasks (#4, #5)" not in d.out  # asked on the prompt, not printed
 
     run(main())
 

@@ -430,9 +430,12 @@ class Repl:
             parts.append(("", tokens))
         if self.stats is not None:
             parts.append(("", f" · {self.stats.get('open', 0)} open"))
+            today = self.stats.get("due_today", 0)
+            if today:
+                parts.append(("", f", {today} due today"))
             overdue = self.stats.get("overdue", 0)
             if overdue:
-                parts.append(("class:bottom-toolbar.warn", f" {overdue} overdue"))
+                parts.append(("class:bottom-toolbar.warn", f", {overdue} overdue"))
         if not self.has_key():
             parts.append(("class:bottom-toolbar.warn", " · no API key (/key)"))
         parts.append(("", " "))
@@ -534,8 +537,8 @@ class Repl:
             ("ansibrightblack", f" · {self.provider_name} · {model}\n"),
             (
                 "ansibrightblack",
-                "Ask for anything about your tasks. /help for commands, Esc Enter for a new "
-                "line, Ctrl-C stops a reply, Ctrl-D quits.\n",
+                "/help for commands · Esc Enter adds a line · Ctrl-C stops a reply · "
+                "Ctrl-D quits\n",
             ),
         ]
         if self._console is not None:  # injected console (tests): keep all output in one place
@@ -746,10 +749,7 @@ class Repl:
             self._install_sigint()  # prompt-toolkit removed ours
             if view is not None and not self._cancel_requested:
                 view.start("thinking…")
-        ok = answer.strip().lower() in ("y", "yes")
-        if not ok and not self._cancel_requested:
-            self.console.print("[dim]Not done.[/]")
-        return ok
+        return answer.strip().lower() in ("y", "yes")
 
     # -- Ctrl-C during a turn -----------------------------------------------------------
 
