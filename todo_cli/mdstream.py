@@ -215,7 +215,9 @@ class MarkdownStream:
         """Render a throttled tail and animate the spinner; call it every few 10 ms."""
         if self._dirty and time.monotonic() - self._last_render >= self._interval:
             self._render_tail()
-        self._refresh()
+            self._refresh()
+        elif self._status:
+            self._refresh()  # animate the spinner
 
     def close(self) -> None:
         """Flush what is pending and stop the live region."""
