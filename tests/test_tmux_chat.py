@@ -73,6 +73,8 @@ def test_chat_session_in_a_real_terminal(fake_server: FakeServer, todo_env: dict
     fake_server.add_text("Added **Buy milk** for Friday.", cost=0.0012)
     story = "\n\n".join(f"Paragraph {i}: " + "word " * 30 for i in range(40))
     fake_server.add_text(story, delay=0.02)
+    fake_server.add_tool_call("delete_tasks", {"ids": [1]})
+    fake_server.add_text("Deleted it.")
     fake_server.add_text("Back again.")
 
     env = {k: v for k, v in todo_env.items() if k in ("PATH", "HOME", "TODO_HOME", "LANG")}
@@ -97,17 +99,29 @@ def test_chat_session_in_a_real_terminal(fake_server: FakeServer, todo_env: dict
         term.type("tell me a long story")
         term.send("Enter")
         term.wait("Paragraph 2:")
+        term.type("typed ahead")  # not echoed into the reply
         term.send("C-c")
         screen = term.wait("Stopped.")
-        term.wait(_prompt_ready)
         assert "Paragraph 39" not in screen
+        screen = term.wait("› typed ahead")  # the keys typed meanwhile wait at the prompt
+        assert screen.count("typed ahead") == 1
+        term.send("C-u")
+        term.wait(_prompt_ready)
 
         term.type("/tasks")
         term.send("Enter")
         term.wait(lambda s: "Buy milk" in s.split("/tasks")[-1])
+        term.type("delete it")
+        term.send("Enter")
+        term.wait("Delete 1 task (#1 Buy milk)? [y/N]")
+        term.type("y")
+        term.send("Enter")
+        term.wait("✗ #1 Buy milk deleted")
+        term.wait(lambda s: _prompt_ready(s) and "0 open" in s)
+
         term.type("/undo")
         term.send("Enter")
-        term.wait("Undid: removed #1 Buy milk")
+        term.wait("Undid: restored #1 Buy milk")
         term.wait(_prompt_ready)
 
         term.type("still there?")

@@ -222,6 +222,7 @@ class Repl:
         self._turn_task: asyncio.Task[Any] | None = None
         self.view: MarkdownStream | None = None  # the reply being shown, during a turn
         self._cancel_requested = False
+        self._cancelled_at = 0.0
         self.idle = asyncio.Event()  # set while waiting at the main prompt (tests)
         self.turn_count = 0
         from .slash import SlashCommands
@@ -633,8 +634,10 @@ class Repl:
         task = asyncio.create_task(self._consume(message, view))
         self._turn_task = task
         self._install_sigint()
+        echo = _EchoOff() if self.input is None else contextlib.nullcontext()
         try:
-            end = await task
+            with echo:
+                end = await task
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
@@ -754,11 +757,20 @@ class Repl:
     # -- Ctrl-C during a turn -----------------------------------------------------------
 
     def cancel_turn(self) -> None:
-        """Stop the running turn (what Ctrl-C does while a reply streams)."""
+        """Stop the running turn (what Ctrl-C does while a reply streams).
+
+        A second Ctrl-C right after the first is ignored: the agent is tidying up the stored
+        conversation, and interrupting that could leave a tool call without its result.
+        """
         task = self._turn_task
-        if task is not None and not task.done():
-            self._cancel_requested = True
-            task.cancel()
+        if task is None or task.done():
+            return
+        now = time.monotonic()
+        if self._cancel_requested and now - self._cancelled_at < 3.0:
+            return
+        self._cancel_requested = True
+        self._cancelled_at = now
+        task.cancel()
 
     def _install_sigint(self) -> None:
         if self._turn_task is None:
@@ -769,6 +781,36 @@ class Repl:
     def _remove_sigint(self) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+
+
+class _EchoOff:
+    """Keys typed while a reply streams are not echoed into it; they stay queued for the
+    next prompt, even through a Ctrl-C. Ctrl-C itself keeps working (ISIG stays on)."""
+
+    def __init__(self) -> None:
+        self.saved: list[Any] | None = None
+
+    def __enter__(self) -> _EchoOff:
+        try:
+            import termios
+
+            if sys.stdin.isatty():
+                fd = sys.stdin.fileno()
+                self.saved = termios.tcgetattr(fd)
+                attrs = termios.tcgetattr(fd)
+                attrs[3] &= ~termios.ECHO
+                attrs[3] |= termios.NOFLSH  # Ctrl-C must not discard what was typed
+                termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        except (ImportError, OSError, ValueError):
+            self.saved = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is not None:
+            import termios
+
+            with contextlib.suppress(OSError, ValueError):
+                termios.tcsetattr(sys.stdin.fileno(), termios.TCSANOW, self.saved)
 
 
 def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
