@@ -310,3 +310,11 @@ def test_conversation_commands_before_first_turn(key: None) -> None:
             assert chat.kwargs["conversation_id"] is None
 
     run(main())
+
+
+def test_unknown_conversation_fails_before_the_session_opens() -> None:
+    from todo_cli.errors import NotFoundError
+    from todo_cli.repl import run_repl
+
+    with pytest.raises(NotFoundError, match="No conversation 'nope'"):
+        run_repl(conversation_id="nope")

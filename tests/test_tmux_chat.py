@@ -133,5 +133,16 @@ def test_chat_session_in_a_real_terminal(fake_server: FakeServer, todo_env: dict
         term.wait("EXITED 0")
     finally:
         term.close()
+
+    # Every turn was stored: `todo chat -c` picks the conversation up again.
+    term = Terminal(TODO_EXE + ["chat", "-c"], env)
+    try:
+        screen = term.wait(_prompt_ready)
+        assert "Continuing conversation" in screen and "add buy milk friday" in screen
+        assert "todo: Back again." in screen  # the last exchange, as a reminder
+        term.send("C-d")
+        term.wait("EXITED 0")
+    finally:
+        term.close()
     # The interrupted turn left a valid history: the next request went through.
     assert fake_server.chat_requests[-1].messages[-1]["content"] == "still there?"
