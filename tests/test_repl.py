@@ -318,3 +318,21 @@ def test_unknown_conversation_fails_before_the_session_opens() -> None:
 
     with pytest.raises(NotFoundError, match="No conversation 'nope'"):
         run_repl(conversation_id="nope")
+
+
+def test_enter_on_a_chosen_completion_takes_it(key: None) -> None:
+    async def main() -> None:
+        async with session([]) as d:
+            await d.idle()
+            buffer = d.repl.session.default_buffer
+            d.pipe.send_text("/provider g")  # the menu offers groq and gemini
+            await d.wait_for(lambda: buffer.complete_state is not None)
+            d.pipe.send_text("\t")  # Tab picks the first
+            await d.wait_for(lambda: buffer.text == "/provider groq")
+            d.pipe.send_text("\r")  # takes the completion, does not send yet
+            await d.wait_for(lambda: buffer.complete_state is None)
+            assert d.repl.provider_name == "openrouter"
+            out = await d.send("")  # Enter again sends "/provider groq"
+            assert "Provider: groq" in out
+
+    run(main())

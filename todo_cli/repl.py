@@ -199,7 +199,6 @@ class Repl:
         self.output = output
         self._console = console
         self._provider_flag = provider
-        self._model_flag = model
         self._base_url = base_url
         self._pending_conversation = conversation_id
         self._continue_latest = continue_latest
@@ -306,7 +305,11 @@ class Repl:
     def key_changed(self) -> None:
         """A key was stored: the next turn builds its client with it."""
         if self.chat is not None:
-            self._pending_conversation = getattr(self.chat, "conversation_id", None)
+            from .conversations import get_conversation
+
+            conversation = getattr(self.chat, "conversation_id", None)
+            stored = conversation and get_conversation(conversation) is not None
+            self._pending_conversation = conversation if stored else None
             self._provider = str(self.chat.provider_name)
             self._model = str(self.chat.model)
             self.chat = None
@@ -338,6 +341,7 @@ class Repl:
         provider = get_provider(name)  # UsageError for unknown names
         self._provider = provider.name
         self._model = None
+        self._base_url = None  # a --base-url belonged to the previous provider
         if self.chat is not None:
             self.chat.set_provider(provider.name)
 
@@ -388,7 +392,6 @@ class Repl:
 
     def _after_first_render(self, app: Any) -> None:
         """The prompt is on screen: now load the heavy parts in the background."""
-        app.after_render -= self._after_first_render
         preloader = self.preloader
         if preloader is not None and preloader.ident is None:
             preloader.start()
@@ -400,7 +403,12 @@ class Repl:
 
         @kb.add("enter")
         def _submit(event: Any) -> None:
-            event.current_buffer.validate_and_handle()
+            buffer = event.current_buffer
+            state = buffer.complete_state
+            if state is not None and state.current_completion is not None:
+                buffer.complete_state = None  # Enter on a chosen completion takes it
+                return
+            buffer.validate_and_handle()
 
         @kb.add("escape", "enter")
         def _newline(event: Any) -> None:
