@@ -336,3 +336,21 @@ def test_enter_on_a_chosen_completion_takes_it(key: None) -> None:
             assert "Provider: groq" in out
 
     run(main())
+
+
+def test_ctrl_c_at_the_key_question_cancels_only_the_command(key: None) -> None:
+    async def main() -> None:
+        async with session([]) as d:
+            await d.send("/key", wait=False)
+            await d.wait_for(
+                lambda: (
+                    d.repl._confirm_session is not None and d.repl._confirm_session.app.is_running
+                )
+            )
+            d.pipe.send_text("\x03")
+            await d.idle()
+            assert "Cancelled." in d.out
+            out = await d.send("/help")
+            assert "/tasks" in out
+
+    run(main())

@@ -114,6 +114,9 @@ class SlashCommands:
         except TodoError as exc:
             self.error(exc)
             return True
+        except (KeyboardInterrupt, EOFError):  # Ctrl-C / Ctrl-D at a question (/key)
+            self.console.print("[dim]Cancelled.[/]")
+            return True
         return result is not False
 
     def unknown(self, word: str) -> None:
