@@ -354,3 +354,42 @@ def test_ctrl_c_at_the_key_question_cancels_only_the_command(key: None) -> None:
             assert "/tasks" in out
 
     run(main())
+
+
+def test_task_filter_words() -> None:
+    from todo_cli.slash import parse_task_filters
+
+    assert parse_task_filters("done #home @work high buy milk") == {
+        "status": "done",
+        "tag": "home",
+        "project": "work",
+        "priority": "high",
+        "text": "buy milk",
+    }
+    assert parse_task_filters("all today overdue +x") == {
+        "status": None,
+        "due_today": True,
+        "overdue": True,
+        "tag": "x",
+    }
+
+
+def test_slash_task_commands_with_the_real_store(key: None) -> None:
+    async def main() -> None:
+        async with session([]) as d:
+            await d.send("/add Buy milk")
+            await d.send("/add Call mom")
+            await d.send("/done 1")
+            assert d.repl.stats is not None and d.repl.stats["open"] == 1
+            out = await d.send("/tasks")
+            assert "Call mom" in out and "Buy milk" not in out
+            out = await d.send("/tasks done")
+            assert "Buy milk" in out and "Call mom" not in out
+            out = await d.send("/tasks all mom")
+            assert "Call mom" in out and "Buy milk" not in out
+            out = await d.send("/undo")
+            assert "Buy milk" in out and "done → pending" in out
+            out = await d.send("/done x")
+            assert "Error: 'x' is not a task id." in out
+
+    run(main())
