@@ -147,6 +147,7 @@ class MarkdownStream:
         self._dirty = False
         self._last_render = 0.0
         self._status: str | None = None
+        self._status_since = 0.0
         self._spinner: Any = None
         self.render_seconds = 0.0  # total time spent rendering (for measurements)
         self.renders = 0  # number of markdown/text renders
@@ -157,6 +158,7 @@ class MarkdownStream:
     def start(self, status: str | None = "thinking…") -> MarkdownStream:
         """Start the live region (on a terminal), showing a spinner with ``status``."""
         self._status = status
+        self._status_since = time.monotonic()
         if self._interactive and self._live is None:
             from rich.live import Live
 
@@ -175,6 +177,7 @@ class MarkdownStream:
         """Show a spinner with ``text`` under the live tail (None hides it)."""
         if text != self._status:
             self._status = text
+            self._status_since = time.monotonic()
             self._refresh()
 
     def markdown(self, delta: str) -> None:
@@ -338,7 +341,9 @@ class MarkdownStream:
                 from rich.spinner import Spinner
 
                 self._spinner = Spinner("dots", style="cyan")
-            self._spinner.update(text=f"[dim]{self._status}[/]")
+            waited = time.monotonic() - self._status_since
+            shown = self._status if waited < 3 else f"{self._status} {waited:.0f}s"
+            self._spinner.update(text=f"[dim]{shown}[/]")
             parts.append(self._spinner)
         return Group(*parts)
 

@@ -137,35 +137,17 @@ def format_cost(cost: float) -> str:
 
 def usage_footer(end: TurnEnd, requested_model: str | None = None) -> str:
     """The dim line after a turn: tokens in/out, cost when known, model that answered."""
-    try:
-        from .chat_render import usage_footer as agent_footer
-    except ImportError:
-        agent_footer = None
-    if agent_footer is not None:
-        return agent_footer(end, requested_model=requested_model)
-    parts = [
-        f"{format_tokens(end.usage.input_tokens)} in",
-        f"{format_tokens(end.usage.output_tokens)} out",
-    ]
-    if end.usage.cost is not None:
-        parts.append(format_cost(end.usage.cost))
-    if end.model:
-        parts.append(end.model)
-    return " · ".join(parts)
+    from .chat_render import usage_footer as footer
+
+    return footer(end, requested_model=requested_model)
 
 
 def tool_activity_line(call: ToolCall | None, result: ToolResult, tz: Any = None) -> str | None:
     """A short line for a finished tool call ("+ #12 Buy milk (due Fri)")."""
+    from .chat_render import tool_activity_line as activity_line
     from .events import ToolCall
 
-    try:
-        from .chat_render import tool_activity_line as agent_line
-    except ImportError:
-        agent_line = None
-    if agent_line is not None:
-        return agent_line(call or ToolCall(result.call_id, result.name, {}), result, tz=tz)
-    mark = "·" if result.ok else "!"
-    return f"{mark} {result.name}"
+    return activity_line(call or ToolCall(result.call_id, result.name, {}), result, tz=tz)
 
 
 class Repl:

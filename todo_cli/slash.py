@@ -162,17 +162,16 @@ class SlashCommands:
         from . import render
         from .store import TaskQuery
 
+        limit = 50
         fields = parse_task_filters(args)
-        fields.setdefault("limit", 50)
-        query = TaskQuery(**fields)
         store = self.repl.store
-        tasks = store.query(query)
+        tasks = store.query(TaskQuery(**fields, limit=limit))
         if not tasks:
             self.console.print("[dim]No tasks match.[/]" if args else "[dim]No open tasks.[/]")
             return
         more = 0
-        if len(tasks) >= query.limit:
-            more = store.count(TaskQuery(**{**fields, "limit": None})) - len(tasks)
+        if len(tasks) >= limit:
+            more = store.count(TaskQuery(**fields)) - len(tasks)
         render.print_tasks(
             tasks,
             console=self.console,
@@ -487,8 +486,8 @@ class SlashCompleter(Completer):
                         display_meta=self.commands.help_line(name),
                     )
             return
-        name = self.commands.resolve(word)
-        complete = getattr(self.commands, f"complete_{name}", None) if name else None
+        resolved = self.commands.resolve(word)
+        complete = getattr(self.commands, f"complete_{resolved}", None) if resolved else None
         if complete is None:
             return
         current = args.split(" ")[-1] if args else ""
