@@ -233,7 +233,9 @@ def test_default_history_file(key: None) -> None:
 
     repl = Repl()
     history = repl.session.history
-    assert history.filename == str(get_paths().history_file)  # type: ignore[attr-defined]
+    path = get_paths().history_file
+    assert history.filename == str(path)  # type: ignore[attr-defined]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_no_key_opens_explains_and_stores_pasted_key() -> None:

@@ -442,7 +442,10 @@ class Repl:
                 try:
                     from .config import get_paths
 
-                    history = FileHistory(str(get_paths().ensure().history_file))
+                    path = get_paths().ensure().history_file
+                    if not path.exists():  # what people type is theirs alone: 0600
+                        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+                    history = FileHistory(str(path))
                 except OSError:
                     history = InMemoryHistory()
             self._session = PromptSession(
