@@ -155,3 +155,18 @@ def test_print_flushes_text_first() -> None:
     stream.markdown("Done.")
     stream.close()
     assert _squash(buf.getvalue()) == "Adding it\n+ #1 Buy milk\nDone."
+
+
+def test_growing_table_is_not_frozen(monkeypatch) -> None:  # noqa: ANN001
+    import todo_cli.mdstream as mdstream
+
+    monkeypatch.setattr(mdstream.time, "monotonic", _Clock())
+    table = "| id | title |\n|---|---|\n" + "".join(f"| {i} | task {i} |\n" for i in range(20))
+    console, buf = _terminal_console(height=24)
+    stream = MarkdownStream(console, live_lines=6, min_interval=0).start()
+    for line in table.splitlines(keepends=True):
+        stream.markdown(line)
+    assert stream._frozen == 0
+    stream.markdown("| 20 | a much longer title than any before it |\n\nAfter.")
+    stream.close()
+    assert "a much longer title" in buf.getvalue()

@@ -314,9 +314,11 @@ class MarkdownStream:
         began = time.perf_counter()
         lines = self._render_lines(kind, text)
         # Keep the live region short: lines above it are printed for good. Paragraphs,
-        # lists and code wrap greedily, so those upper lines no longer change.
+        # lists and code wrap greedily, so those upper lines no longer change; a table's
+        # columns may still widen, so a growing table stays live until it is complete.
         overflow = len(lines) - self.live_lines
-        if overflow > self._frozen:
+        is_table = kind == MARKDOWN and text.lstrip().startswith("|")
+        if overflow > self._frozen and not is_table:
             frozen = lines[self._frozen : overflow]
             if kind == MARKDOWN and self._printed_blocks and not self._frozen:
                 frozen.insert(0, [])
