@@ -52,6 +52,8 @@ def test_slash_help_and_unknown_command(key: None) -> None:
                 assert name in out
             out = await d.send("/tsks")
             assert "Unknown command /tsks" in out and "/tasks" in out
+            out = await d.send("//etc/hosts is a file")  # a message, not a command
+            assert d.repl.made[0].messages == ["/etc/hosts is a file"]
             out = await d.send("/hist")  # unique prefix
             assert "No conversations yet" in out or "conversation" in out.lower()
 

@@ -504,11 +504,11 @@ class Repl:
                 text = text.strip()
                 if not text:
                     continue
-                if text.startswith("/"):
+                if text.startswith("/") and not text.startswith("//"):
                     if not await self.commands.dispatch(text):
                         break
                 else:
-                    await self.run_turn(text)
+                    await self.run_turn(text[1:] if text.startswith("//") else text)
                 self.refresh_stats()
         finally:
             self.close()

@@ -130,7 +130,10 @@ class SlashCommands:
             hint = f"Did you mean /{suggestion}?"
         else:
             hint = "Type /help for the list."
-        self.console.print(f"[red]Unknown command /{word}.[/] {hint}")
+        self.console.print(
+            f"[red]Unknown command /{_escape(word)}.[/] {hint} "
+            "[dim](To send a message that starts with /, type // first.)[/]"
+        )
 
     def error(self, exc: TodoError) -> None:
         line = f"[red]Error: {_escape(exc.message)}[/]"
