@@ -397,3 +397,25 @@ def test_slash_task_commands_with_the_real_store(key: None) -> None:
             assert "Error: 'x' is not a task id." in out
 
     run(main())
+
+
+def test_slash_edge_cases(key: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from todo_cli.slash import SlashCommands
+
+    def broken(self: SlashCommands, args: str) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(SlashCommands, "cmd_usage", broken)
+
+    async def main() -> None:
+        async with session([]) as d:
+            out = await d.send("/")
+            assert "/tasks" in out  # a lone slash shows the help
+            out = await d.send("/usage")
+            assert "Error: /usage failed: disk on fire" in out
+            d.repl.idle.clear()
+            d.pipe.send_text("/add\x1b\rMulti word title\r")  # arguments on the next line
+            await d.idle()
+            assert "+ #1 Multi word title" in d.out
+
+    run(main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +103,9 @@ class SlashCommands:
 
     async def dispatch(self, line: str) -> bool:
         """Run one slash command line; returns False when the session should end."""
-        word, _, args = line[1:].partition(" ")
+        parts = line[1:].split(None, 1)
+        word = parts[0] if parts else "help"
+        args = parts[1] if len(parts) > 1 else ""
         name = self.resolve(word)
         if name is None:
             self.unknown(word)
@@ -116,6 +119,11 @@ class SlashCommands:
             return True
         except (KeyboardInterrupt, EOFError):  # Ctrl-C / Ctrl-D at a question (/key)
             self.console.print("[dim]Cancelled.[/]")
+            return True
+        except Exception as exc:  # a broken command must not end the session
+            if os.environ.get("TODO_DEBUG"):
+                raise
+            self.console.print(f"[red]Error: /{name} failed: {_escape(str(exc) or repr(exc))}[/]")
             return True
         return result is not False
 
