@@ -26,7 +26,7 @@ from todo_cli.catalog import (
     tool_support_warning,
 )
 from todo_cli.config import load_settings
-from todo_cli.errors import ConfigError, ExitCode, ProviderError
+from todo_cli.errors import ExitCode, ProviderError
 
 EDGE = fixture_bytes("models_edge.json")
 
@@ -234,7 +234,7 @@ def test_one_cache_file_per_provider_and_base_url(
 
 def test_provider_key_required(routes: RouteServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GROQ_BASE_URL", routes.url)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ProviderError) as info:
         load_catalog(provider="groq")
     assert "GROQ_API_KEY" in (info.value.hint or "")
     assert "todo config set groq.api_key" in (info.value.hint or "")

@@ -187,7 +187,7 @@ def test_groq(routes: RouteServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GROQ_BASE_URL", routes.url)
     monkeypatch.setenv("COLUMNS", "200")
     out = todo("models", "--provider", "groq")
-    assert out.code == 1
+    assert out.code == 4
     assert "No API key for Groq" in out.stderr and "todo config set groq.api_key" in out.stderr
     monkeypatch.setenv("GROQ_API_KEY", "gsk-secret-value")
     out = todo("models", "--provider", "groq")

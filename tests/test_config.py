@@ -21,7 +21,7 @@ from todo_cli.config import (
     set_value,
     unset_value,
 )
-from todo_cli.errors import ConfigError, ExitCode, UsageError
+from todo_cli.errors import ConfigError, ExitCode, ProviderError, UsageError
 from todo_cli.providers import PROVIDERS
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX-only")
@@ -288,14 +288,14 @@ def test_provider_config_resolves_registry_defaults_and_keys(
 
 
 def test_require_key_says_how_to_fix_it() -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ProviderError) as info:
         load_settings().provider_config("openrouter").require_key()
     assert info.value.message == "No API key for OpenRouter."
     assert info.value.hint == (
         "Set OPENROUTER_API_KEY or run `todo config set openrouter.api_key` "
         "(free key: https://openrouter.ai/keys)."
     )
-    with pytest.raises(ConfigError, match="GEMINI_API_KEY.*todo config set gemini.api_key"):
+    with pytest.raises(ProviderError, match="GEMINI_API_KEY.*todo config set gemini.api_key"):
         load_settings().provider_config("gemini").require_key()
 
 

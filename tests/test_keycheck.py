@@ -34,7 +34,7 @@ def assert_no_key(text: str) -> None:
 
 def test_no_key_configured(routes: RouteServer) -> None:
     out = todo("config", "check")
-    assert out.code == 1
+    assert out.code == 4
     assert "No API key for OpenRouter" in out.stderr
     assert "todo config set openrouter.api_key" in out.stderr
     assert routes.requests == []

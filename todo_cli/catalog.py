@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, ProviderError, TodoError, UsageError
+from .errors import ProviderError, TodoError, UsageError
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -679,7 +679,7 @@ def get_catalog(
 
     On a failed fetch an older cache is used (``stale=True`` and a ``notice``). With no
     cache: ``CatalogUnavailable`` (exit 1); a rejected key: ``ProviderError``; a missing
-    key where the provider needs one: ``ConfigError``.
+    key where the provider needs one: ``ProviderError`` too.
     """
     path = source.cache_file(cache_dir)
     cached = read_cache(path)
@@ -696,7 +696,7 @@ def get_catalog(
             return Catalog(source, models, cached.fetched_at, from_cache=True)
 
     if source.needs_key and not source.api_key:
-        missing = ConfigError(f"No API key for {source.label}.", hint=source.key_hint)
+        missing = ProviderError(f"No API key for {source.label}.", hint=source.key_hint)
         if cached is None or models is None:
             raise missing
         return Catalog(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, TodoError, UsageError
+from .errors import ConfigError, ProviderError, TodoError, UsageError
 from .providers import DEFAULT_PROVIDER, PROVIDERS, Provider
 
 if TYPE_CHECKING:
@@ -533,7 +533,7 @@ class ProviderConfig:
     key_source: str | None  # "flag" | "env" | ".env" | "config", None when there is no key
 
     def require_key(self) -> str:
-        """The API key, or a ConfigError saying exactly how to set one.
+        """The API key, or a ProviderError (exit 4) saying exactly how to set one.
 
         Providers that need no key (Ollama, custom servers) get a placeholder, since the
         OpenAI client insists on a non-empty key.
@@ -547,7 +547,7 @@ class ProviderConfig:
         if p.key_url:
             kind = "free key" if p.name == "openrouter" else "get a key"
             where = f" ({kind}: {p.key_url})"
-        raise ConfigError(
+        raise ProviderError(
             f"No API key for {p.label}.",
             hint=f"Set {p.key_env} or run `todo config set {p.name}.api_key`{where}.",
         )

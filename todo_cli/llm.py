@@ -24,7 +24,7 @@ from typing import Any
 import openai
 from agents import ModelSettings, OpenAIChatCompletionsModel, set_tracing_disabled
 
-from .errors import ConfigError, ProviderError, TodoError, UsageError
+from .errors import ProviderError, TodoError, UsageError
 from .providers import Provider
 
 # Tracing uploads prompts and tool data to OpenAI: never, whatever provider is in use.
@@ -84,10 +84,7 @@ def resolve_endpoint(
             f"No model chosen for {p.label}.",
             hint=f"Pass --model ID, or set {p.model_env} or `todo config set {p.name}.model ID`.",
         )
-    try:
-        key = pc.require_key()
-    except ConfigError as exc:
-        raise ProviderError(exc.message, hint=exc.hint) from None
+    key = pc.require_key()  # ProviderError naming the variable and the command
     return Endpoint(provider=p, base_url=url.rstrip("/"), model=name, api_key=key)
 
 
