@@ -549,13 +549,7 @@ def resolve_source(
     name = provider or ("custom" if base_url else "openrouter")
     prov = get_provider(name)
     cfg = settings.provider_config(prov.name)
-    url = base_url or cfg.base_url
-    if not url:
-        raise UsageError(
-            f"No base URL for {prov.label}.",
-            hint=f"Pass --base-url URL, set {prov.base_url_env} or run "
-            f"`todo config set {prov.name}.base_url URL`.",
-        )
+    url = cfg.require_base_url(base_url)
     key = cfg.api_key if cfg.api_key and cfg.api_key != "not-needed" else None
     return Source(
         provider=prov.name,

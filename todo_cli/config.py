@@ -552,6 +552,18 @@ class ProviderConfig:
             hint=f"Set {p.key_env} or run `todo config set {p.name}.api_key`{where}.",
         )
 
+    def require_base_url(self, override: str | None = None) -> str:
+        """``override`` (a --base-url flag) or the configured base URL, or a UsageError."""
+        url = override or self.base_url
+        if url:
+            return url
+        p = self.provider
+        raise UsageError(
+            f"No base URL for {p.label}.",
+            hint=f"Pass --base-url URL, set {p.base_url_env} or run "
+            f"`todo config set {p.name}.base_url URL`.",
+        )
+
 
 class Settings:
     """Resolved settings. Values are converted and validated when read."""

@@ -71,13 +71,7 @@ def resolve_endpoint(
     """
     pc = settings.provider_config(provider)
     p: Provider = pc.provider
-    url = base_url or pc.base_url
-    if not url:
-        raise UsageError(
-            f"No base URL for {p.label}.",
-            hint=f"Pass --base-url URL, or set {p.base_url_env} or "
-            f"`todo config set {p.name}.base_url URL`.",
-        )
+    url = pc.require_base_url(base_url)
     name = model or pc.model
     if not name:
         raise UsageError(

@@ -171,7 +171,7 @@ def task_table(
     return table
 
 
-def _cell_len(text: str) -> int:
+def cell_len(text: str) -> int:
     """Terminal cells taken by ``text`` (East Asian wide characters and most emoji take 2)."""
     if text.isascii():
         return len(text)
@@ -206,7 +206,7 @@ def fast_table_lines(
     header: list[Cell] = [(name, "bold") for name in _COLUMNS]
     # Column by column: each cell's display length is measured once.
     cells = {i: [header[i]] + [r[i] for r in rows] for i in cols}
-    lens = {i: [len(t) if t.isascii() else _cell_len(t) for t, _ in cells[i]] for i in cols}
+    lens = {i: [len(t) if t.isascii() else cell_len(t) for t, _ in cells[i]] for i in cols}
     widths = {i: max(lens[i]) for i in cols}
     title = _COLUMNS.index("Title")
     if width is not None:
@@ -223,8 +223,8 @@ def fast_table_lines(
         w, right, out = widths[i], _COLUMNS[i] == "ID", []
         for (text, style), n in zip(cells[i], lens[i], strict=True):
             if n > w:  # only the title column can be narrower than its content
-                text = _truncate(text, w)
-                n = _cell_len(text)
+                text = truncate_cells(text, w)
+                n = cell_len(text)
             if codes and text and codes.get(style):
                 text = f"{codes[style]}{text}\x1b[0m"
             pad = " " * (w - n)
@@ -235,13 +235,13 @@ def fast_table_lines(
     return [lines[0], rule, *lines[1:]]
 
 
-def _truncate(text: str, width: int) -> str:
+def truncate_cells(text: str, width: int) -> str:
     if width <= 1:
         return "…"[:width]
     out = []
     used = 0
     for ch in text:
-        w = _cell_len(ch)
+        w = cell_len(ch)
         if used + w > width - 1:
             break
         out.append(ch)

@@ -207,6 +207,7 @@ def table_lines(models: list[Model], *, width: int | None = None, color: bool = 
     without it nothing is cut (pipes and files).
     """
     from ..catalog import format_context, format_flag, format_price
+    from ..render import cell_len, truncate_cells
 
     rows = [
         (
@@ -220,7 +221,7 @@ def table_lines(models: list[Model], *, width: int | None = None, color: bool = 
         )
         for m in models
     ]
-    widths = [max(_cell_len(h), *(_cell_len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
+    widths = [max(cell_len(h), *(cell_len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
     show_name = any(r[1] for r in rows)
     if width is not None and show_name:
         room = width - (sum(widths) - widths[1]) - len(_GAP) * (len(widths) - 1)
@@ -234,10 +235,10 @@ def table_lines(models: list[Model], *, width: int | None = None, color: bool = 
         parts = []
         for i in cols:
             text = cells[i]
-            n = _cell_len(text)
+            n = cell_len(text)
             if n > widths[i]:
-                text = _truncate(text, widths[i])
-                n = _cell_len(text)
+                text = truncate_cells(text, widths[i])
+                n = cell_len(text)
             pad = " " * (widths[i] - n)
             if i >= 5:  # centred flags
                 left = pad[: len(pad) // 2]
@@ -276,29 +277,6 @@ def _isatty(stream) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def _cell_len(text: str) -> int:
-    """Terminal cells taken by ``text`` (wide East Asian characters count 2)."""
-    if text.isascii():
-        return len(text)
-    import unicodedata
-
-    return sum(
-        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        for ch in text
-    )
-
-
-def _truncate(text: str, width: int) -> str:
-    out, used = [], 0
-    for ch in text:
-        w = _cell_len(ch)
-        if used + w > width - 1:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out) + "…"
 
 
 def _set_default_model(
