@@ -246,12 +246,14 @@ def test_custom_provider_without_url_is_a_usage_error() -> None:
     assert "--base-url" in info.value.hint
 
 
-def test_unknown_tool_from_the_model(server: FakeServer) -> None:
-    server.add_tool_call("launch_rocket", {"target": "moon"})
+def test_unknown_tool_goes_back_to_the_model(server: FakeServer) -> None:
+    """A made-up tool name is an error the model can correct, not the end of the turn."""
+    server.add_tool_call("launch_rocket", {"target": "moon"}, call_id="call_rocket")
     server.add_text("Sorry, I cannot do that.")
     events, exc = turn()
-    if exc is None:  # the SDK told the model the tool does not exist
-        assert events[-1].final_text == "Sorry, I cannot do that."
-    else:
-        assert exc.exit_code == ExitCode.PROVIDER and "\n" not in exc.message
-        assert "launch_rocket" in exc.message
+    assert exc is None
+    assert events[-1].final_text == "Sorry, I cannot do that."
+    followup = server.chat_requests[1].body["messages"]
+    answer = next(m for m in followup if m.get("tool_call_id") == "call_rocket")
+    assert "There is no tool 'launch_rocket'" in answer["content"]
+    assert "add_task" in answer["content"] and "delete_tasks" in answer["content"]

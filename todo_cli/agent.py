@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from agents import Agent, RunContextWrapper, Runner, SQLiteSession
+from agents import Agent, RunConfig, RunContextWrapper, Runner, SQLiteSession
 from agents.memory import SessionSettings
 
 from . import conversations
@@ -100,6 +100,24 @@ def _build_agent(
         model=make_model(endpoint, client),
         model_settings=make_model_settings(endpoint, fallbacks),
         tools=list[Any](make_tools(store, auto_approve=auto_approve)),
+    )
+
+
+def run_config_for(agent: Agent[Any]) -> RunConfig:
+    """Run settings: a call to a tool that does not exist goes back to the model as an
+    error naming the real tools (small models invent tool names), instead of ending the
+    turn; tracing stays off."""
+    names = ", ".join(tool.name for tool in agent.tools)
+
+    def format_tool_error(args: Any) -> str | None:
+        if args.kind == "tool_not_found":
+            return dumps({"error": f"There is no tool '{args.tool_name}'. Use one of: {names}."})
+        return None
+
+    return RunConfig(
+        tracing_disabled=True,
+        tool_not_found_behavior="return_error_to_model",
+        tool_error_formatter=format_tool_error,
     )
 
 
@@ -386,6 +404,7 @@ class ChatSession:
             self._agent = None
             self._agent_loop = loop
         agent = self.agent  # may raise ProviderError (no key) before anything starts
+        run_config = run_config_for(agent)
         endpoint = self.endpoint
         session = self.session
         self._cancel_requested = False
@@ -403,7 +422,12 @@ class ChatSession:
         try:
             while True:
                 result = ctx.run(
-                    Runner.run_streamed, agent, run_input, session=session, max_turns=MAX_TURNS
+                    Runner.run_streamed,
+                    agent,
+                    run_input,
+                    session=session,
+                    max_turns=MAX_TURNS,
+                    run_config=run_config,
                 )
                 self._result = result
                 pump = asyncio.create_task(_pump(result, queue))
