@@ -24,7 +24,6 @@ from .harness import REPO, BenchError, NotAvailable, patched_environ
 from .todo_env import require
 
 FAKESERVER = REPO / "tests" / "fakeserver.py"
-NODELAY_SERVER = REPO / "bench" / "_fakeserver.py"  # the same server with TCP_NODELAY
 MODEL = "openai/gpt-oss-20b:free"
 FAKE_KEY = "sk-or-v1-bench-not-a-real-key"
 ANSWER = (
@@ -67,7 +66,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
-                str(NODELAY_SERVER),
+                str(FAKESERVER),
                 "--port",
                 "0",
                 "--script",

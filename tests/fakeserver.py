@@ -520,6 +520,9 @@ class _QuietServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeServer
     protocol_version = "HTTP/1.1"
+    # Each SSE event is its own small write: with Nagle's algorithm on, every write after
+    # the first waits for the client's delayed ACK (up to 40 ms), a delay no real provider adds.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass

@@ -707,3 +707,21 @@ def test_open_uses_the_data_dir(todo_home: Path) -> None:
         assert s.path == todo_home / "data" / "todo.db"
     with TaskStore.open() as s:
         assert s.count() == 1
+
+
+def test_planner_statistics_after_import_and_on_close(db_path: Path, clock: Clock) -> None:
+    """Without sqlite_stat1 a tag filter walks every pending task; imports and close() fill it."""
+
+    def stat_tables(conn: sqlite3.Connection) -> set[str]:
+        try:
+            return {r[0] for r in conn.execute("SELECT tbl FROM sqlite_stat1")}
+        except sqlite3.OperationalError:  # no statistics table yet
+            return set()
+
+    store = TaskStore(db_path, clock=clock)
+    store.import_tasks([{"title": f"t{i}", "tags": ["work"]} for i in range(50)])
+    with sqlite3.connect(db_path) as conn:
+        assert "tasks" in stat_tables(conn)
+    store.close()
+    with sqlite3.connect(db_path) as conn:
+        assert "tasks" in stat_tables(conn)
