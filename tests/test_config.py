@@ -433,7 +433,7 @@ def test_corrupt_file_error_names_file_and_line(todo_home: Path) -> None:
     assert str(path) in err.message or "~" in err.message
     assert " line 3: " in err.message
     assert "\n" not in str(err)
-    assert "fix or remove it" in err.hint
+    assert "Fix or remove it" in err.hint
     with pytest.raises(ConfigError, match="line 3"):
         set_value("provider", "gemini")
     with pytest.raises(ConfigError, match="line 3"):

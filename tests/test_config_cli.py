@@ -165,7 +165,7 @@ def test_corrupt_config_is_one_line_exit_1_file_untouched(
         assert len(r.stderr.splitlines()) == 1, r.stderr
         assert "Traceback" not in r.stderr
         assert r.stderr.startswith(f"Error: {path} line 3: Expected '='")
-        assert r.stderr.rstrip().endswith("fix or remove it.")
+        assert r.stderr.rstrip().endswith("Fix or remove it.")
         assert path.read_text() == corrupt
 
 

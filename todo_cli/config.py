@@ -450,7 +450,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def _corrupt(path: Path, line: int | None, reason: str) -> ConfigError:
     where = display_path(path) + (f" line {line}" if line else "")
-    return ConfigError(f"{where}: {reason.rstrip('.')}", hint="— fix or remove it.")
+    return ConfigError(f"{where}: {reason.rstrip('.')}", hint="Fix or remove it.")
 
 
 def write_config_file(path: Path, data: dict[str, Any]) -> None:
@@ -498,7 +498,7 @@ def _lookup(data: Mapping[str, Any], setting: Setting, path: Path) -> Any:
             table = ".".join(parts[:depth])
             raise ConfigError(
                 f"{display_path(path)}: '{table}' must be a table, not a value",
-                hint="— fix or remove it.",
+                hint="Fix or remove it.",
             )
         if part not in node:
             return None
@@ -761,7 +761,7 @@ def set_value(key: str, value: Any, *, paths: Paths | None = None) -> Path:
                 raise ConfigError(
                     f"{display_path(path)}: '{'.'.join(tables[: depth + 1])}' must be a "
                     "table, not a value",
-                    hint="— fix or remove it.",
+                    hint="Fix or remove it.",
                 )
             node = child
         node[last] = converted
