@@ -254,6 +254,11 @@ def test_no_key_opens_explains_and_stores_pasted_key() -> None:
             out = await d.send("/help")  # slash commands work without a key
             assert "/tasks" in out
             await d.send("/key", wait=False)
+            await d.answer("/tasks")  # a command typed at the hidden prompt is not a key
+            await d.idle()
+            assert "does not look like an API key" in d.out
+            assert not get_paths().config_file.exists()
+            await d.send("/key", wait=False)
             await d.answer("sk-or-v1-pasted")
             await d.idle()
             assert "Key saved" in d.out

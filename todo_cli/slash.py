@@ -385,6 +385,13 @@ class SlashCommands:
             else:
                 self.console.print("[dim]No key stored.[/]")
             return
+        if key.startswith("/") or len(key) < 8 or any(c.isspace() for c in key):
+            # A slash command or a sentence typed at the hidden prompt is not a key.
+            self.console.print(
+                "[yellow]That does not look like an API key; nothing stored.[/] "
+                "[dim]Type /key to paste one.[/]"
+            )
+            return
         set_value(f"{provider.name}.api_key", key)
         repl.reload_settings()
         repl.key_changed()
