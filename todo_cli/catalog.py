@@ -659,6 +659,11 @@ def _fetch_body(source: Source, timeout: float) -> bytes:
         raise
 
 
+def _stale(source: Source, cached: CachedBody, models: list[Model], notice: str) -> Catalog:
+    """An expired cached catalog, used because a fresh one cannot be had; ``notice`` says why."""
+    return Catalog(source, models, cached.fetched_at, from_cache=True, stale=True, notice=notice)
+
+
 def get_catalog(
     source: Source,
     *,
@@ -693,14 +698,9 @@ def get_catalog(
         missing = ProviderError(f"No API key for {source.label}.", hint=source.key_hint)
         if cached is None or models is None:
             raise missing
-        return Catalog(
-            source,
-            models,
-            cached.fetched_at,
-            from_cache=True,
-            stale=True,
-            notice=f"{missing.message} Showing the model list cached "
-            f"{format_age(now() - cached.fetched_at)}.",
+        when = format_age(now() - cached.fetched_at)
+        return _stale(
+            source, cached, models, f"{missing.message} Showing the model list cached {when}."
         )
     try:
         ctx = status(f"Fetching models from {source.host}…") if status else nullcontext()
@@ -715,14 +715,9 @@ def get_catalog(
             raise _auth_error(source, exc) from None
         if cached is not None and models is not None:
             when = format_age(now() - cached.fetched_at)
-            return Catalog(
-                source,
-                models,
-                cached.fetched_at,
-                from_cache=True,
-                stale=True,
-                notice=f"Could not reach {source.host} ({exc.reason}); "
-                f"showing the model list cached {when}.",
+            reason = f"Could not reach {source.host} ({exc.reason})"
+            return _stale(
+                source, cached, models, f"{reason}; showing the model list cached {when}."
             )
         raise CatalogUnavailable(
             f"Could not fetch the model list from {source.models_url}: {exc.reason}.",
