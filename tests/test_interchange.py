@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import StubTask as T
 
 from todo_cli.errors import TodoError, UsageError
 from todo_cli.interchange import (
@@ -22,26 +22,6 @@ from todo_cli.interchange import (
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NY = ZoneInfo("America/New_York")
-
-
-@dataclass
-class T:
-    """Stand-in with the fields of store.Task (this module never needs the store)."""
-
-    id: int
-    title: str
-    notes: str | None = None
-    status: str = "pending"
-    priority: str = "none"
-    due: str | None = None
-    tags: list[str] = field(default_factory=list)
-    project: str | None = None
-    created_at: str = "2026-11-20T09:30:00-05:00"
-    updated_at: str = "2026-11-21T10:00:00-05:00"
-    completed_at: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 SAMPLE = [

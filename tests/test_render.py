@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from helpers import StubTask as T
 from rich.console import Console
 
 from todo_cli import render
@@ -22,23 +23,6 @@ from todo_cli.render import (
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=NY)  # a Tuesday
-
-
-@dataclass
-class T:
-    """Stand-in with the fields of store.Task."""
-
-    id: int
-    title: str
-    notes: str | None = None
-    status: str = "pending"
-    priority: str = "none"
-    due: str | None = None
-    tags: list[str] = field(default_factory=list)
-    project: str | None = None
-    created_at: str = "2026-11-20T09:30:00-05:00"
-    updated_at: str = "2026-11-21T10:00:00-05:00"
-    completed_at: str | None = None
 
 
 @dataclass
