@@ -285,12 +285,17 @@ def print_tasks(
     else:
         stream = file or sys.stdout
         color = color_enabled(stream)
-        width = _terminal_width() if _isatty(stream) else None
+        width = terminal_width(stream)
     lines = fast_table_lines(tasks, now=now, tz=tz, color=color, width=width)
     if more_line:
         lines.append(f"\x1b[2m{more_line}\x1b[0m" if color else more_line)
     stream.write("\n".join(lines) + "\n")
     stream.flush()
+
+
+def terminal_width(stream: Any) -> int | None:
+    """The terminal's width in columns, or None (no limit) when ``stream`` is not a terminal."""
+    return _terminal_width() if _isatty(stream) else None
 
 
 def _terminal_width() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from contextlib import suppress
 from typing import TYPE_CHECKING, Annotated, Any
@@ -184,11 +183,10 @@ def _render_table(catalog: Catalog, shown: list[Model], *, matching: int) -> Non
     name column is shortened (or dropped) to fit; ids are never cut.
     """
     from ..catalog import format_age
+    from ..render import color_enabled, terminal_width
 
-    out = sys.stdout
-    tty = _isatty(out)
-    color = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-    width = shutil.get_terminal_size((100, 24)).columns if tty else None
+    color = color_enabled(sys.stdout)
+    width = terminal_width(sys.stdout)
     lines = table_lines(shown, width=width, color=color) if shown else []
 
     total = len(catalog.models)
