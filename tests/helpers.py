@@ -23,3 +23,19 @@ class StubTask:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# The keys of ``Task.to_dict()`` (and of every task in ``--json`` output), in order.
+TASK_FIELDS = [
+    "id",
+    "title",
+    "notes",
+    "status",
+    "priority",
+    "due",
+    "tags",
+    "project",
+    "created_at",
+    "updated_at",
+    "completed_at",
+]

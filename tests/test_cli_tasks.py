@@ -14,25 +14,13 @@ from pathlib import Path
 
 import pytest
 from conftest import TODO_EXE
+from helpers import TASK_FIELDS
 from typer.testing import CliRunner
 
 from todo_cli.cli import app
 from todo_cli.errors import TodoError
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FIELDS = [
-    "id",
-    "title",
-    "notes",
-    "status",
-    "priority",
-    "due",
-    "tags",
-    "project",
-    "created_at",
-    "updated_at",
-    "completed_at",
-]
 runner = CliRunner()
 
 
@@ -80,7 +68,7 @@ def test_add_list_show():
     assert out == "Added #1 Buy milk (due tomorrow)\n"
     ok("add", "Call mom", "-P", "family", "-n", "about the weekend", "--priority", "m")
     task = as_json("add", "File taxes", "--due", "2020-01-01")
-    assert list(task) == FIELDS
+    assert list(task) == TASK_FIELDS
     assert (task["id"], task["title"], task["due"], task["status"]) == (
         3,
         "File taxes",
@@ -103,12 +91,12 @@ def test_add_list_show():
     assert "  Priority:  medium" in shown and "  Project:   family" in shown
     assert shown.rstrip().endswith("about the weekend")
     detail = as_json("show", "1")
-    assert list(detail) == FIELDS
+    assert list(detail) == TASK_FIELDS
     assert detail["tags"] == ["errand", "shop"] and detail["priority"] == "high"
 
     listed = as_json("list")
     assert [t["id"] for t in listed] == [3, 1, 2]
-    assert all(list(t) == FIELDS for t in listed)
+    assert all(list(t) == TASK_FIELDS for t in listed)
 
 
 def test_add_rejects_bad_input():
@@ -251,7 +239,7 @@ def test_search_titles_notes_and_done():
     assert [r[0] for r in rows] == ["1"]
     found = as_json("search", "corner", "--all")
     assert sorted(t["id"] for t in found) == [1, 3]
-    assert all(list(t) == FIELDS for t in found)
+    assert all(list(t) == TASK_FIELDS for t in found)
     assert "No tasks match “zebra”" in ok("search", "zebra")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import TASK_FIELDS
 from helpers import StubTask as T
 
 from todo_cli.errors import TodoError, UsageError
@@ -80,18 +81,7 @@ def test_taskwarrior_array_export_is_mapped():
     assert taxes["priority"] == "none"
     assert plants["status"] == "pending"  # waiting is pending with a wait date
     assert plants["priority"] == "low"
-    assert set(milk) == {
-        "title",
-        "notes",
-        "status",
-        "priority",
-        "due",
-        "tags",
-        "project",
-        "created_at",
-        "updated_at",
-        "completed_at",
-    }
+    assert set(milk) == set(TASK_FIELDS) - {"id"}
 
 
 def test_taskwarrior_one_object_per_line():

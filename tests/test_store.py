@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import TASK_FIELDS
 
 from todo_cli.errors import NotFoundError, TodoError, UsageError
 from todo_cli.store import PRIORITIES, Task, TaskQuery, TaskStore
@@ -83,19 +84,7 @@ def test_add_stores_every_field(store: TaskStore) -> None:
 
 def test_to_dict_has_exactly_the_documented_keys(store: TaskStore) -> None:
     task = store.add("x", due="friday 5pm")
-    assert list(task.to_dict()) == [
-        "id",
-        "title",
-        "notes",
-        "status",
-        "priority",
-        "due",
-        "tags",
-        "project",
-        "created_at",
-        "updated_at",
-        "completed_at",
-    ]
+    assert list(task.to_dict()) == TASK_FIELDS
     assert task.to_dict()["due"] == "2026-11-27T17:00:00-05:00"
     assert Task.from_dict(task.to_dict()) == task
 
