@@ -279,32 +279,28 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
             return error_result(exc)
         return dumps({"updated": brief(task), "changed": sorted(fields)})
 
+    def _bulk(key: str, action: Callable[[list[int]], list[Any]], ids: list[int]) -> str:
+        """Apply a store action to ``ids``; the result names each task it touched."""
+        try:
+            tasks = action(_ids(ids))
+        except Exception as exc:
+            return error_result(exc)
+        return dumps({key: [{"id": t.id, "title": t.title} for t in tasks]})
+
     @tool(needs_approval=_several)
     async def complete_tasks(ids: list[int]) -> str:
         """Mark tasks done."""
-        try:
-            done = store.complete(_ids(ids))
-        except Exception as exc:
-            return error_result(exc)
-        return dumps({"completed": [{"id": t.id, "title": t.title} for t in done]})
+        return _bulk("completed", store.complete, ids)
 
     @tool()
     async def reopen_tasks(ids: list[int]) -> str:
         """Mark done tasks pending again."""
-        try:
-            tasks = store.reopen(_ids(ids))
-        except Exception as exc:
-            return error_result(exc)
-        return dumps({"reopened": [{"id": t.id, "title": t.title} for t in tasks]})
+        return _bulk("reopened", store.reopen, ids)
 
     @tool(needs_approval=True)
     async def delete_tasks(ids: list[int]) -> str:
         """Delete tasks for good (the user must confirm)."""
-        try:
-            gone = store.delete(_ids(ids))
-        except Exception as exc:
-            return error_result(exc)
-        return dumps({"deleted": [{"id": t.id, "title": t.title} for t in gone]})
+        return _bulk("deleted", store.delete, ids)
 
     @tool()
     async def undo_last_change() -> str:
