@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import pytest
+from fakeserver import FakeServer
+
 
 @dataclass
 class StubTask:
@@ -39,3 +42,25 @@ TASK_FIELDS = [
     "updated_at",
     "completed_at",
 ]
+
+
+def point_openrouter_at(
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    *,
+    key: str = "sk-or-v1-test",
+    timeout: str | None = "5",
+) -> None:
+    """Make OpenRouter the provider at ``url`` with a test key (and a short timeout)."""
+    monkeypatch.setenv("OPENROUTER_BASE_URL", url)
+    monkeypatch.setenv("OPENROUTER_API_KEY", key)
+    if timeout is not None:
+        monkeypatch.setenv("TODO_TIMEOUT", timeout)
+
+
+@pytest.fixture
+def openrouter_server(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServer:
+    """The fake server as OpenRouter (test key, 5 s timeout). Modules that use it bind it
+    as ``server = helpers.openrouter_server`` next to ``fake_server = fakeserver.fake_server``."""
+    point_openrouter_at(monkeypatch, fake_server.url)
+    return fake_server

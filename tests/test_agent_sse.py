@@ -10,6 +10,7 @@ import fakeserver
 import pytest
 from conftest import SHARED_FIXTURES
 from fakeserver import FakeServer
+from helpers import point_openrouter_at
 
 from todo_cli.events import ReasoningDelta, TextDelta, ToolResult
 
@@ -27,8 +28,7 @@ def _offline(no_internet):
 
 @pytest.fixture
 def server(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServer:
-    monkeypatch.setenv("OPENROUTER_BASE_URL", fake_server.url)
-    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-test")
+    point_openrouter_at(monkeypatch, fake_server.url, timeout=None)
     return fake_server
 
 

@@ -11,25 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import fakeserver
+import helpers
 import pytest
 from conftest import TODO_EXE
 from fakeserver import FakeServer
 
 fake_server = fakeserver.fake_server
 no_internet = fakeserver.no_internet
+server = helpers.openrouter_server
 
 
 @pytest.fixture(autouse=True)
 def _offline(no_internet):
     return no_internet
-
-
-@pytest.fixture
-def server(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServer:
-    monkeypatch.setenv("OPENROUTER_BASE_URL", fake_server.url)
-    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-test")
-    monkeypatch.setenv("TODO_TIMEOUT", "5")
-    return fake_server
 
 
 def rows(todo_home: Path) -> list[tuple]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import fakeserver
+import helpers
 import pytest
 from conftest import SHARED_FIXTURES
 from fakeserver import FakeServer
@@ -18,6 +19,7 @@ from todo_cli.events import TextDelta
 
 fake_server = fakeserver.fake_server
 no_internet = fakeserver.no_internet
+server = helpers.openrouter_server
 
 OWN = Path(__file__).resolve().parent / "fixtures"
 SHARED_ERRORS = SHARED_FIXTURES / "openrouter" / "errors"
@@ -33,14 +35,6 @@ def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     from todo_cli import llm
 
     monkeypatch.setattr(llm, "RETRY_BASE_DELAY", 0.01)
-
-
-@pytest.fixture
-def server(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServer:
-    monkeypatch.setenv("OPENROUTER_BASE_URL", fake_server.url)
-    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-test")
-    monkeypatch.setenv("TODO_TIMEOUT", "5")
-    return fake_server
 
 
 def turn(message: str = "hi", **session_kw: Any) -> tuple[list[Any], ProviderError | None]:

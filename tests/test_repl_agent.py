@@ -9,6 +9,7 @@ import signal
 import fakeserver
 import pytest
 from fakeserver import FakeServer
+from helpers import point_openrouter_at
 from repl_helpers import session
 
 import todo_cli.agent  # noqa: F401  (imported once here: it takes seconds)
@@ -18,8 +19,7 @@ fake_server = fakeserver.fake_server
 
 @pytest.fixture
 def server(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServer:
-    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-dummy")
-    monkeypatch.setenv("OPENROUTER_BASE_URL", fake_server.url)
+    point_openrouter_at(monkeypatch, fake_server.url, key="sk-or-v1-dummy", timeout=None)
     return fake_server
 
 
