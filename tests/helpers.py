@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import pytest
 from fakeserver import FakeServer
@@ -64,3 +66,37 @@ def openrouter_server(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) 
     as ``server = helpers.openrouter_server`` next to ``fake_server = fakeserver.fake_server``."""
     point_openrouter_at(monkeypatch, fake_server.url)
     return fake_server
+
+
+def run_on_pty(
+    argv: list[str], env: dict[str, str], *, prompt: bytes, reply: bytes, cwd: Path | None = None
+) -> tuple[str, int, bool]:
+    """Run ``argv`` with a pseudo-terminal as its controlling terminal; the first time
+    ``prompt`` shows up, type ``reply``. Returns what the terminal showed, the exit code
+    and whether ``reply`` was typed. POSIX only."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: its controlling terminal is the pty
+        if cwd is not None:
+            os.chdir(cwd)
+        os.execvpe(argv[0], argv, env)
+    output = b""
+    sent = False
+    while True:
+        ready, _, _ = select.select([fd], [], [], 20)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not sent and prompt in output:
+            os.write(fd, reply)
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    return output.decode(errors="replace"), os.waitstatus_to_exitcode(status), sent

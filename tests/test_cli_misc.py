@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import typer
 from conftest import TODO_EXE
+from helpers import run_on_pty
 from typer.testing import CliRunner
 
 from todo_cli.cli import app
@@ -163,31 +164,13 @@ def test_bad_arguments_exit_2_and_debug_shows_tracebacks(todo_env: dict[str, str
 @pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
 def test_ctrl_c_exits_130_quietly(todo_env: dict[str, str]) -> None:
     """Ctrl-C at the hidden key prompt: exit 130, no traceback, nothing stored."""
-    import pty
-    import select
-
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvpe(sys.executable, [*TODO_EXE, "config", "set", "groq.api_key"], todo_env)
-    output = b""
-    sent = False
-    while True:
-        ready, _, _ = select.select([fd], [], [], 20)
-        if not ready:
-            break
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-        if not sent and b"(input hidden)" in output:
-            os.write(fd, b"\x03")  # the terminal turns this into SIGINT
-            sent = True
-    _, status = os.waitpid(pid, 0)
-    text = output.decode(errors="replace")
+    text, code, sent = run_on_pty(
+        [*TODO_EXE, "config", "set", "groq.api_key"],
+        todo_env,
+        prompt=b"(input hidden)",
+        reply=b"\x03",  # the terminal turns this into SIGINT
+    )
     assert sent, text
-    assert os.waitstatus_to_exitcode(status) == 130, text
+    assert code == 130, text
     assert "Traceback" not in text
     assert not (Path(todo_env["TODO_HOME"]) / "config" / "config.toml").exists()

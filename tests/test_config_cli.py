@@ -6,11 +6,11 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import TODO_EXE
+from helpers import run_on_pty
 from test_cli_misc import run_cli
 
 KEY = "sk-or-v1-0e6" + "f00dfeed" * 6 + "beef"  # 64 chars, fake
@@ -119,32 +119,14 @@ def test_set_get_unset_show(todo_env: dict[str, str], todo_home: Path) -> None:
 @pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
 def test_api_key_prompt_hides_input(todo_env: dict[str, str], todo_home: Path) -> None:
     """On a terminal the key is asked with getpass: typed, stored, never echoed."""
-    import pty
-    import select
-
-    pid, fd = pty.fork()
-    if pid == 0:  # child: its controlling terminal is the pty
-        os.chdir(todo_home)
-        os.execvpe(sys.executable, [*TODO_EXE, "config", "set", "groq.api_key"], todo_env)
-    output = b""
-    typed = False
-    while True:
-        ready, _, _ = select.select([fd], [], [], 20)
-        if not ready:
-            break
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-        if not typed and b"(input hidden)" in output:
-            os.write(fd, b"gsk_typed_key_0123456789abcdef\n")
-            typed = True
-    _, status = os.waitpid(pid, 0)
-    text = output.decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 0, text
+    text, code, _ = run_on_pty(
+        [*TODO_EXE, "config", "set", "groq.api_key"],
+        todo_env,
+        prompt=b"(input hidden)",
+        reply=b"gsk_typed_key_0123456789abcdef\n",
+        cwd=todo_home,
+    )
+    assert code == 0, text
     assert "Groq API key (input hidden):" in text
     assert "gsk_typed_key_0123456789abcdef" not in text
     config = (todo_home / "config" / "config.toml").read_text()
