@@ -650,10 +650,6 @@ class Settings:
         return bool(self.get("show_reasoning"))
 
     @property
-    def timezone_name(self) -> str | None:
-        return self.get("timezone")
-
-    @property
     def tz(self) -> tzinfo:
         """The user's time zone: the ``timezone`` setting, else the system's."""
         name = self.get("timezone")

@@ -50,26 +50,6 @@ Cell = tuple[str, str]  # (text, style)
 # --------------------------------------------------------------------------- consoles
 
 
-def make_console(file: IO[str] | None = None, *, stderr: bool = False) -> Console:
-    """A Console for command output: colour only on a terminal (and not with NO_COLOR).
-
-    When the output is not a terminal the width is unlimited, so piped tables never wrap
-    or cut a title.
-    """
-    from rich.console import Console
-
-    stream = file or (sys.stderr if stderr else sys.stdout)
-    is_tty = _isatty(stream)
-    return Console(
-        file=stream,
-        highlight=False,
-        emoji=False,
-        width=None if is_tty else 4096,
-        no_color=bool(os.environ.get("NO_COLOR")) or None,
-        force_terminal=None,
-    )
-
-
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())

@@ -21,7 +21,6 @@ from agents import FunctionTool, RunContextWrapper, function_tool
 from .errors import TodoError
 
 LIST_CAP = 50
-DESTRUCTIVE = ("delete_tasks",)  # always need approval; complete_tasks only for several ids
 
 
 def dumps(value: Any) -> str:
