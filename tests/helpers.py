@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakeserver import FakeServer
@@ -100,3 +103,22 @@ def run_on_pty(
             sent = True
     _, status = os.waitpid(pid, 0)
     return output.decode(errors="replace"), os.waitstatus_to_exitcode(status), sent
+
+
+def run_in_threads(target: Callable[[Any], object], args: Iterable[Any]) -> list[BaseException]:
+    """Call ``target(arg)`` for every arg, each on its own thread, all at once; wait for
+    them all and return what they raised (the test asserts it is empty)."""
+    errors: list[BaseException] = []
+
+    def guarded(arg: Any) -> None:
+        try:
+            target(arg)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(arg,)) for arg in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+from helpers import run_in_threads
+
 from todo_cli.store import TaskQuery, TaskStore
 
 WRITER = """
@@ -58,27 +60,19 @@ def test_two_processes_add_500_tasks_each(tmp_path: Path) -> None:
 
 def test_threads_share_one_store(tmp_path: Path) -> None:
     store = TaskStore(tmp_path / "todo.db")
-    errors: list[BaseException] = []
     barrier = threading.Barrier(8)
 
     def work(n: int) -> None:
-        try:
-            barrier.wait()
-            for i in range(40):
-                task = store.add(f"thread {n} task {i}", tags=[f"t{n}"])
-                store.update(task.id, priority="high")
-                store.query(TaskQuery(tag=f"t{n}", limit=5))
-                store.search(f"thread {n}")
-                if i % 4 == 0:
-                    store.complete([task.id])
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
+        barrier.wait()
+        for i in range(40):
+            task = store.add(f"thread {n} task {i}", tags=[f"t{n}"])
+            store.update(task.id, priority="high")
+            store.query(TaskQuery(tag=f"t{n}", limit=5))
+            store.search(f"thread {n}")
+            if i % 4 == 0:
+                store.complete([task.id])
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(work, range(8))
     assert errors == []
     assert store.count(TaskQuery(status=None)) == 320
     assert store.count(TaskQuery(status="done")) == 80

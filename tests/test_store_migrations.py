@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import run_in_threads
 from sqlite_utils import Database
 
 from todo_cli.errors import TodoError
@@ -123,20 +123,12 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
 
 def test_concurrent_first_open(tmp_path: Path) -> None:
     path = tmp_path / "race.db"
-    errors: list[BaseException] = []
 
     def open_and_add(i: int) -> None:
-        try:
-            with TaskStore(path) as store:
-                store.add(f"task {i}")
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
+        with TaskStore(path) as store:
+            store.add(f"task {i}")
 
-    threads = [threading.Thread(target=open_and_add, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(open_and_add, range(6))
     assert errors == []
     assert applied(path) == list(MIGRATION_NAMES)
     with TaskStore(path) as store:
