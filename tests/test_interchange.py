@@ -200,14 +200,7 @@ def test_taskwarrior_round_trip():
     assert detect_format(text) == "taskwarrior"
     parsed = parse_tasks(text, tz=NY)
     for task, rec in zip(SAMPLE, parsed.records, strict=True):
-        assert _core(rec) == (
-            task.title,
-            task.status,
-            task.priority,
-            task.due,
-            task.tags,
-            task.project,
-        )
+        assert _core(rec) == _core(task.to_dict())
         assert rec["notes"] == task.notes
         assert rec["created_at"] == task.created_at
 
@@ -222,14 +215,7 @@ def test_todotxt_export_and_back():
     ]
     parsed = parse_tasks(text, tz=NY)
     for task, rec in zip(SAMPLE, parsed.records, strict=True):
-        assert _core(rec) == (
-            task.title,
-            task.status,
-            task.priority,
-            task.due,
-            task.tags,
-            task.project,
-        )
+        assert _core(rec) == _core(task.to_dict())
     assert export_todotxt([]) == ""
 
 
