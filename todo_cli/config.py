@@ -10,9 +10,10 @@ Importing this module is cheap (standard library only); ``platformdirs``, ``toml
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -573,12 +574,12 @@ class Settings:
         layers: dict[str, dict[str, Any]],
         *,
         paths: Paths,
-        system_timezone: str | None = None,
+        system_timezone: str | Callable[[], str | None] | None = None,
         unknown_file_keys: list[str] | None = None,
     ) -> None:
         self._layers = layers  # source -> {key: raw value}, for flag/env/.env/config
         self.paths = paths
-        self._system_tz = system_timezone
+        self._system_tz = system_timezone  # a name, or how to find it when first needed
         self.unknown_file_keys = unknown_file_keys or []
         self._cache: dict[str, tuple[Any, str]] = {}
 
@@ -603,6 +604,8 @@ class Settings:
 
     def _default(self, setting: Setting) -> Any:
         if setting.key == "timezone":
+            if callable(self._system_tz):
+                self._system_tz = self._system_tz()
             return self._system_tz
         if isinstance(setting.default, list):
             return list(setting.default)
@@ -717,9 +720,10 @@ def load_settings(
         value = _lookup(data, setting, paths.config_file)
         if value is not None:
             file_layer[setting.key] = value
-    system_tz = None
+    system_tz: Callable[[], str | None] | None = None
     if "timezone" not in flags and "timezone" not in file_layer:
-        system_tz = system_timezone_name(env)
+        # Looked up (a ZoneInfo load) only if the zone is read: `todo models` never does.
+        system_tz = functools.partial(system_timezone_name, env)
     return Settings(
         {"flag": flags, "env": env_layer, ".env": dotenv_layer, "config": file_layer},
         paths=paths,
