@@ -15,6 +15,7 @@ from test_catalog_support import (
     dead_url,
     fixture_bytes,
     running_server,
+    serve_catalog,
 )
 
 from todo_cli.catalog import (
@@ -40,9 +41,7 @@ def routes() -> Iterator[RouteServer]:
 @pytest.fixture
 def openrouter(routes: RouteServer, monkeypatch: pytest.MonkeyPatch) -> RouteServer:
     """OpenRouter's base URL pointed at the local server, serving the edge catalog."""
-    routes.route("/models", EDGE)
-    monkeypatch.setenv("OPENROUTER_BASE_URL", routes.url)
-    return routes
+    return serve_catalog(routes, monkeypatch, EDGE)
 
 
 def test_first_load_fetches_and_caches_raw_body(openrouter: RouteServer, todo_home: Path) -> None:
@@ -299,8 +298,7 @@ def test_tool_support_warning_on_the_real_2026_catalog(
     real = SHARED_FIXTURES / "openrouter" / "models" / "models_2026-03-10.json"
     if not real.is_file():
         pytest.skip(f"shared fixture {real} not found")
-    routes.route("/models", real.read_bytes())
-    monkeypatch.setenv("OPENROUTER_BASE_URL", routes.url)
+    serve_catalog(routes, monkeypatch, real.read_bytes())
     settings = load_settings()
     load_catalog(settings)
     warning = tool_support_warning("google/gemma-3-4b-it:free", settings)

@@ -131,6 +131,13 @@ def running_server() -> Iterator[RouteServer]:
         server.stop()
 
 
+def serve_catalog(routes: RouteServer, monkeypatch: pytest.MonkeyPatch, body: bytes) -> RouteServer:
+    """Serve ``body`` at ``GET /models`` and point OpenRouter's base URL at ``routes``."""
+    routes.route("/models", body)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", routes.url)
+    return routes
+
+
 def dead_url() -> str:
     """A base URL on 127.0.0.1 where nothing listens (connection refused: "offline")."""
     with socket.socket() as sock:

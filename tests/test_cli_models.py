@@ -17,6 +17,7 @@ from test_catalog_support import (
     dead_url,
     fixture_bytes,
     running_server,
+    serve_catalog,
 )
 from typer.testing import CliRunner
 
@@ -54,10 +55,8 @@ def routes() -> Iterator[RouteServer]:
 
 @pytest.fixture
 def openrouter(routes: RouteServer, monkeypatch: pytest.MonkeyPatch) -> RouteServer:
-    routes.route("/models", EDGE)
-    monkeypatch.setenv("OPENROUTER_BASE_URL", routes.url)
     monkeypatch.setenv("COLUMNS", "200")
-    return routes
+    return serve_catalog(routes, monkeypatch, EDGE)
 
 
 def test_table(openrouter: RouteServer) -> None:
