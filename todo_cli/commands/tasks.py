@@ -61,7 +61,7 @@ def _store() -> Iterator[tuple[TaskStore, tzinfo]]:
     settings = load_settings()
     store = TaskStore.open(settings)
     try:
-        yield store, settings.tz
+        yield store, store.tz
     finally:
         store.close()
 
