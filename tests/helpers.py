@@ -122,3 +122,28 @@ def run_in_threads(target: Callable[[Any], object], args: Iterable[Any]) -> list
     for t in threads:
         t.join()
     return errors
+
+
+@dataclass
+class CliOutcome:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def invoke_cli(*args: str, input: str | None = None) -> CliOutcome:
+    """Run `todo ARGS` in-process; domain errors map to exit codes and an error line on
+    stderr the way `cli.main` maps them."""
+    from typer.testing import CliRunner
+
+    from todo_cli.cli import app
+    from todo_cli.errors import TodoError
+
+    result = CliRunner().invoke(app, list(args), input=input)
+    exc = result.exception
+    if isinstance(exc, TodoError):
+        line = f"Error: {exc.message}" + (f" {exc.hint}" if exc.hint else "")
+        return CliOutcome(int(exc.exit_code), result.stdout, result.stderr + line + "\n")
+    if exc is not None and not isinstance(exc, SystemExit):
+        raise exc
+    return CliOutcome(result.exit_code, result.stdout, result.stderr)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import TODO_EXE
+from helpers import CliOutcome, invoke_cli
 from test_catalog_support import (
     RouteServer,
     age_cache,
@@ -19,32 +19,15 @@ from test_catalog_support import (
     running_server,
     serve_catalog,
 )
-from typer.testing import CliRunner
 
-from todo_cli.cli import app
 from todo_cli.config import load_settings
-from todo_cli.errors import TodoError
 
 EDGE = fixture_bytes("models_edge.json")
 
 
-@dataclass
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def todo(*args: str) -> Outcome:
-    """Run the CLI in-process; domain errors map to exit codes the way `cli.main` does."""
-    result = CliRunner().invoke(app, list(args))
-    exc = result.exception
-    if isinstance(exc, TodoError):
-        line = f"Error: {exc.message}" + (f" {exc.hint}" if exc.hint else "")
-        return Outcome(int(exc.exit_code), result.stdout, result.stderr + line + "\n")
-    if exc is not None and not isinstance(exc, SystemExit):
-        raise exc
-    return Outcome(result.exit_code, result.stdout, result.stderr)
+def todo(*args: str) -> CliOutcome:
+    """Run `todo ARGS` in-process."""
+    return invoke_cli(*args)
 
 
 @pytest.fixture

@@ -9,38 +9,18 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import TODO_EXE
-from helpers import TASK_FIELDS
-from typer.testing import CliRunner
-
-from todo_cli.cli import app
-from todo_cli.errors import TodoError
+from helpers import TASK_FIELDS, CliOutcome, invoke_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
-runner = CliRunner()
 
 
-@dataclass
-class Out:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def todo(*args: str, input: str | None = None) -> Out:
-    """Run `todo tasks ARGS` in-process; domain errors are mapped like cli.main maps them."""
-    result = runner.invoke(app, ["tasks", *args], input=input)
-    exc = result.exception
-    if isinstance(exc, TodoError):
-        line = f"Error: {exc.message}" + (f" {exc.hint}" if exc.hint else "")
-        return Out(int(exc.exit_code), result.stdout, line + "\n")
-    if exc is not None and not isinstance(exc, SystemExit):
-        raise exc
-    return Out(result.exit_code, result.stdout, result.stderr)
+def todo(*args: str, input: str | None = None) -> CliOutcome:
+    """Run `todo tasks ARGS` in-process."""
+    return invoke_cli("tasks", *args, input=input)
 
 
 def ok(*args: str, input: str | None = None) -> str:
