@@ -344,9 +344,7 @@ def _parse_json_items(items: list[tuple[int, Any]], *, tz: tzinfo) -> ParsedImpo
             raise _LineError(
                 lineno, f"unknown priority '{priority}' (expected {', '.join(_PRIORITIES)})"
             )
-        tags = item.get("tags") or []
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise _LineError(lineno, "tags must be a list of strings")
+        tags = _tags(item, lineno)
         for key in ("notes", "project"):
             if item.get(key) is not None and not isinstance(item[key], str):
                 raise _LineError(lineno, f"{key} must be a string")
@@ -404,9 +402,7 @@ def _parse_taskwarrior_items(items: list[tuple[int, Any]], *, tz: tzinfo) -> Par
         tw_priority = item.get("priority") or ""
         if tw_priority not in _TW_PRIORITY_IN:
             raise _LineError(lineno, f"unknown priority '{tw_priority}' (expected H, M or L)")
-        tags = item.get("tags") or []
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise _LineError(lineno, "tags must be a list of strings")
+        tags = _tags(item, lineno)
         project = item.get("project")
         if project is not None and not isinstance(project, str):
             raise _LineError(lineno, "project must be a string")
@@ -440,6 +436,14 @@ def _parse_taskwarrior_items(items: list[tuple[int, Any]], *, tz: tzinfo) -> Par
             )
         )
     return result
+
+
+def _tags(item: dict[str, Any], lineno: int) -> list[str]:
+    """The record's tags (both JSON formats keep them as a list of strings)."""
+    tags = item.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise _LineError(lineno, "tags must be a list of strings")
+    return tags
 
 
 def _tw_notes(annotations: Any, lineno: int) -> str | None:
