@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TODO_EXE
 from fakeserver import FakeServer
 
 
@@ -147,3 +149,18 @@ def invoke_cli(*args: str, input: str | None = None) -> CliOutcome:
     if exc is not None and not isinstance(exc, SystemExit):
         raise exc
     return CliOutcome(result.exit_code, result.stdout, result.stderr)
+
+
+def run_todo(
+    env: dict[str, str], *args: str, input: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `todo ARGS` executable (stdin inherited unless ``input`` is given)."""
+    return subprocess.run(
+        [*TODO_EXE, *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+    )

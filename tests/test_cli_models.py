@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TODO_EXE
-from helpers import CliOutcome, invoke_cli
+from helpers import CliOutcome, invoke_cli, run_todo
 from test_catalog_support import (
     RouteServer,
     age_cache,
@@ -291,9 +291,7 @@ def test_subprocess_end_to_end(routes: RouteServer, todo_env: dict[str, str]) ->
 
     env["OPENROUTER_BASE_URL"] = dead_url()
     env["TODO_HOME"] = str(Path(env["TODO_HOME"]) / "empty")
-    proc = subprocess.run(
-        [*TODO_EXE, "models"], env=env, capture_output=True, text=True, timeout=30
-    )
+    proc = run_todo(env, "models")
     assert proc.returncode == 1
     assert proc.stderr.startswith("Error: Could not fetch the model list")
     assert len(proc.stderr.strip().splitlines()) == 1  # no traceback

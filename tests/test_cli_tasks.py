@@ -12,8 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TODO_EXE
-from helpers import TASK_FIELDS, CliOutcome, invoke_cli
+from helpers import TASK_FIELDS, CliOutcome, invoke_cli, run_todo
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -351,9 +350,7 @@ def test_store_record_errors_are_reported_by_line():
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*TODO_EXE, "tasks", *args], env=env, capture_output=True, text=True, timeout=30
-    )
+    return run_todo(env, "tasks", *args)
 
 
 def test_end_to_end_real_executable(todo_env: dict[str, str], tmp_path: Path):

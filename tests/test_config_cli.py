@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TODO_EXE
-from helpers import run_on_pty
+from helpers import run_on_pty, run_todo
 from test_cli_misc import run_cli
 
 KEY = "sk-or-v1-0e6" + "f00dfeed" * 6 + "beef"  # 64 chars, fake
@@ -19,15 +19,7 @@ KEY = "sk-or-v1-0e6" + "f00dfeed" * 6 + "beef"  # 64 chars, fake
 def todo(
     env: dict[str, str], *args: str, input: str | None = "", cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*TODO_EXE, *args],
-        env=env,
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=cwd,
-    )
+    return run_todo(env, *args, input=input, cwd=cwd)
 
 
 def test_api_key_from_stdin(todo_env: dict[str, str], todo_home: Path) -> None:
