@@ -235,16 +235,15 @@ class SlashCommands:
 
     def _model_warning(self, model: str) -> None:
         try:
-            from .catalog import cached_catalog, close_matches, tool_support_warning
+            from .catalog import cached_catalog, close_matches, no_tools_message
 
-            warning = tool_support_warning(
-                model, self.repl.settings, provider=self.repl.provider_name
-            )
-            if warning:
-                self.console.print(f"[yellow]{_escape(warning)}[/]")
-                return
             catalog = cached_catalog(self.repl.settings, provider=self.repl.provider_name)
-            if catalog is not None and catalog.models and catalog.get(model) is None:
+            if catalog is None:
+                return
+            known = catalog.get(model)
+            if known is not None and known.tools is False:
+                self.console.print(f"[yellow]{_escape(no_tools_message(model, catalog))}[/]")
+            elif known is None and catalog.models:
                 close = close_matches(model, catalog.models)
                 hint = f" Did you mean {', '.join(close)}?" if close else ""
                 self.console.print(
