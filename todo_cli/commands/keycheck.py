@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -28,11 +29,8 @@ def check(
     key = cfg.require_key()
     base_url = cfg.base_url or cfg.provider.base_url or ""
     status = spinner_factory()
-    if status is None:
+    with status("Checking the OpenRouter key…") if status else nullcontext():
         info = fetch_key_info(base_url, key, timeout=DEFAULT_TIMEOUT)
-    else:
-        with status("Checking the OpenRouter key…"):
-            info = fetch_key_info(base_url, key, timeout=DEFAULT_TIMEOUT)
 
     masked = mask_secret(key)
     data = info.to_dict()
