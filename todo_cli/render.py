@@ -95,7 +95,7 @@ def task_cells(task: Any, *, now: datetime, tz: tzinfo, _cache: dict | None = No
         ),
         (title, dim),
         _due_cell(task, now, tz, _cache),
-        (one_line(" ".join(["#" + t for t in task.tags])), dim or "cyan"),
+        (hashtags(task.tags), dim or "cyan"),
         (one_line(task.project or ""), dim or "magenta"),
     ]
 
@@ -106,6 +106,11 @@ def one_line(text: str) -> str:
     if text.isprintable():
         return text
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def hashtags(tags: Iterable[str]) -> str:
+    """Tags as one line of "#home #phone" ("" when there are none)."""
+    return one_line(" ".join(["#" + t for t in tags]))
 
 
 def _rows(tasks: Iterable[Any], now: datetime, tz: tzinfo) -> list[list[Cell]]:
@@ -308,7 +313,7 @@ def task_detail_lines(
         ("Status", task.status),
         ("Priority", task.priority),
         ("Due", _due_detail(task.due, now, tz)),
-        ("Tags", one_line(" ".join("#" + t for t in task.tags)) or None),
+        ("Tags", hashtags(task.tags) or None),
         ("Project", one_line(task.project or "") or None),
         ("Created", _stamp(task.created_at, tz)),
         ("Updated", _stamp(task.updated_at, tz)),
@@ -412,4 +417,4 @@ def _due_word(due: str | None, now: datetime, tz: tzinfo) -> str:
 
 
 def _tags_word(tags: Sequence[str]) -> str:
-    return one_line(" ".join("#" + t for t in tags)) if tags else "none"
+    return hashtags(tags) or "none"
