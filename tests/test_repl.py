@@ -424,3 +424,13 @@ def test_slash_edge_cases(key: None, monkeypatch: pytest.MonkeyPatch) -> None:
             assert "+ #1 Multi word title" in d.out
 
     run(main())
+
+
+def test_error_line_matches_the_cli_format() -> None:
+    from todo_cli.errors import NotFoundError
+    from todo_cli.repl import _error_text
+
+    err = NotFoundError("No task #42", hint="Run `todo tasks list --all` to see task ids.")
+    assert _error_text(err).plain == (
+        "Error: No task #42. Run `todo tasks list --all` to see task ids."
+    )

@@ -94,10 +94,9 @@ def main() -> None:
 
 
 def _print_error(message: str, hint: str | None) -> None:
-    line = f"Error: {message}"
-    if hint:
-        # "No task #42" + hint -> "No task #42. Run ..."
-        line += f" {hint}" if message.endswith((".", "!", "?", ":")) else f". {hint}"
+    from .errors import with_stop
+
+    line = f"Error: {with_stop(message)} {hint}" if hint else f"Error: {message}"
     if sys.stderr.isatty():
         sys.stderr.write(f"\x1b[31m{line}\x1b[0m\n")
     else:

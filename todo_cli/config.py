@@ -617,7 +617,7 @@ class Settings:
         if source == "config":
             return ConfigError(
                 f"{display_path(self.paths.config_file)}: {setting.key}: {reason}",
-                hint=f"— fix it with `todo config set {setting.key} VALUE` or "
+                hint=f"Fix it with `todo config set {setting.key} VALUE` or "
                 f"`todo config unset {setting.key}`.",
             )
         where = f"{setting.env} in .env" if source == ".env" else setting.env

@@ -34,6 +34,11 @@ class TodoError(Exception):
         return f"{self.message} {self.hint}" if self.hint else self.message
 
 
+def with_stop(message: str) -> str:
+    """``message`` ending in punctuation, so a hint can follow it: "No task #42." """
+    return message if message.endswith((".", "!", "?", ":")) else f"{message}."
+
+
 class UsageError(TodoError):
     exit_code = ExitCode.USAGE
 

@@ -27,7 +27,7 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.styles import Style
 
-from .errors import ProviderError, TodoError
+from .errors import ProviderError, TodoError, with_stop
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input
@@ -827,6 +827,8 @@ def _error_text(exc: BaseException, prefix: str = "") -> Any:
 
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     hint = getattr(exc, "hint", None)
+    if hint:
+        message = with_stop(message)
     text = Text(f"Error: {prefix}{message}", style="red")
     if hint:
         text.append(f" {hint}", style="dim")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from .errors import TodoError, UsageError
+from .errors import TodoError, UsageError, with_stop
 
 if TYPE_CHECKING:
     from .repl import Repl
@@ -144,7 +144,8 @@ class SlashCommands:
         )
 
     def error(self, exc: TodoError) -> None:
-        line = f"[red]Error: {_escape(exc.message)}[/]"
+        message = with_stop(exc.message) if exc.hint else exc.message
+        line = f"[red]Error: {_escape(message)}[/]"
         if exc.hint:
             line += f" [dim]{_escape(exc.hint)}[/]"
         self.console.print(line)
