@@ -14,30 +14,20 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import PurePath
 from typing import Any
 
 from .errors import TodoError, UsageError
+from .store import PRIORITIES, STATUSES, Task
 
 FORMATS = ("json", "taskwarrior", "todotxt")
 IMPORT_FORMATS = ("auto", *FORMATS)
 
-# Kept in step with store.PRIORITIES / store.STATUSES (this module stays free of the store).
-_PRIORITIES = ("none", "low", "medium", "high")
-_STATUSES = ("pending", "done")
-_RECORD_KEYS = (
-    "title",
-    "notes",
-    "status",
-    "priority",
-    "due",
-    "tags",
-    "project",
-    "created_at",
-    "updated_at",
-    "completed_at",
-)
+_PRIORITIES = PRIORITIES
+_STATUSES = STATUSES
+_RECORD_KEYS = tuple(f.name for f in dataclass_fields(Task) if f.name != "id")
 
 _TW_PRIORITY_IN = {"H": "high", "M": "medium", "L": "low", "": "none"}
 _TW_PRIORITY_OUT = {"high": "H", "medium": "M", "low": "L"}
