@@ -165,6 +165,12 @@ def _build_registry() -> dict[str, Setting]:
             24.0,
             help="How long a downloaded model catalog is reused before refreshing it.",
         ),
+        Setting(
+            "agent.task_list_tokens",
+            "float",
+            1000.0,
+            help="Token budget of the open-task list the agent's instructions carry.",
+        ),
     ]
     for p in PROVIDERS.values():
         settings += [

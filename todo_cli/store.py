@@ -310,6 +310,7 @@ _ORDER_BY = {
     "priority": f"{_PRIORITY_RANK} DESC, t.due_ts IS NULL, t.due_ts, t.id",
     "created": "unixepoch(t.created_at), t.id",
     "id": "t.id",
+    "updated": "unixepoch(t.updated_at) DESC, t.id DESC",  # most recently changed first
 }
 
 
