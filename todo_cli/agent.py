@@ -475,7 +475,7 @@ class ChatSession:
         ctx.run(CURRENT_TURN.set, stats)
         group = self.store.group(f"chat: {' '.join(message.split())[:60]}")
         ctx.run(group.__enter__)
-        turn = _Turn()
+        turn = _Turn(message)
         pump: asyncio.Task[Any] | None = None
         run_input: Any = message
         try:
@@ -488,7 +488,7 @@ class ChatSession:
                     max_turns=MAX_TURNS,
                     run_config=run_config,
                 )
-                self._result = result
+                self._result = turn.result = result
                 pump = asyncio.create_task(_pump(result, queue))
                 while True:
                     item = await queue.get()
@@ -596,6 +596,9 @@ class ChatSession:
                 i.get("call_id") for i in items if _item_type(i) == "function_call_output"
             }
             add: list[Any] = []
+            if not getattr(turn.result, "_stream_input_persisted", True) and not turn.calls:
+                # Stopped before the first model request: keep the user's message anyway.
+                add.append({"role": "user", "content": turn.message})
             for call in dangling_calls(items):
                 output = turn.outputs.get(call["call_id"])
                 add.append(
@@ -625,7 +628,9 @@ class ChatSession:
 class _Turn:
     """Maps SDK stream events to our events and remembers what the turn did."""
 
-    def __init__(self) -> None:
+    def __init__(self, message: str = "") -> None:
+        self.message = message
+        self.result: Any = None  # the SDK run in progress
         self.names: dict[str, str] = {}
         self.calls: dict[str, dict[str, Any]] = {}  # call_id -> raw function_call item
         self.outputs: dict[str, str] = {}
