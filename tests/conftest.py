@@ -10,7 +10,7 @@ import pytest
 
 # Variables the program reads; tests must never see the developer's real ones.
 _PROVIDER_PREFIXES = ("OPENROUTER", "GROQ", "GEMINI", "OPENAI", "OLLAMA", "CUSTOM")
-_ENV_VARS = ["LLM_PROVIDER", "TODO_HOME", "TODO_DEBUG", "OPENAI_BASE_URL"] + [
+_ENV_VARS = ["LLM_PROVIDER", "TODO_HOME", "TODO_DEBUG", "TODO_LIST", "OPENAI_BASE_URL"] + [
     f"{p}_{s}" for p in _PROVIDER_PREFIXES for s in ("API_KEY", "DEFAULT_MODEL", "BASE_URL")
 ]
 

@@ -48,6 +48,7 @@ TASK_FIELDS = [
     "created_at",
     "updated_at",
     "completed_at",
+    "list",
 ]
 
 

@@ -81,7 +81,7 @@ def test_taskwarrior_array_export_is_mapped():
     assert taxes["priority"] == "none"
     assert plants["status"] == "pending"  # waiting is pending with a wait date
     assert plants["priority"] == "low"
-    assert set(milk) == set(TASK_FIELDS) - {"id"}
+    assert set(milk) == set(TASK_FIELDS) - {"id", "list"}  # imports go to the current list
 
 
 def test_taskwarrior_one_object_per_line():

@@ -648,7 +648,7 @@ def test_import_keeps_timestamps_and_remaps_ids(store: TaskStore) -> None:
     del old["id"]
     expected = dict(records[0])
     del expected["id"]
-    assert old == expected
+    assert old == {**expected, "list": "default"}
     assert imported[1].created_at == "2026-11-24T10:30:00-05:00"
     assert imported[2].created_at == imported[2].updated_at == "2026-01-01T00:00:00+00:00"
     assert imported[2].completed_at == imported[2].updated_at

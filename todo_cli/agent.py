@@ -113,10 +113,10 @@ def _instructions_fn(
     return instructions
 
 
-def _open_store(settings: Any) -> Any:
+def _open_store(settings: Any, list_name: str | None = None) -> Any:
     from .store import TaskStore
 
-    return TaskStore.open(settings)
+    return TaskStore.open(settings, list_name=list_name)
 
 
 def _build_agent(
@@ -275,7 +275,11 @@ class _Failed:
 
 
 class ChatSession:
-    """One conversation with the agent; usable for many turns."""
+    """One conversation with the agent; usable for many turns.
+
+    Its tools work on one list: ``list_name`` (default: the ``list`` setting), or the list
+    the given ``store`` is bound to.
+    """
 
     def __init__(
         self,
@@ -288,10 +292,12 @@ class ChatSession:
         continue_latest: bool = False,
         store: Any | None = None,
         auto_approve: bool = False,
+        list_name: str | None = None,
     ) -> None:
         from .providers import get_provider
 
         self.settings = settings
+        self._list_name = list_name  # for the store opened on first use (None: the setting)
         self.provider_name: str = get_provider(provider).name if provider else settings.provider
         self.base_url: str | None = base_url
         self.model: str = model or self._default_model(self.provider_name)
@@ -329,9 +335,23 @@ class ChatSession:
 
     @property
     def store(self) -> Any:
+        """The task store the agent's tools work on, bound to the session's list."""
         if self._store is None:
-            self._store = _open_store(self.settings)
+            self._store = _open_store(self.settings, self._list_name)
         return self._store
+
+    @property
+    def list_name(self) -> str:
+        """The list this session works on (the store's)."""
+        return str(self.store.list_name)
+
+    def use_list(self, name: str) -> str:
+        """Work on another list from the next turn on, in a new conversation (the old one
+        talks about the other list's tasks); returns the list name as stored."""
+        clean = str(self.store.use_list(name))
+        self._list_name = clean
+        self.new_conversation()
+        return clean
 
     @property
     def endpoint(self) -> Endpoint:

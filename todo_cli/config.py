@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, ProviderError, TodoError, UsageError
+from .listnames import DEFAULT_LIST, list_name_problem
 from .providers import DEFAULT_PROVIDER, PROVIDERS, Provider
 
 if TYPE_CHECKING:
@@ -158,6 +159,13 @@ def _build_registry() -> dict[str, Setting]:
             "str",
             None,  # the system's local zone, detected at load time
             help="IANA time zone for due dates, e.g. Europe/Paris (default: the system's).",
+        ),
+        Setting(
+            "list",
+            "str",
+            DEFAULT_LIST,
+            "TODO_LIST",
+            help="The task list `todo tasks` and `todo chat` work on (see `todo lists`).",
         ),
         Setting(
             "models.cache_ttl_hours",
@@ -312,6 +320,11 @@ def coerce(setting: Setting, value: Any) -> Any:
             )
     elif setting.key == "timezone":
         validate_timezone(text)
+    elif setting.key == "list":
+        problem = list_name_problem(text)
+        if problem:
+            raise ValueError(problem)
+        text = text.lower()
     elif setting.key.endswith(".base_url") and text:
         from urllib.parse import urlsplit
 
@@ -657,6 +670,11 @@ class Settings:
     @property
     def show_reasoning(self) -> bool:
         return bool(self.get("show_reasoning"))
+
+    @property
+    def list_name(self) -> str:
+        """The current task list: the ``list`` setting (validated, lower case)."""
+        return self.get("list") or DEFAULT_LIST
 
     @property
     def tz(self) -> tzinfo:

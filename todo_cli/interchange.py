@@ -27,7 +27,7 @@ IMPORT_FORMATS = ("auto", *FORMATS)
 
 _PRIORITIES = PRIORITIES
 _STATUSES = STATUSES
-_RECORD_KEYS = tuple(f.name for f in dataclass_fields(Task) if f.name != "id")
+_RECORD_KEYS = tuple(f.name for f in dataclass_fields(Task) if f.name not in ("id", "list_name"))
 
 _TW_PRIORITY_IN = {"H": "high", "M": "medium", "L": "low", "": "none"}
 _TW_PRIORITY_OUT = {"high": "H", "medium": "M", "low": "L"}

@@ -176,8 +176,10 @@ class Repl:
         history: History | None = None,
         store: Any = None,
         settings: Any = None,
+        list_name: str | None = None,
     ) -> None:
         self.input = input
+        self._list_flag = list_name
         self.output = output
         self._console = console
         self._provider_flag = provider
@@ -227,7 +229,7 @@ class Repl:
     def _load_settings(self) -> Any:
         from .config import load_settings
 
-        return load_settings({"provider": self._provider_flag})
+        return load_settings({"provider": self._provider_flag, "list": self._list_flag})
 
     def reload_settings(self) -> None:
         """Re-read settings (after a key or setting was stored)."""
@@ -843,6 +845,7 @@ def run_repl(
     conversation_id: str | None = None,
     continue_latest: bool = False,
     yes: bool = False,
+    list_name: str | None = None,
 ) -> None:
     """Open the interactive chat session on the terminal (returns on Ctrl-D or /exit)."""
     from . import conversations
@@ -866,6 +869,7 @@ def run_repl(
         base_url=base_url,
         conversation_id=conversation_id,
         yes=yes,
+        list_name=list_name,
     )
     # Started once the first prompt is drawn: it would otherwise compete for the GIL
     # with the start-up itself.

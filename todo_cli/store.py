@@ -18,6 +18,13 @@
   sorts at the end of its day in the user's zone, after the timed tasks of that day; the
   keys are recomputed on open if the zone changed). Filters on due dates compare date-only
   values as dates, so they never depend on these keys.
+* Lists: every task belongs to one named list (``tasks.list``, default "default"). A store
+  is bound to one list (``list_name``) and everything it does is scoped to it: queries,
+  counts, stats, search, add, import and undo. Task ids are global (one sequence over every
+  list), so a task of another list is simply "No task #N" here, and the journal and undo
+  stay simple. Each journal group records the list it was made in; ``undo()`` takes back
+  the newest group of the bound list. ``lists()``, ``rename_list()`` and ``delete_list()``
+  manage lists as a whole (rename and delete are journaled in the bound list: one undo step).
 """
 
 from __future__ import annotations
@@ -29,13 +36,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import dates
 from .errors import NotFoundError, TodoError, UsageError
+from .listnames import DEFAULT_LIST, validate_list_name
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -49,6 +57,9 @@ __all__ = [
     "SORTS",
     "Task",
     "TaskQuery",
+    "ListInfo",
+    "DEFAULT_LIST",
+    "validate_list_name",
     "Change",
     "UndoResult",
     "TaskStore",
@@ -102,6 +113,7 @@ class Task:
     created_at: str
     updated_at: str
     completed_at: str | None
+    list_name: str = DEFAULT_LIST
 
     def to_dict(self) -> dict[str, Any]:
         """The task as a JSON-ready dict (the shape of ``--json`` output and of the journal)."""
@@ -117,6 +129,7 @@ class Task:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "completed_at": self.completed_at,
+            "list": self.list_name,
         }
 
     @classmethod
@@ -134,6 +147,7 @@ class Task:
             created_at=data["created_at"],
             updated_at=data["updated_at"],
             completed_at=data.get("completed_at"),
+            list_name=data.get("list") or DEFAULT_LIST,
         )
 
 
@@ -161,6 +175,20 @@ class TaskQuery:
     sort: str = "due"
     limit: int | None = None
     offset: int = 0
+
+
+@dataclass
+class ListInfo:
+    """One list: its name, its pending ("open") and done task counts, and whether the store
+    is bound to it."""
+
+    name: str
+    open: int
+    done: int
+    current: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "open": self.open, "done": self.done, "current": self.current}
 
 
 @dataclass
@@ -272,11 +300,21 @@ def m004_store_meta(db: Database) -> None:
     db.execute("CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT)")
 
 
+def m005_lists(db: Database) -> None:
+    """Named lists: every task belongs to one (existing tasks to "default"), and every journal
+    group records the list it was made in, so undo stays within a list."""
+    db.execute("ALTER TABLE tasks ADD COLUMN list TEXT NOT NULL DEFAULT 'default'")
+    db.execute("CREATE INDEX tasks_by_list_status_due ON tasks (list, status, due_ts)")
+    db.execute("ALTER TABLE journal_groups ADD COLUMN list TEXT NOT NULL DEFAULT 'default'")
+    db.execute("CREATE INDEX journal_groups_by_list ON journal_groups (list, seq)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_tasks,
     m002_journal,
     m003_fts,
     m004_store_meta,
+    m005_lists,
 ]
 MIGRATION_NAMES = tuple(fn.__name__ for fn in MIGRATIONS)
 
@@ -299,7 +337,7 @@ _TAG_SEP = "\x1f"
 _TASK_SELECT = """
 SELECT t.id, t.title, t.notes, t.status, t.priority, t.due,
        (SELECT group_concat(tag, char(31)) FROM task_tags WHERE task_id = t.id) AS tags,
-       t.project, t.created_at, t.updated_at, t.completed_at
+       t.project, t.created_at, t.updated_at, t.completed_at, t.list
 FROM tasks t
 """
 _PRIORITY_RANK = (
@@ -328,6 +366,7 @@ def _row_to_task(row: tuple[Any, ...]) -> Task:
         row[8],
         row[9],
         row[10],
+        row[11],
     )
 
 
@@ -344,7 +383,8 @@ class TaskStore:
     """Tasks in one SQLite file; safe to share between threads of one process.
 
     ``tz`` is the user's time zone (default: the system's); ``clock`` returns "now" and
-    exists so tests can pin time.
+    exists so tests can pin time. ``list_name`` is the list the store is bound to (default
+    "default"; validated, lower case): every task operation is scoped to it.
     """
 
     def __init__(
@@ -353,9 +393,11 @@ class TaskStore:
         *,
         tz: tzinfo | None = None,
         clock: Callable[[], datetime] | None = None,
+        list_name: str | None = None,
     ) -> None:
         self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
         self.tz: tzinfo = dates.resolve_tz(tz)
+        self._list = validate_list_name(list_name) if list_name is not None else DEFAULT_LIST
         self._clock = clock
         self._lock = threading.RLock()
         self._depth = 0  # nesting of _transaction()
@@ -388,13 +430,36 @@ class TaskStore:
             raise
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> TaskStore:
-        """Open (creating or upgrading as needed) the user's database at ``todo.db``."""
+    def open(cls, settings: Settings | None = None, list_name: str | None = None) -> TaskStore:
+        """Open (creating or upgrading as needed) the user's database at ``todo.db``, bound
+        to ``list_name`` (default: the ``list`` setting, else "default")."""
         from .config import get_paths, load_settings
 
         if settings is None:
             settings = load_settings()
-        return cls(get_paths().ensure().db_file, tz=settings.tz)
+        if list_name is None:
+            list_name = getattr(settings, "list_name", None)
+        return cls(get_paths().ensure().db_file, tz=settings.tz, list_name=list_name)
+
+    @property
+    def list_name(self) -> str:
+        """The list this store is bound to."""
+        return self._list
+
+    def use_list(self, name: str) -> str:
+        """Bind the store to another list (validated); returns the name as stored.
+
+        Refused while a change group is open, so one undo step never spans two lists.
+        """
+        clean = validate_list_name(name)
+        with self._lock:
+            if self._group is not None:
+                raise TodoError(
+                    "Cannot switch lists in the middle of a change.",
+                    hint="Try again when the current command or turn has finished.",
+                )
+            self._list = clean
+        return clean
 
     def close(self) -> None:
         """Close the database connection, refreshing the query planner's statistics first.
@@ -565,8 +630,8 @@ class TaskStore:
             row = None
         if row is None:
             conn.execute(
-                "INSERT INTO journal_groups (id, label, created_at) VALUES (?, ?, ?)",
-                (group.id, group.label, self._stamp()),
+                "INSERT INTO journal_groups (id, label, created_at, list) VALUES (?, ?, ?, ?)",
+                (group.id, group.label, self._stamp(), self._list),
             )
         return group.id
 
@@ -578,17 +643,27 @@ class TaskStore:
 
     # --- low-level row access ------------------------------------------------------------
 
-    def _fetch(self, conn: sqlite3.Connection, task_id: int) -> Task | None:
-        row = conn.execute(_TASK_SELECT + " WHERE t.id = ?", (task_id,)).fetchone()
+    def _fetch(
+        self, conn: sqlite3.Connection, task_id: int, *, any_list: bool = False
+    ) -> Task | None:
+        """The task with this id in the bound list (in any list with ``any_list``)."""
+        if any_list:
+            row = conn.execute(_TASK_SELECT + " WHERE t.id = ?", (task_id,)).fetchone()
+        else:
+            row = conn.execute(
+                _TASK_SELECT + " WHERE t.id = ? AND t.list = ?", (task_id, self._list)
+            ).fetchone()
         return _row_to_task(row) if row else None
 
     def _fetch_many(self, conn: sqlite3.Connection, ids: Iterable[int]) -> list[Task]:
+        """Tasks of the bound list in the order given; any id not in it raises NotFoundError."""
         wanted = _unique_ids(ids)
         found: dict[int, Task] = {}
         for chunk_start in range(0, len(wanted), 500):
             chunk = wanted[chunk_start : chunk_start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in conn.execute(_TASK_SELECT + f" WHERE t.id IN ({marks})", chunk):
+            sql = _TASK_SELECT + f" WHERE t.id IN ({marks}) AND t.list = ?"
+            for row in conn.execute(sql, (*chunk, self._list)):
                 task = _row_to_task(row)
                 found[task.id] = task
         missing = [i for i in wanted if i not in found]
@@ -627,9 +702,10 @@ class TaskStore:
                 after.created_at,
                 after.updated_at,
                 after.completed_at,
+                after.list_name,
             )
             cols = "title, notes, status, priority, due, due_ts, project, created_at, "
-            cols += "updated_at, completed_at"
+            cols += "updated_at, completed_at, list"
             if before is None:
                 if after.id:
                     cur = conn.execute(
@@ -663,7 +739,7 @@ class TaskStore:
                     after.project or "",
                 ),
             )
-            stored = self._fetch(conn, task_id)
+            stored = self._fetch(conn, task_id, any_list=True)
         conn.execute(
             "INSERT INTO journal (group_id, task_id, before, after) VALUES (?, ?, ?, ?)",
             (
@@ -715,6 +791,7 @@ class TaskStore:
             created_at=stamp,
             updated_at=stamp,
             completed_at=None,
+            list_name=self._list,
         )
         with self.group(f"add '{clean_title}'"), self._transaction() as conn:
             stored = self._write(conn, None, task, self._group_id(conn))
@@ -765,7 +842,7 @@ class TaskStore:
             before = self._fetch(conn, tid)
             if before is None:
                 raise _not_found([tid])
-            after = Task(**{**before.to_dict(), **changes})
+            after = replace(before, **changes)
             tags = list(before.tags) if new_tags is None else new_tags
             tags = _tags([*tags, *add_tags])
             after.tags = [t for t in tags if t.casefold() not in remove_tags]
@@ -814,13 +891,19 @@ class TaskStore:
                 self._write(conn, task, None, group_id)
         return tasks
 
-    def import_tasks(self, records: Iterable[dict[str, Any]]) -> list[Task]:
-        """Insert tasks given as dicts in the ``Task.to_dict`` shape, with new ids.
+    def import_tasks(
+        self, records: Iterable[dict[str, Any]], *, keep_lists: bool = False
+    ) -> list[Task]:
+        """Insert tasks given as dicts in the ``Task.to_dict`` shape, with new ids, into the
+        bound list (with ``keep_lists``: into each record's ``"list"``, default the bound one).
 
         Timestamps are kept when given. Everything is validated first: one bad record raises
         UsageError ("Record 3: ...") and nothing is written. One transaction, one undo step.
         """
-        tasks = [self._task_from_record(i, rec) for i, rec in enumerate(records, start=1)]
+        tasks = [
+            self._task_from_record(i, rec, keep_lists=keep_lists)
+            for i, rec in enumerate(records, start=1)
+        ]
         if not tasks:
             return []
         label = f"import {len(tasks)} task{'s' if len(tasks) != 1 else ''}"
@@ -830,7 +913,7 @@ class TaskStore:
         self._optimize(analyze=True)  # a bulk import changes the query planner's best choices
         return [t for t in stored if t is not None]
 
-    def _task_from_record(self, index: int, record: Any) -> Task:
+    def _task_from_record(self, index: int, record: Any, *, keep_lists: bool = False) -> Task:
         try:
             if not isinstance(record, dict):
                 raise UsageError("expected an object with at least a title.")
@@ -845,6 +928,9 @@ class TaskStore:
                 completed = updated
             if status == "pending":
                 completed = None
+            list_name = self._list
+            if keep_lists and record.get("list") is not None:
+                list_name = validate_list_name(record["list"])
             return Task(
                 id=0,
                 title=_title(record.get("title")),
@@ -857,22 +943,24 @@ class TaskStore:
                 created_at=created,
                 updated_at=updated,
                 completed_at=completed,
+                list_name=list_name,
             )
         except UsageError as exc:
             message = exc.message[0].lower() + exc.message[1:]
             raise UsageError(f"Record {index}: {message}", hint=exc.hint) from None
 
     def undo(self) -> UndoResult:
-        """Revert the newest group of changes that has not been undone, atomically.
-
-        Repeated calls walk further back; undo steps themselves are never undone (no redo).
+        """Revert the newest group of changes made in the bound list that has not been undone,
+        atomically (a list rename or delete counts for the list the store was bound to when
+        it ran). Repeated calls walk further back; undo steps themselves are never undone (no redo).
         Raises NotFoundError("Nothing to undo.") when the journal has nothing left, and
         TodoError (changing nothing) if a task was changed outside the journal since.
         """
         with self._transaction() as conn:
             row = conn.execute(
-                "SELECT id, label FROM journal_groups"
-                " WHERE undo_of IS NULL AND undone_by IS NULL ORDER BY seq DESC LIMIT 1"
+                "SELECT id, label FROM journal_groups WHERE list = ?"
+                " AND undo_of IS NULL AND undone_by IS NULL ORDER BY seq DESC LIMIT 1",
+                (self._list,),
             ).fetchone()
             if row is None:
                 raise NotFoundError("Nothing to undo.")
@@ -883,14 +971,23 @@ class TaskStore:
             ).fetchall()
             undo_id = _new_id()
             conn.execute(
-                "INSERT INTO journal_groups (id, label, created_at, undo_of) VALUES (?, ?, ?, ?)",
-                (undo_id, f"undo {label}" if label else "undo", self._stamp(), group_id),
+                "INSERT INTO journal_groups (id, label, created_at, undo_of, list)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    undo_id,
+                    f"undo {label}" if label else "undo",
+                    self._stamp(),
+                    group_id,
+                    self._list,
+                ),
             )
             firsts: dict[int, Task | None] = {}
             lasts: dict[int, Task | None] = {}
             for task_id, before_json, after_json in entries:
-                current = self._fetch(conn, task_id)
-                expected = json.loads(after_json) if after_json else None
+                current = self._fetch(conn, task_id, any_list=True)
+                # Read through from_dict, so entries written before a field existed compare
+                # with that field's default (e.g. "list" in entries older than lists).
+                expected = Task.from_dict(json.loads(after_json)).to_dict() if after_json else None
                 if (current.to_dict() if current else None) != expected:
                     what = f"'{label}'" if label else "the last change"
                     raise TodoError(
@@ -907,6 +1004,73 @@ class TaskStore:
         changes = [Change(before=firsts[tid], after=lasts[tid]) for tid in firsts]
         changes.reverse()  # in the order the original group made them
         return UndoResult(group_id=group_id, label=label, changes=changes)
+
+    # --- public API: lists ---------------------------------------------------------------
+
+    def lists(self) -> list[ListInfo]:
+        """Every list that has tasks, with its open and done counts, plus the bound list even
+        when it is empty; "default" first, then by name."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT list, coalesce(sum(status = 'pending'), 0),"
+                " coalesce(sum(status = 'done'), 0) FROM tasks GROUP BY list"
+            ).fetchall()
+        found = {name: ListInfo(name, open_, done) for name, open_, done in rows}
+        found.setdefault(self._list, ListInfo(self._list, 0, 0))
+        found[self._list].current = True
+        return sorted(found.values(), key=lambda info: (info.name != DEFAULT_LIST, info.name))
+
+    def _list_tasks(self, conn: sqlite3.Connection, name: str) -> list[Task]:
+        rows = conn.execute(_TASK_SELECT + " WHERE t.list = ? ORDER BY t.id", (name,)).fetchall()
+        return [_row_to_task(row) for row in rows]
+
+    def rename_list(self, old: str, new: str) -> int:
+        """Give every task of list ``old`` the list ``new``; returns how many moved.
+
+        One undo step, recorded in the bound list (a store bound to ``old`` follows the
+        rename, and records the step in ``new``). The tasks' ``updated_at`` is kept (the
+        list got a new name; the tasks did not change). NotFoundError when ``old`` has no
+        tasks; UsageError when ``new`` is invalid or already has tasks (lists are never merged
+        by accident).
+        """
+        source, target = validate_list_name(old), validate_list_name(new)
+        if source == target:
+            raise UsageError(f"The list is already called '{target}'.")
+        with self.group(f"rename list {source} to {target}"), self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM tasks WHERE list = ? LIMIT 1", (target,)).fetchone():
+                raise UsageError(
+                    f"There is already a list '{target}'.",
+                    hint="Pick another name, or rename or delete that list first.",
+                )
+            tasks = self._list_tasks(conn, source)
+            if not tasks:
+                raise _no_list(source)
+            bound = self._list
+            if bound == source:
+                self._list = target  # the step is recorded in the list the store follows to
+            try:
+                group_id = self._group_id(conn)
+                for before in tasks:
+                    after = Task.from_dict(before.to_dict())
+                    after.list_name = target
+                    self._write(conn, before, after, group_id)
+            except BaseException:
+                self._list = bound
+                raise
+        return len(tasks)
+
+    def delete_list(self, name: str) -> list[Task]:
+        """Delete every task of list ``name`` and return them; one undo step (recorded in the
+        bound list) restores them all. NotFoundError when the list has no tasks."""
+        clean = validate_list_name(name)
+        with self.group(f"delete list {clean}"), self._transaction() as conn:
+            tasks = self._list_tasks(conn, clean)
+            if not tasks:
+                raise _no_list(clean)
+            group_id = self._group_id(conn)
+            for task in tasks:
+                self._write(conn, task, None, group_id)
+        return tasks
 
     # --- public API: queries -------------------------------------------------------------
 
@@ -940,8 +1104,9 @@ class TaskStore:
         match = _fts_query(text)
         if match is None:
             return []
-        params: list[Any] = [match]
-        sql = _TASK_SELECT + " JOIN tasks_fts f ON f.rowid = t.id WHERE tasks_fts MATCH ?"
+        params: list[Any] = [match, self._list]
+        sql = _TASK_SELECT + " JOIN tasks_fts f ON f.rowid = t.id"
+        sql += " WHERE tasks_fts MATCH ? AND t.list = ?"
         if status is not None and status != "all":
             sql += " AND t.status = ?"
             params.append(_status(status))
@@ -959,10 +1124,10 @@ class TaskStore:
         sql = (
             "SELECT coalesce(sum(t.status = 'pending'), 0), coalesce(sum(t.status = 'done'), 0),"
             f" coalesce(sum(t.status = 'pending' AND {overdue}), 0),"
-            f" coalesce(sum(t.status = 'pending' AND {today}), 0) FROM tasks t"
+            f" coalesce(sum(t.status = 'pending' AND {today}), 0) FROM tasks t WHERE t.list = ?"
         )
         with self._lock:
-            row = self._conn.execute(sql, (*o_params, *t_params)).fetchone()
+            row = self._conn.execute(sql, (*o_params, *t_params, self._list)).fetchone()
         return {"open": row[0], "overdue": row[2], "due_today": row[3], "done": row[1]}
 
     # --- query building ------------------------------------------------------------------
@@ -1005,8 +1170,8 @@ class TaskStore:
         ]
 
     def _where(self, q: TaskQuery) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
+        clauses: list[str] = ["t.list = ?"]
+        params: list[Any] = [self._list]
         if q.status is not None and q.status != "all":
             clauses.append("t.status = ?")
             params.append(_status(q.status))
@@ -1043,7 +1208,7 @@ class TaskStore:
             else:
                 clauses.append("t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)")
                 params.append(match)
-        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+        return "WHERE " + " AND ".join(clauses), params
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -1075,6 +1240,10 @@ def _not_found(ids: list[Any]) -> NotFoundError:
     if len(ids) == 1:
         return NotFoundError(f"No task #{ids[0]}", hint=_LIST_HINT)
     return NotFoundError(f"No tasks {_id_list(ids)}", hint=_LIST_HINT)
+
+
+def _no_list(name: str) -> NotFoundError:
+    return NotFoundError(f"No list '{name}'", hint="Run `todo lists` to see your lists.")
 
 
 def _id_list(ids: Iterable[int]) -> str:

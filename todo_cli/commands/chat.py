@@ -57,12 +57,22 @@ def chat(
         str | None,
         typer.Option("--conversation", metavar="ID", help="Continue the conversation ID."),
     ] = None,
+    list_name: Annotated[
+        str | None,
+        typer.Option(
+            "--list", metavar="NAME", help="Work on this task list (default: the `list` setting)."
+        ),
+    ] = None,
 ) -> None:
     """Chat with the todo agent: one message, or an interactive session on a terminal.
 
     Examples: todo chat "add buy milk tomorrow"; echo "what is due today?" | todo chat;
     todo chat -c "and move it to friday". Deletes and bulk changes need --yes here.
     """
+    if list_name is not None:
+        from ..listnames import validate_list_name
+
+        list_name = validate_list_name(list_name)
     text = " ".join(message or []).strip()
     if not text and not sys.stdin.isatty():
         text = sys.stdin.read().strip()
@@ -80,6 +90,7 @@ def chat(
             conversation_id=conversation,
             continue_latest=cont,
             yes=yes,
+            list_name=list_name,
         )
         return
     one_shot(
@@ -91,6 +102,7 @@ def chat(
         as_json=as_json,
         continue_latest=cont,
         conversation_id=conversation,
+        list_name=list_name,
     )
 
 
@@ -104,13 +116,14 @@ def one_shot(
     as_json: bool = False,
     continue_latest: bool = False,
     conversation_id: str | None = None,
+    list_name: str | None = None,
 ) -> None:
     """Run one turn: answer on stdout as it streams, tool activity on stderr."""
     import asyncio
 
     from ..config import load_settings
 
-    settings = load_settings({"provider": provider})
+    settings = load_settings({"provider": provider, "list": list_name})
     from ..agent import ChatSession
 
     session = ChatSession(

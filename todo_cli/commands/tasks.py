@@ -48,6 +48,9 @@ PRIORITY_ALIASES = {
 STATUS_CHOICES = ("pending", "done", "all")
 SORT_CHOICES = ("due", "priority", "created", "id")
 CLEAR_WORDS = ("", "none")
+# The `todo tasks --list NAME` of the running command: set by the group callback, which
+# runs (and resets it) on every invocation before the subcommand opens the store.
+_list_flag: dict[str, str | None] = {"name": None}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -58,7 +61,7 @@ def _store() -> Iterator[tuple[TaskStore, tzinfo]]:
     from ..config import load_settings
     from ..store import TaskStore
 
-    settings = load_settings()
+    settings = load_settings({"list": _list_option()})
     store = TaskStore.open(settings)
     try:
         yield store, store.tz
@@ -135,9 +138,32 @@ def _ids(values: list[str]) -> list[int]:
 # --------------------------------------------------------------------------- commands
 
 
+def _list_option() -> str | None:
+    """The `todo tasks --list NAME` given on this command line, if any."""
+    return _list_flag["name"]
+
+
 @app.callback()
-def tasks_root(ctx: typer.Context) -> None:
-    """Manage tasks directly (no model involved). Alone, `todo tasks` lists pending tasks."""
+def tasks_root(
+    ctx: typer.Context,
+    list_name: Annotated[
+        str | None,
+        typer.Option(
+            "--list",
+            metavar="NAME",
+            help="Work on this list (default: the `list` setting, else default).",
+        ),
+    ] = None,
+) -> None:
+    """Manage tasks directly (no model involved). Alone, `todo tasks` lists pending tasks.
+
+    Every command works on the current list: `todo tasks --list work add ...`.
+    """
+    _list_flag["name"] = None
+    if list_name is not None:
+        from ..listnames import validate_list_name
+
+        _list_flag["name"] = validate_list_name(list_name)
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_)
 

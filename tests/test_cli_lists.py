@@ -1,0 +1,163 @@
+"""Lists through the real CLI: `todo tasks --list`, the `list` setting, `todo chat --list`.
+
+The CLI runs in-process for speed (the same Typer app and error mapping as `todo`), one test
+runs the real executable; the chat goes over real HTTP to the fake OpenRouter server. Each
+test checks the SQLite rows afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import fakeserver
+import helpers
+import pytest
+from fakeserver import FakeServer
+from helpers import CliOutcome, invoke_cli, run_todo
+
+fake_server = fakeserver.fake_server
+no_internet = fakeserver.no_internet
+server = helpers.openrouter_server
+
+
+def todo(*args: str, input: str | None = None) -> CliOutcome:
+    return invoke_cli(*args, input=input)
+
+
+def ok(*args: str, input: str | None = None) -> str:
+    out = todo(*args, input=input)
+    assert out.code == 0, out.stderr + out.stdout
+    return out.stdout
+
+
+def rows(todo_home: Path) -> list[tuple]:
+    with sqlite3.connect(todo_home / "data" / "todo.db") as conn:
+        return conn.execute("SELECT id, title, status, list FROM tasks ORDER BY id").fetchall()
+
+
+def titles(*args: str) -> list[str]:
+    return [t["title"] for t in json.loads(ok(*args, "--json"))]
+
+
+def test_tasks_commands_work_on_the_list_given(todo_home: Path) -> None:
+    assert ok("tasks", "add", "Buy milk") == "Added #1 Buy milk\n"
+    assert ok("tasks", "--list", "Work", "add", "Write report") == "Added #2 Write report\n"
+    ok("tasks", "--list", "work", "add", "Send invoice")
+    assert rows(todo_home) == [
+        (1, "Buy milk", "pending", "default"),
+        (2, "Write report", "pending", "work"),
+        (3, "Send invoice", "pending", "work"),
+    ]
+    assert titles("tasks", "list") == ["Buy milk"]
+    assert titles("tasks", "--list", "work", "list") == ["Write report", "Send invoice"]
+    listed = json.loads(ok("tasks", "--list", "work", "list", "--json"))
+    assert {t["list"] for t in listed} == {"work"}
+    assert titles("tasks", "--list", "work", "search", "invoice") == ["Send invoice"]
+    assert titles("tasks", "search", "invoice") == []
+    ok("tasks", "--list", "work", "done", "3")
+    assert rows(todo_home)[2][2] == "done"
+
+
+def test_a_task_of_another_list_is_not_found(todo_home: Path) -> None:
+    ok("tasks", "add", "Buy milk")
+    for args in (("show", "1"), ("done", "1"), ("rm", "1"), ("edit", "1", "--title", "x")):
+        out = todo("tasks", "--list", "work", *args)
+        assert out.code == 3, out
+        assert out.stderr.startswith("Error: No task #1"), out.stderr
+    assert rows(todo_home) == [(1, "Buy milk", "pending", "default")]
+
+
+def test_undo_stays_in_the_current_list(todo_home: Path) -> None:
+    ok("tasks", "add", "Buy milk")
+    ok("tasks", "--list", "work", "add", "Write report")
+    assert "Buy milk" in ok("tasks", "undo")
+    assert rows(todo_home) == [(2, "Write report", "pending", "work")]
+    out = todo("tasks", "undo")
+    assert out.code == 3 and "Nothing to undo" in out.stderr
+    ok("tasks", "--list", "work", "undo")
+    assert rows(todo_home) == []
+
+
+def test_the_list_setting_and_its_environment_variable(
+    todo_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok("config", "set", "list", "Home")
+    ok("tasks", "add", "Water plants")
+    monkeypatch.setenv("TODO_LIST", "errands")
+    ok("tasks", "add", "Post letter")
+    ok("tasks", "--list", "work", "add", "Write report")  # the flag beats both
+    assert [r[3] for r in rows(todo_home)] == ["home", "errands", "work"]
+    show = json.loads(ok("config", "show", "--json"))["list"]
+    assert (show["value"], show["source"], show["env"]) == ("errands", "env", "TODO_LIST")
+
+
+def test_bad_list_names_are_usage_errors(todo_home: Path, monkeypatch) -> None:
+    out = todo("tasks", "--list", "two words", "add", "x")
+    assert out.code == 2 and "'two words' is not a valid list name" in out.stderr
+    out = todo("config", "set", "list", "a/b")
+    assert out.code == 2 and "not a valid list name" in out.stderr, out
+    monkeypatch.setenv("TODO_LIST", "-bad")
+    out = todo("tasks", "list")
+    assert out.code == 1 and "TODO_LIST" in out.stderr, out
+    assert not (todo_home / "data" / "todo.db").exists() or rows(todo_home) == []
+
+
+def test_export_is_the_current_list_and_carries_it(todo_home: Path, tmp_path: Path) -> None:
+    ok("tasks", "add", "Buy milk")
+    ok("tasks", "--list", "work", "add", "Write report")
+    exported = json.loads(ok("tasks", "--list", "work", "export"))
+    assert [(t["title"], t["list"]) for t in exported] == [("Write report", "work")]
+    backup = tmp_path / "work.json"
+    backup.write_text(json.dumps(exported))
+    # an import goes to the current list, whatever list the file names
+    ok("tasks", "--list", "home", "import", str(backup))
+    assert rows(todo_home)[-1] == (3, "Write report", "pending", "home")
+
+
+def test_the_real_executable(todo_env: dict[str, str], todo_home: Path) -> None:
+    proc = run_todo(todo_env, "tasks", "--list", "work", "add", "Write report", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["list"] == "work"
+    proc = run_todo({**todo_env, "TODO_LIST": "work"}, "tasks", "list", "--json")
+    assert [t["title"] for t in json.loads(proc.stdout)] == ["Write report"]
+    proc = run_todo(todo_env, "tasks", "show", "1")
+    assert proc.returncode == 3 and proc.stderr.startswith("Error: No task #1.")
+
+
+# --------------------------------------------------------------------------- the agent
+
+
+@pytest.fixture
+def offline(no_internet):
+    return no_internet
+
+
+def test_chat_works_on_the_list_given(
+    server: FakeServer, todo_home: Path, offline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ok("tasks", "add", "Buy milk")  # #1 in default
+    ok("tasks", "--list", "work", "add", "Write report")  # #2 in work
+    server.add_tool_call("list_tasks", {})
+    server.add_tool_calls(
+        [
+            ("complete_tasks", {"ids": [1]}),  # another list's task: not found
+            ("add_task", {"title": "Book room"}),
+        ]
+    )
+    server.add_text("Done.")
+    out = ok("chat", "--list", "work", "--json", "what is on my list? finish #1, add book room")
+    result = json.loads(out)
+    listed = result["tool_calls"][0]["result"]
+    assert [t["title"] for t in listed["tasks"]] == ["Write report"]
+    complete = result["tool_calls"][1]
+    assert complete["ok"] is False and "No task #1" in json.dumps(complete["result"])
+    assert rows(todo_home) == [
+        (1, "Buy milk", "pending", "default"),
+        (2, "Write report", "pending", "work"),
+        (3, "Book room", "pending", "work"),
+    ]
+    # the turn is one undo step of "work"; default's history is untouched
+    ok("tasks", "--list", "work", "undo")
+    assert [r[1] for r in rows(todo_home)] == ["Buy milk", "Write report"]
