@@ -115,6 +115,7 @@ def test_no_message_on_a_terminal_opens_the_session(server, todo, monkeypatch) -
         "conversation_id": None,
         "continue_latest": True,
         "yes": True,
+        "list_name": None,
     }
 
 
