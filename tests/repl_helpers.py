@@ -18,7 +18,6 @@ from typing import Any
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
-from rich.console import Console
 
 from todo_cli.events import (
     ApprovalRequest,
@@ -30,6 +29,7 @@ from todo_cli.events import (
     Usage,
 )
 from todo_cli.repl import Repl
+from todo_cli.termsafe import console as safe_console
 
 TIMEOUT = 10.0
 
@@ -178,11 +178,16 @@ async def session(
     *,
     chat: ScriptedChat | None = None,
     history: Any = None,
+    output: Any = None,
     **kwargs: Any,
 ) -> AsyncIterator[Driver]:
-    """Run a Repl on a pipe; yields a Driver. Ctrl-D ends it if the test did not."""
+    """Run a Repl on a pipe; yields a Driver. Ctrl-D ends it if the test did not.
+
+    ``output`` is prompt-toolkit's (default: a dummy that draws nothing); the session's
+    other output goes to a string through a console like the session's own.
+    """
     buffer = io.StringIO()
-    console = Console(file=buffer, width=100, force_terminal=False, color_system=None)
+    console = safe_console(file=buffer, width=100, force_terminal=False, color_system=None)
     made: list[ScriptedChat] = []
 
     def factory(settings: Any, **kw: Any) -> ScriptedChat:
@@ -193,7 +198,7 @@ async def session(
     with create_pipe_input() as pipe:
         repl = Repl(
             input=pipe,
-            output=DummyOutput(),
+            output=output if output is not None else DummyOutput(),
             console=console,
             chat_factory=factory if (scripts is not None or chat is not None) else None,
             history=history if history is not None else InMemoryHistory(),

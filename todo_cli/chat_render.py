@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from .events import ApprovalRequest, ToolCall, ToolResult, TurnEnd
+from .termsafe import one_line
 
 MAX_LINE = 160
 
@@ -22,7 +23,7 @@ def _load(output: str) -> Any:
 
 
 def _clip(text: str, width: int = MAX_LINE) -> str:
-    text = " ".join(text.split())
+    text = one_line(text)  # titles and error texts come from outside
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -91,7 +92,7 @@ def tool_activity_line(call: ToolCall, result: ToolResult, *, tz: Any = None) ->
         n = len(data["tasks"] or [])
         more = data.get("more")
         verb = "found" if name == "search_tasks" else "listed"
-        return f"· {verb} {_plural(n, 'task')}" + (f" (+{more} more)" if more else "")
+        return _clip(f"· {verb} {_plural(n, 'task')}" + (f" (+{more} more)" if more else ""))
     if name == "show_task" and "id" in data:
         return _clip(f"· {_task(data, tz)}")
     return _clip(f"· {name}")
@@ -99,7 +100,7 @@ def tool_activity_line(call: ToolCall, result: ToolResult, *, tz: Any = None) ->
 
 def approval_prompt(request: ApprovalRequest) -> str:
     """The question for an approval: "Delete 3 tasks (#4 Buy milk, …)? [y/N]"."""
-    return f"{request.description}? [y/N]"
+    return f"{one_line(request.description).rstrip('?. ')}? [y/N]"
 
 
 def usage_footer(end: TurnEnd, *, requested_model: str | None = None) -> str:
@@ -119,4 +120,4 @@ def usage_footer(end: TurnEnd, *, requested_model: str | None = None) -> str:
             parts.append(end.model)
     if end.cancelled:
         parts.append("cancelled")
-    return " · ".join(parts)
+    return one_line(" · ".join(parts))  # the model name is the server's

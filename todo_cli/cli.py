@@ -95,8 +95,10 @@ def main() -> None:
 
 def _print_error(message: str, hint: str | None) -> None:
     from .errors import with_stop
+    from .termsafe import one_line
 
-    line = f"Error: {with_stop(message)} {hint}" if hint else f"Error: {message}"
+    # Messages quote outside text (a bad field of an imported file, a server's answer).
+    line = one_line(f"Error: {with_stop(message)} {hint}" if hint else f"Error: {message}")
     if sys.stderr.isatty():
         sys.stderr.write(f"\x1b[31m{line}\x1b[0m\n")
     else:

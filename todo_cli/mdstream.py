@@ -24,6 +24,8 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from .termsafe import clean
+
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.segment import Segment
@@ -268,6 +270,7 @@ class MarkdownStream:
             self._refresh()
 
     def _renderable(self, kind: str, text: str) -> RenderableType:
+        text = clean(text)  # the model's text: no escape sequence reaches the terminal
         if kind == MARKDOWN:
             from rich.markdown import Markdown
 

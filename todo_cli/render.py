@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import IO, TYPE_CHECKING, Any
 
 from . import dates
+from .termsafe import one_line  # the sanitiser for one line of text (re-exported)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -98,14 +99,6 @@ def task_cells(task: Any, *, now: datetime, tz: tzinfo, _cache: dict | None = No
         (hashtags(task.tags), dim or "cyan"),
         (one_line(task.project or ""), dim or "magenta"),
     ]
-
-
-def one_line(text: str) -> str:
-    """``text`` safe for one line of a terminal: line breaks and control characters
-    (which could move the cursor or recolour the screen) become spaces."""
-    if text.isprintable():
-        return text
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def hashtags(tags: Iterable[str]) -> str:

@@ -28,6 +28,7 @@ from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.styles import Style
 
 from .errors import ProviderError, TodoError, with_stop
+from .termsafe import clean, one_line
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input
@@ -219,9 +220,9 @@ class Repl:
         """The Rich console for everything but the prompt (created on first use: Rich
         costs ~30 ms to import, which the first prompt does not need)."""
         if self._console is None:
-            from rich.console import Console
+            from .termsafe import console
 
-            self._console = Console(highlight=False)
+            self._console = console(highlight=False)
         return self._console
 
     # -- settings, state ----------------------------------------------------------------
@@ -410,8 +411,8 @@ class Repl:
 
     def _toolbar(self) -> FormattedText:
         parts: list[tuple[str, str]] = [("class:bottom-toolbar.key", f" {self.provider_name}")]
-        parts.append(("", f" · {self.model or '(no model)'}"))
-        conv = self.conversation_label
+        parts.append(("", f" · {one_line(self.model or '(no model)')}"))
+        conv = one_line(self.conversation_label)
         if len(conv) > 14:
             conv = conv[:12] + "…"
         parts.append(("", f" · {conv}"))
@@ -527,7 +528,7 @@ class Repl:
 
     def print_banner(self) -> None:
         """Two lines above the first prompt (printed without Rich, which loads later)."""
-        model = self.model or "(no model)"
+        model = one_line(self.model or "(no model)")
         lines = [
             ("bold", "todo chat"),
             ("ansibrightblack", f" · {self.provider_name} · {model}\n"),
@@ -562,10 +563,10 @@ class Repl:
         line = f"Continuing conversation {conversation_id}"
         if info is not None:
             line += f" ({info.turns} turn{'s' if info.turns != 1 else ''}): {info.title}"
-        self.console.print(Text(line, style="dim"))
+        self.console.print(Text(one_line(line), style="dim"))
         for role, text in messages[-2:]:
             who = "you" if role == "user" else "todo"
-            flat = " ".join(text.split())
+            flat = one_line(text)
             if len(flat) > 100:
                 flat = flat[:99] + "…"
             self.console.print(Text(f"  {who}: {flat}", style="dim italic"))
@@ -716,11 +717,11 @@ class Repl:
                     view.status(f"{event.name.replace('_', ' ')}…")
                 elif isinstance(event, ToolResult):
                     line = tool_activity_line(calls.get(event.call_id), event, tz=self._tz())
-                    for part in (line or "").splitlines():
+                    for part in clean(line or "").splitlines():
                         view.print(Text(part, style=_line_style(part, event.ok)))
                     view.status("thinking…")
                 elif isinstance(event, Notice):
-                    view.print(Text(event.text, style="yellow"))
+                    view.print(Text(one_line(event.text), style="yellow"))
                 elif isinstance(event, TurnEnd):
                     end = event
                 elif isinstance(event, ApprovalRequest):
@@ -729,15 +730,20 @@ class Repl:
 
     async def approve(self, request: ApprovalRequest, view: MarkdownStream | None = None) -> bool:
         """Ask the user about a destructive tool call: "Delete 3 tasks (...)? [y/N]"."""
-        description = request.description.rstrip("?. ")
+        from rich.text import Text
+
+        from .chat_render import approval_prompt
+
+        question = approval_prompt(request)  # "Delete 2 tasks (#4 Buy milk, …)? [y/N]"
         if self.yes:
             if view is not None:
-                view.print(f"[dim]{description}: approved (--yes)[/]")
+                what = question.removesuffix("? [y/N]")
+                view.print(Text(f"{what}: approved (--yes)", style="dim"))
             return True
         if view is not None:
             view.close()  # the live region must not fight with the question
         try:
-            answer = await self.ask(f"{description}? [y/N] ")
+            answer = await self.ask(question + " ")
         except KeyboardInterrupt:
             self.cancel_turn()
             answer = ""
@@ -827,8 +833,8 @@ def _line_style(line: str, ok: bool) -> str:
 def _error_text(exc: BaseException, prefix: str = "") -> Any:
     from rich.text import Text
 
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    hint = getattr(exc, "hint", None)
+    message = one_line(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+    hint = one_line(getattr(exc, "hint", None) or "")
     if hint:
         message = with_stop(message)
     text = Text(f"Error: {prefix}{message}", style="red")

@@ -17,6 +17,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from .errors import TodoError, UsageError, with_stop
+from .termsafe import one_line
 
 if TYPE_CHECKING:
     from .repl import Repl
@@ -290,7 +291,7 @@ class SlashCommands:
         table.add_column(overflow="ellipsis", no_wrap=True)
         for info in conversations:
             mark = " *" if info.id == current else ""
-            title = (info.title or "").replace("\n", " ")
+            title = _escape(info.title or "")
             table.add_row(f"{info.id}{mark}", _short_stamp(info.updated_at, self._tz()), title)
         self.console.print(table)
         self.console.print("[dim]/resume ID continues one.[/]")
@@ -544,6 +545,7 @@ def _short_stamp(value: str | None, tz: Any = None) -> str:
 
 
 def _escape(text: str) -> str:
+    """Outside text for one line of Rich markup: inert (``termsafe.one_line``), no markup."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(one_line(text))

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..termsafe import clean, json_text
+
 if TYPE_CHECKING:
     from ..agent import ChatSession
     from ..events import Event
@@ -158,6 +160,7 @@ def _tool_warning(session: ChatSession, settings: Any) -> str | None:
 
 
 def _err(line: str, *, dim: bool = False) -> None:
+    line = clean(line)  # tool lines, notices and footers quote titles and server text
     if sys.stderr.isatty():
         line = f"\x1b[2m{line}\x1b[0m" if dim else f"\x1b[33m{line}\x1b[0m"
     sys.stderr.write(line + "\n")
@@ -173,11 +176,10 @@ class _Output:
         self.text = ""
         self._in_reasoning = False
         if sys.stdout.isatty():
-            from rich.console import Console
-
             from ..mdstream import MarkdownStream
+            from ..termsafe import console
 
-            self.md = MarkdownStream(Console(highlight=False)).start()
+            self.md = MarkdownStream(console(highlight=False)).start()
         # On a terminal where stderr is the same screen, side lines go through the live
         # view so they interleave cleanly with the rendered answer.
         self._side_via_md = self.md is not None and sys.stderr.isatty()
@@ -198,7 +200,7 @@ class _Output:
             self.md.markdown(delta)
             self.md.tick()
         else:
-            sys.stdout.write(delta)
+            sys.stdout.write(clean(delta))
             sys.stdout.flush()
 
     def reasoning(self, delta: str) -> None:
@@ -211,6 +213,7 @@ class _Output:
         if self.text and not self.text.endswith("\n") and self.md is None:
             self.newline()
         self._in_reasoning = True
+        delta = clean(delta)
         sys.stderr.write(f"\x1b[2m{delta}\x1b[0m" if sys.stderr.isatty() else delta)
         sys.stderr.flush()
 
@@ -225,7 +228,7 @@ class _Output:
         if self._side_via_md:
             from rich.text import Text
 
-            self.md.print(Text(line, style="dim" if dim else "yellow"))
+            self.md.print(Text(clean(line), style="dim" if dim else "yellow"))
             return
         if self.md is None and self.text and not self.text.endswith("\n"):
             self.newline()
@@ -369,5 +372,5 @@ def _json_or_text(output: str) -> Any:
 def _print_json(data: dict[str, Any]) -> None:
     import json
 
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_text(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
     sys.stdout.flush()

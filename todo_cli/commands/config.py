@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ..termsafe import clean, json_text
+
 app = typer.Typer(
     help="Show and change settings and API keys.\n\n"
     "Precedence, highest first: command-line flag > environment variable > .env in the "
@@ -47,7 +49,7 @@ def _json_value(key: str, value: object, *, reveal: bool = False) -> object:
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"Warning: {message}\n")
+    sys.stderr.write(clean(f"Warning: {message}") + "\n")
 
 
 @app.command("show")
@@ -82,7 +84,7 @@ def show(json_out: JsonOpt = False) -> None:
             }
             for key, value, source, env, valid in rows
         }
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print(json_text(json.dumps(payload, indent=2, ensure_ascii=False)))
         return
     table = [("SETTING", "VALUE", "SOURCE")] + [
         (
@@ -97,7 +99,7 @@ def show(json_out: JsonOpt = False) -> None:
     lines = [f"{a:<{w1}}  {b:<{w2}}  {c}".rstrip() for a, b, c in table]
     lines.append("")
     lines.append(f"Config file: {display_path(settings.paths.config_file)}")
-    print("\n".join(lines))
+    print(clean("\n".join(lines)))
 
 
 @app.command("get")
@@ -116,7 +118,7 @@ def get(
     if json_out:
         out = {"key": setting.key, "value": _json_value(setting.key, value, reveal=reveal)}
         out["source"] = source
-        print(json.dumps(out, ensure_ascii=False))
+        print(json_text(json.dumps(out, ensure_ascii=False)))
         return
     if value is None or value == "":
         if setting.key == "timezone":
@@ -128,9 +130,9 @@ def get(
             + (f" or the {setting.env} environment variable." if setting.env else "."),
         )
     if setting.secret and not reveal:
-        print(_display(setting.key, value))
+        print(clean(_display(setting.key, value)))
     else:
-        print(format_value(value))
+        print(clean(format_value(value)))
 
 
 def _read_secret(key: str, label: str) -> str:
@@ -200,7 +202,7 @@ def set_(
             )
     path = set_value(setting.key, value)
     stored = coerce(setting, value)
-    print(f"Set {setting.key} = {_display(setting.key, stored)} in {display_path(path)}")
+    print(clean(f"Set {setting.key} = {_display(setting.key, stored)} in {display_path(path)}"))
     _warn_if_shadowed(setting.key)
 
 
@@ -267,7 +269,7 @@ def path(json_out: JsonOpt = False) -> None:
     width = max(len(v) for v in labels.values())
     for name, value in entries.items():
         shown = str(value) if value else f"{dotenv} (not present)"
-        print(f"{labels[name]:<{width}}  {shown}")
+        print(clean(f"{labels[name]:<{width}}  {shown}"))
 
 
 from .keycheck import check  # noqa: E402

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from ..termsafe import json_text, one_line
+
 
 def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -41,7 +43,7 @@ def check(
     if as_json:
         import json
 
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_text(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
         return
     _render(data)
 
@@ -98,4 +100,4 @@ def _render(data: dict) -> None:
         label = name.ljust(width)
         if bold:
             label = f"\x1b[1m{label}\x1b[0m"
-        sys.stdout.write(f"{label}  {value}\n")
+        sys.stdout.write(f"{label}  {one_line(str(value))}\n")

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..termsafe import json_text, one_line
+
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 def _stderr(message: str) -> None:
     """One diagnostic line on stderr (yellow on a terminal)."""
     color = _isatty(sys.stderr) and not os.environ.get("NO_COLOR")
+    message = one_line(message)  # may quote a model id or a catalog's notice
     sys.stderr.write(f"\x1b[33m{message}\x1b[0m\n" if color else message + "\n")
 
 
@@ -28,9 +31,9 @@ def spinner_factory() -> StatusFactory | None:
         return None
 
     def status(text: str) -> AbstractContextManager[Any]:
-        from rich.console import Console
+        from ..termsafe import console
 
-        return Console(stderr=True).status(text, spinner="dots")
+        return console(stderr=True).status(text, spinner="dots")
 
     return status
 
@@ -135,10 +138,11 @@ def models(
     if as_json:
         import json
 
-        _emit(json.dumps([m.to_dict() for m in shown], ensure_ascii=False, indent=2) + "\n")
+        text = json.dumps([m.to_dict() for m in shown], ensure_ascii=False, indent=2)
+        _emit(json_text(text) + "\n")
         return
     if ids:
-        _emit("".join(m.id + "\n" for m in shown))
+        _emit("".join(one_line(m.id) + "\n" for m in shown))
         return
     _render_table(catalog, shown, matching=len(matching))
 
@@ -194,6 +198,7 @@ def _render_table(catalog: Catalog, shown: list[Model], *, matching: int) -> Non
     if len(shown) < matching:
         count += f" (showing {len(shown)})"
     count += f" · {catalog.source.label} catalog fetched {format_age(catalog.age_seconds)}"
+    count = one_line(count)
     lines.append(_paint(count, "dim") if color else count)
     _emit("\n".join(lines) + "\n")
 
@@ -209,8 +214,8 @@ def table_lines(models: list[Model], *, width: int | None = None, color: bool = 
 
     rows = [
         (
-            m.id,
-            m.name if m.name != m.id else "",
+            one_line(m.id),
+            one_line(m.name) if m.name != m.id else "",
             format_context(m.context_length),
             format_price(m, "prompt"),
             format_price(m, "completion"),
@@ -313,7 +318,7 @@ def _set_default_model(
         elif model.tools is False:
             _stderr("Warning: " + no_tools_message(model_id, catalog))
     set_value(key, model_id)
-    _emit(f"{key} = {model_id}\n")
+    _emit(f"{key} = {one_line(model_id)}\n")
     where = {"env": "the environment", ".env": "the .env file"}.get(settings.source(key))
     if where:
         _stderr(f"Note: {prov.model_env} in {where} still takes precedence over the config file.")

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..termsafe import clean, json_text
+
 if TYPE_CHECKING:
     from datetime import tzinfo
 
@@ -105,13 +107,13 @@ def _print_json(data: Any) -> None:
     if isinstance(data, list):
         from ..interchange import json_array
 
-        sys.stdout.write(json_array(data))
+        sys.stdout.write(json_text(json_array(data)))
     else:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n"))
 
 
 def _echo(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
+    sys.stdout.write(clean(line) + "\n")
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -495,10 +497,11 @@ def export(
         tasks = store.query(TaskQuery(status=None, sort="id", limit=None))
     text = format_tasks(tasks, fmt, tz=tz)
     if output is None or str(output) == "-":
-        sys.stdout.write(text)
+        # Exact when piped or redirected; on a terminal nothing in a title may act on it.
+        sys.stdout.write(clean(text) if sys.stdout.isatty() else text)
         return
     _write_atomic(output, text)
-    sys.stderr.write(f"Exported {_tasks(len(tasks))} to {output} ({fmt}).\n")
+    sys.stderr.write(clean(f"Exported {_tasks(len(tasks))} to {output} ({fmt}).") + "\n")
 
 
 def _write_atomic(path: Path, text: str) -> None:
