@@ -161,3 +161,87 @@ def test_chat_works_on_the_list_given(
     # the turn is one undo step of "work"; default's history is untouched
     ok("tasks", "--list", "work", "undo")
     assert [r[1] for r in rows(todo_home)] == ["Buy milk", "Write report"]
+
+
+# --------------------------------------------------------------------------- todo lists
+
+
+def test_lists_shows_counts_and_the_current_list(todo_home: Path) -> None:
+    assert ok("lists") == "  list     open  done\n* default     0     0\n"
+    ok("tasks", "add", "Buy milk")
+    ok("tasks", "--list", "work", "add", "Write report")
+    ok("tasks", "--list", "work", "add", "Send invoice")
+    ok("tasks", "--list", "work", "done", "3")
+    assert ok("lists") == ("  list     open  done\n* default     1     0\n  work        1     1\n")
+    assert json.loads(ok("lists", "--json")) == [
+        {"name": "default", "open": 1, "done": 0, "current": True},
+        {"name": "work", "open": 1, "done": 1, "current": False},
+    ]
+    assert ok("lists", "use", "Work") == "Now on list work.\n"
+    assert ok("config", "get", "list") == "work\n"
+    assert ok("lists").splitlines()[2] == "* work        1     1"
+    assert titles("tasks", "list") == ["Write report"]
+
+
+def test_rename_a_list_and_undo_it(todo_home: Path) -> None:
+    ok("tasks", "--list", "work", "add", "Write report")
+    ok("tasks", "add", "Buy milk")
+    assert ok("lists", "rename", "work", "Job") == "Renamed list work to job (1 task).\n"
+    assert rows(todo_home)[0] == (1, "Write report", "pending", "job")
+    out = todo("lists", "rename", "job", "default")
+    assert out.code == 2 and "There is already a list 'default'" in out.stderr
+    out = todo("lists", "rename", "nope", "x")
+    assert out.code == 3 and "No list 'nope'" in out.stderr
+    assert ok("tasks", "undo") == "Undid: #1 Write report: list job → work\n"
+    assert rows(todo_home)[0] == (1, "Write report", "pending", "work")
+
+
+def test_renaming_the_current_list_moves_the_setting(todo_home: Path) -> None:
+    ok("lists", "use", "work")
+    ok("tasks", "add", "Write report")
+    assert ok("lists", "rename", "work", "job") == (
+        "Renamed list work to job (1 task).\nNow on list job.\n"
+    )
+    assert titles("tasks", "list") == ["Write report"]
+    ok("tasks", "undo")  # recorded in the list the setting followed to
+    assert rows(todo_home)[0][3] == "work"
+
+
+def test_delete_a_list_needs_yes_off_a_terminal_and_is_undoable(todo_home: Path) -> None:
+    ok("tasks", "add", "Buy milk")
+    ok("tasks", "--list", "work", "add", "Write report", "-t", "q4")
+    ok("tasks", "--list", "work", "add", "Send invoice")
+    ok("tasks", "--list", "work", "done", "3")
+    out = todo("lists", "rm", "work")
+    assert out.code == 2
+    assert "Deleting list work and its 2 tasks (1 done) needs confirmation." in out.stderr
+    assert len(rows(todo_home)) == 3
+    out = todo("lists", "rm", "work", "--yes")
+    assert out.code == 0 and out.stdout == "Deleted list work (2 tasks).\n"
+    assert "todo tasks undo" in out.stderr
+    assert rows(todo_home) == [(1, "Buy milk", "pending", "default")]
+    assert todo("lists", "rm", "work", "--yes").code == 3
+    assert "delete list work" in ok("tasks", "undo")
+    assert rows(todo_home) == [
+        (1, "Buy milk", "pending", "default"),
+        (2, "Write report", "pending", "work"),
+        (3, "Send invoice", "done", "work"),
+    ]
+    assert titles("tasks", "--list", "work", "search", "q4") == ["Write report"]
+
+
+def test_delete_asks_on_a_terminal(todo_env: dict[str, str], todo_home: Path) -> None:
+    from conftest import TODO_EXE
+
+    run_todo(todo_env, "tasks", "--list", "work", "add", "Write report")
+    screen, code, typed = helpers.run_on_pty(
+        [*TODO_EXE, "lists", "rm", "work"], todo_env, prompt=b"[y/N]", reply=b"n\n"
+    )
+    assert typed and code == 0, screen
+    assert "Delete list work and its 1 task? [y/N]" in screen and "Nothing deleted." in screen
+    assert len(rows(todo_home)) == 1
+    screen, code, typed = helpers.run_on_pty(
+        [*TODO_EXE, "lists", "rm", "work"], todo_env, prompt=b"[y/N]", reply=b"y\n"
+    )
+    assert typed and code == 0 and "Deleted list work (1 task)." in screen, screen
+    assert rows(todo_home) == []

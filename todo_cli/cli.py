@@ -15,6 +15,7 @@ import typer
 from . import __version__
 from .commands import chat as chat_cmd
 from .commands import config as config_cmd
+from .commands import lists as lists_cmd
 from .commands import models as models_cmd
 from .commands import tasks as tasks_cmd
 
@@ -28,6 +29,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(tasks_cmd.app, name="tasks")
+app.add_typer(lists_cmd.app, name="lists")
 app.add_typer(config_cmd.app, name="config")
 app.command("models")(models_cmd.models)
 app.command("chat")(chat_cmd.chat)

@@ -402,6 +402,8 @@ def _field_diffs(before: Any, after: Any, now: datetime, tz: tzinfo) -> list[str
         )
     if before.notes != after.notes:
         out.append("notes restored" if after.notes else "notes cleared")
+    if getattr(before, "list_name", None) != getattr(after, "list_name", None):
+        out.append(f"list {before.list_name} → {after.list_name}")
     return out
 
 
@@ -411,3 +413,17 @@ def _due_word(due: str | None, now: datetime, tz: tzinfo) -> str:
 
 def _tags_word(tags: Sequence[str]) -> str:
     return hashtags(tags) or "none"
+
+
+def list_lines(lists: Sequence[Any]) -> list[str]:
+    """Task lists (``store.ListInfo``) as aligned lines: a header, then `* name  open  done`
+    with * marking the current list."""
+    width = max(len("list"), *(len(info.name) for info in lists))
+    counts = [(f"{info.open:,}", f"{info.done:,}") for info in lists]
+    w_open = max(len("open"), *(len(o) for o, _ in counts))
+    w_done = max(len("done"), *(len(d) for _, d in counts))
+    lines = [f"  {'list':<{width}}  {'open':>{w_open}}  {'done':>{w_done}}"]
+    for info, (open_, done) in zip(lists, counts, strict=True):
+        mark = "*" if info.current else " "
+        lines.append(f"{mark} {info.name:<{width}}  {open_:>{w_open}}  {done:>{w_done}}")
+    return lines

@@ -412,6 +412,9 @@ class Repl:
     def _toolbar(self) -> FormattedText:
         parts: list[tuple[str, str]] = [("class:bottom-toolbar.key", f" {self.provider_name}")]
         parts.append(("", f" · {one_line(self.model or '(no model)')}"))
+        list_name = getattr(self._store, "list_name", None) or self._list_flag
+        if list_name and list_name != "default":
+            parts.append(("class:bottom-toolbar.key", f" · list {list_name}"))
         conv = one_line(self.conversation_label)
         if len(conv) > 14:
             conv = conv[:12] + "…"

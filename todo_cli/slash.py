@@ -223,6 +223,38 @@ class SlashCommands:
         for line in render.undo_lines(result, tz=self._tz()):
             self.console.print(_escape(line))
 
+    @_usage("[NAME]")
+    def cmd_list(self, args: str) -> None:
+        """Show the task lists, or switch to list NAME (in a new conversation)."""
+        from . import render
+
+        store = self.repl.store
+        if store is None:
+            raise TodoError("The task database is not available.")
+        if not args:
+            for line in render.list_lines(store.lists()):
+                self.console.print(_escape(line), highlight=False)
+            self.console.print("[dim]Switch with /list NAME.[/]")
+            return
+        name = store.use_list(args.split()[0])
+        conv = self.repl.new_conversation()
+        info = next(i for i in store.lists() if i.name == name)
+        counts = f"{info.open} open, {info.done} done" if info.open + info.done else "empty"
+        self.console.print(
+            f"Now on list [bold]{_escape(name)}[/] ({counts})"
+            + (f"; new conversation {conv}." if conv else ".")
+        )
+        self.repl.refresh_stats()
+
+    def complete_list(self, text: str) -> Iterator[tuple[str, str]]:
+        try:
+            lists = self.repl.store.lists()
+        except Exception:
+            return
+        for info in lists:
+            if info.name.startswith(text.lower()):
+                yield info.name, f"{info.open} open, {info.done} done"
+
     @_usage("[ID]")
     def cmd_model(self, args: str) -> None:
         """Show or switch the model (Tab lists the cached catalog)."""
@@ -467,6 +499,7 @@ _COMMAND_ORDER = [
     "cmd_add",
     "cmd_done",
     "cmd_undo",
+    "cmd_list",
     "cmd_model",
     "cmd_provider",
     "cmd_new",
