@@ -30,6 +30,8 @@ class StubTask:
     created_at: str = "2026-11-20T09:30:00-05:00"
     updated_at: str = "2026-11-21T10:00:00-05:00"
     completed_at: str | None = None
+    uuid: str = ""
+    extra: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +51,8 @@ TASK_FIELDS = [
     "updated_at",
     "completed_at",
     "list",
+    "uuid",
+    "extra",
 ]
 
 

@@ -228,8 +228,9 @@ def test_search_titles_notes_and_done():
 def test_import_taskwarrior_export():
     out = ok("import", str(FIXTURES / "taskwarrior_export.json"))
     assert out == (
-        f"Imported 4 tasks (1 done) from {FIXTURES / 'taskwarrior_export.json'}; "
-        "skipped 1 deleted.\n"
+        f"Imported {FIXTURES / 'taskwarrior_export.json'}: 4 added, 0 updated, 0 unchanged,"
+        " 1 skipped (1 deleted).\n"
+        "Kept as they came and written back on export: wait 1.\n"
     )
     tasks = {t["title"]: t for t in as_json("list", "--all")}
     assert set(tasks) == {"Buy milk", "Call the plumber", "File taxes", "Water the plants"}
@@ -242,9 +243,7 @@ def test_import_taskwarrior_export():
     assert tasks["Buy milk"]["created_at"].startswith("2026-11-20")
     # One-object-per-line exports work too; `undo` takes a whole import back.
     out = ok("import", str(FIXTURES / "taskwarrior_export.ndjson"))
-    assert out.startswith("Imported 2 tasks (1 done) from ") and out.endswith(
-        "skipped 1 deleted.\n"
-    )
+    assert out.endswith(": 2 added, 0 updated, 0 unchanged, 1 skipped (1 deleted).\n")
     undone = ok("undo").splitlines()
     assert undone[0].endswith("(2 changes):")
     assert len(as_json("list", "--all")) == 4
@@ -254,9 +253,12 @@ def test_import_real_taskwarrior_26_export():
     """Made by Taskwarrior 2.6.2 (`task export`, UTC): a recurring task, a deleted one."""
     path = FIXTURES / "taskwarrior_2.6_export.json"
     out = ok("import", str(path))
-    assert out == (
-        f"Imported 5 tasks (1 done) from {path}; skipped 1 recurring template, 1 deleted.\n"
-    )
+    assert out.splitlines() == [
+        f"Imported {path}: 5 added, 0 updated, 0 unchanged, 2 skipped"
+        " (1 recurring template, 1 deleted).",
+        "Kept as they came and written back on export: imask 1, parent 1, recur 1, rtype 1,"
+        " wait 1.",
+    ]
     tasks = {t["title"]: t for t in as_json("list", "--all")}
     assert sorted(tasks) == [
         "Buy milk",
@@ -271,12 +273,13 @@ def test_import_real_taskwarrior_26_export():
 
 def test_import_from_stdin():
     text = (FIXTURES / "todo.txt").read_text()
-    assert ok("import", "-", input=text).startswith("Imported 6 tasks (1 done) from standard input")
+    out = ok("import", "-", input=text)
+    assert out.startswith("Imported standard input: 6 added, 0 updated, 0 unchanged, 0 skipped.")
 
 
 def test_import_todotxt():
     out = ok("import", str(FIXTURES / "todo.txt"))
-    assert out.startswith("Imported 6 tasks (1 done) from ")
+    assert out.startswith(f"Imported {FIXTURES / 'todo.txt'}: 6 added, ")
     tasks = {t["title"]: t for t in as_json("list", "--all")}
     mom = tasks["Call mom"]
     assert (mom["priority"], mom["project"], mom["tags"], mom["due"]) == (
@@ -296,9 +299,9 @@ def test_bad_import_line_is_reported_and_nothing_is_imported(tmp_path: Path):
     assert f"{FIXTURES / 'todo_bad.txt'} line 5: 'due:2026-13-45'" in bad.stderr
     assert "Nothing was imported" in bad.stderr
     tw = tmp_path / "tw.json"
-    tw.write_text('[\n{"description": "ok"},\n{"description": "bad", "priority": "X"}\n]\n')
+    tw.write_text('[\n{"description": "ok"},\n{"description": "bad", "status": "X"}\n]\n')
     bad = todo("import", str(tw))
-    assert bad.code == 1 and f"{tw} line 3: unknown priority 'X'" in bad.stderr
+    assert bad.code == 1 and f"{tw} record 2 (line 3): unknown Taskwarrior status" in bad.stderr
     assert [t["title"] for t in as_json("list", "--all")] == ["Existing"]
     missing = todo("import", str(tmp_path / "nope.json"))
     assert missing.code == 3 and "No such file" in missing.stderr
@@ -330,7 +333,8 @@ def test_export_import_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     other = tmp_path / "other-home"
     other.mkdir()
     monkeypatch.setenv("TODO_HOME", str(other))
-    assert ok("import", str(exported)) == f"Imported 3 tasks (1 done) from {exported}.\n"
+    out = ok("import", str(exported))
+    assert out == f"Imported {exported}: 3 added, 0 updated, 0 unchanged, 0 skipped.\n"
     after = as_json("list", "--all", "--sort", "id")
     strip = [{k: v for k, v in t.items() if k != "id"} for t in before]
     assert [{k: v for k, v in t.items() if k != "id"} for t in after] == strip
@@ -340,10 +344,15 @@ def test_store_record_errors_are_reported_by_line():
     from todo_cli.commands.tasks import _record_error
     from todo_cli.errors import UsageError
 
-    err = _record_error(UsageError("Record 2: the title is missing."), [3, 7], "f.json")
+    places = ["line 3", "line 7"]
+    err = _record_error(UsageError("Record 2: the title is missing."), places, "f.json")
     assert err.message == "f.json line 7: the title is missing."
+    err = _record_error(
+        UsageError("Record 2: bad."), ["record 1 (line 1)", "record 2 (line 1)"], "f"
+    )
+    assert err.message == "f record 2 (line 1): bad."
     other = UsageError("Something else.")
-    assert _record_error(other, [3], "f.json") is other
+    assert _record_error(other, ["line 3"], "f.json") is other
 
 
 # --------------------------------------------------------------------------- end to end

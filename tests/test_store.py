@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from helpers import TASK_FIELDS
 
 from todo_cli.errors import NotFoundError, TodoError, UsageError
-from todo_cli.store import PRIORITIES, Task, TaskQuery, TaskStore
+from todo_cli.store import PRIORITIES, ImportResult, Task, TaskQuery, TaskStore
 
 NY = ZoneInfo("America/New_York")
 # Tuesday 24 November 2026, 10:30 in New York.
@@ -642,10 +643,14 @@ def test_import_keeps_timestamps_and_remaps_ids(store: TaskStore) -> None:
         {"title": "Minimal"},
         {"title": "Done without stamp", "status": "done", "created_at": "2026-01-01T00:00:00Z"},
     ]
-    imported = store.import_tasks(records)
+    imported = store.import_tasks(records).added
     assert [t.id for t in imported] == [existing.id + 1, existing.id + 2, existing.id + 3]
     old = imported[0].to_dict()
     del old["id"]
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", old.pop("uuid")
+    )
+    assert old.pop("extra") is None
     expected = dict(records[0])
     del expected["id"]
     assert old == {**expected, "list": "default"}
@@ -681,7 +686,7 @@ def test_import_rejects_a_bad_record_and_writes_nothing(store: TaskStore, bad, w
 
 
 def test_import_nothing(store: TaskStore) -> None:
-    assert store.import_tasks([]) == []
+    assert store.import_tasks([]) == ImportResult()
 
 
 # --- opening -----------------------------------------------------------------------------

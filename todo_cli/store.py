@@ -62,6 +62,7 @@ __all__ = [
     "validate_list_name",
     "Change",
     "UndoResult",
+    "ImportResult",
     "TaskStore",
     "MIGRATION_SET",
     "MIGRATIONS",
@@ -114,6 +115,11 @@ class Task:
     updated_at: str
     completed_at: str | None
     list_name: str = DEFAULT_LIST
+    # Stable across export and import (Taskwarrior's uuid when the task came from there).
+    uuid: str = ""
+    # What an import brought that the task model does not hold, kept for a faithful export:
+    # {"taskwarrior": the record as it came} or {"todotxt": the line as it came}.
+    extra: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The task as a JSON-ready dict (the shape of ``--json`` output and of the journal)."""
@@ -130,6 +136,8 @@ class Task:
             "updated_at": self.updated_at,
             "completed_at": self.completed_at,
             "list": self.list_name,
+            "uuid": self.uuid,
+            "extra": self.extra,
         }
 
     @classmethod
@@ -148,6 +156,8 @@ class Task:
             updated_at=data["updated_at"],
             completed_at=data.get("completed_at"),
             list_name=data.get("list") or DEFAULT_LIST,
+            uuid=data.get("uuid") or "",
+            extra=data.get("extra") or None,
         )
 
 
@@ -207,6 +217,16 @@ class UndoResult:
     group_id: str
     label: str | None
     changes: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    """What ``import_tasks`` did with each record: a new task, a newer version of a task
+    it already had (same uuid, later ``updated_at``), or nothing (same or older version)."""
+
+    added: list[Task] = field(default_factory=list)
+    updated: list[Task] = field(default_factory=list)
+    unchanged: list[Task] = field(default_factory=list)
 
 
 # --- migrations (append-only: never edit or reorder one that has shipped) ----------------
@@ -309,12 +329,25 @@ def m005_lists(db: Database) -> None:
     db.execute("CREATE INDEX journal_groups_by_list ON journal_groups (list, seq)")
 
 
+def m006_task_uuid(db: Database) -> None:
+    """A stable uuid on every task (existing tasks get a random one) and ``extra``: JSON of
+    what an import brought that the task model does not hold, written back on export."""
+    db.execute("ALTER TABLE tasks ADD COLUMN uuid TEXT")
+    db.execute("ALTER TABLE tasks ADD COLUMN extra TEXT")
+    ids = [row[0] for row in db.execute("SELECT id FROM tasks").fetchall()]
+    db.conn.executemany(
+        "UPDATE tasks SET uuid = ? WHERE id = ?", [(new_uuid(), task_id) for task_id in ids]
+    )
+    db.execute("CREATE UNIQUE INDEX tasks_by_uuid ON tasks (uuid)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_tasks,
     m002_journal,
     m003_fts,
     m004_store_meta,
     m005_lists,
+    m006_task_uuid,
 ]
 MIGRATION_NAMES = tuple(fn.__name__ for fn in MIGRATIONS)
 
@@ -337,7 +370,7 @@ _TAG_SEP = "\x1f"
 _TASK_SELECT = """
 SELECT t.id, t.title, t.notes, t.status, t.priority, t.due,
        (SELECT group_concat(tag, char(31)) FROM task_tags WHERE task_id = t.id) AS tags,
-       t.project, t.created_at, t.updated_at, t.completed_at, t.list
+       t.project, t.created_at, t.updated_at, t.completed_at, t.list, t.uuid, t.extra
 FROM tasks t
 """
 _PRIORITY_RANK = (
@@ -367,6 +400,8 @@ def _row_to_task(row: tuple[Any, ...]) -> Task:
         row[9],
         row[10],
         row[11],
+        row[12] or "",
+        json.loads(row[13]) if row[13] else None,
     )
 
 
@@ -691,6 +726,8 @@ class TaskStore:
             conn.execute("DELETE FROM tasks WHERE id = ?", (before.id,))
             stored = None
         else:
+            if not after.uuid:
+                after.uuid = before.uuid if before is not None and before.uuid else new_uuid()
             values = (
                 after.title,
                 after.notes,
@@ -703,9 +740,11 @@ class TaskStore:
                 after.updated_at,
                 after.completed_at,
                 after.list_name,
+                after.uuid,
+                json.dumps(after.extra, ensure_ascii=False) if after.extra else None,
             )
             cols = "title, notes, status, priority, due, due_ts, project, created_at, "
-            cols += "updated_at, completed_at, list"
+            cols += "updated_at, completed_at, list, uuid, extra"
             if before is None:
                 if after.id:
                     cur = conn.execute(
@@ -893,25 +932,57 @@ class TaskStore:
 
     def import_tasks(
         self, records: Iterable[dict[str, Any]], *, keep_lists: bool = False
-    ) -> list[Task]:
-        """Insert tasks given as dicts in the ``Task.to_dict`` shape, with new ids, into the
-        bound list (with ``keep_lists``: into each record's ``"list"``, default the bound one).
+    ) -> ImportResult:
+        """Bring in tasks given as dicts in the ``Task.to_dict`` shape (ids are ignored), into
+        the bound list (with ``keep_lists``: into each record's ``"list"``, default the bound
+        one).
 
+        A record whose ``uuid`` the store already has updates that task when the record's
+        ``updated_at`` is later and is left alone otherwise, so importing the same records
+        twice changes nothing; any other record becomes a new task (keeping its uuid). A
+        uuid is one task whatever list it is in: a known one is updated (or left) where it is.
         Timestamps are kept when given. Everything is validated first: one bad record raises
         UsageError ("Record 3: ...") and nothing is written. One transaction, one undo step.
         """
+        records = list(records)
         tasks = [
             self._task_from_record(i, rec, keep_lists=keep_lists)
             for i, rec in enumerate(records, start=1)
         ]
+        result = ImportResult()
         if not tasks:
-            return []
+            return result
         label = f"import {len(tasks)} task{'s' if len(tasks) != 1 else ''}"
         with self.group(label), self._transaction() as conn:
-            group_id = self._group_id(conn)
-            stored = [self._write(conn, None, task, group_id) for task in tasks]
-        self._optimize(analyze=True)  # a bulk import changes the query planner's best choices
-        return [t for t in stored if t is not None]
+            known = self._fetch_by_uuid(conn, [t.uuid for t in tasks if t.uuid])
+            group_id = ""
+            for rec, task in zip(records, tasks, strict=True):
+                old = known.get(task.uuid) if task.uuid else None
+                if old is not None and not _newer(rec, task, old):
+                    result.unchanged.append(old)
+                    continue
+                group_id = group_id or self._group_id(conn)
+                if old is not None:
+                    task.id = old.id
+                    if not (keep_lists and isinstance(rec, dict) and rec.get("list")):
+                        task.list_name = old.list_name  # a uuid is one task, in its own list
+                stored = self._write(conn, old, task, group_id)
+                assert stored is not None
+                known[stored.uuid] = stored
+                (result.added if old is None else result.updated).append(stored)
+        if result.added or result.updated:
+            self._optimize(analyze=True)  # a bulk import changes the planner's best choices
+        return result
+
+    def _fetch_by_uuid(self, conn: sqlite3.Connection, uuids: list[str]) -> dict[str, Task]:
+        found: dict[str, Task] = {}
+        for start in range(0, len(uuids), 500):
+            chunk = uuids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(_TASK_SELECT + f" WHERE t.uuid IN ({marks})", chunk):
+                task = _row_to_task(row)
+                found[task.uuid] = task
+        return found
 
     def _task_from_record(self, index: int, record: Any, *, keep_lists: bool = False) -> Task:
         try:
@@ -944,6 +1015,8 @@ class TaskStore:
                 updated_at=updated,
                 completed_at=completed,
                 list_name=list_name,
+                uuid=_uuid(record.get("uuid")),
+                extra=_extra(record.get("extra")),
             )
         except UsageError as exc:
             message = exc.message[0].lower() + exc.message[1:]
@@ -985,10 +1058,11 @@ class TaskStore:
             lasts: dict[int, Task | None] = {}
             for task_id, before_json, after_json in entries:
                 current = self._fetch(conn, task_id, any_list=True)
-                # Read through from_dict, so entries written before a field existed compare
-                # with that field's default (e.g. "list" in entries older than lists).
-                expected = Task.from_dict(json.loads(after_json)).to_dict() if after_json else None
-                if (current.to_dict() if current else None) != expected:
+                # Compare through from_dict, and only the keys the entry has: entries written
+                # before a field existed read with its default ("list") or not at all ("uuid").
+                recorded = json.loads(after_json) if after_json else None
+                expected = _as_recorded(Task.from_dict(recorded), recorded) if recorded else None
+                if _as_recorded(current, recorded) != expected:
                     what = f"'{label}'" if label else "the last change"
                     raise TodoError(
                         f"Cannot undo {what}: task #{task_id} was changed since.",
@@ -1223,6 +1297,15 @@ def _new_id() -> str:
     return os.urandom(16).hex()
 
 
+def new_uuid() -> str:
+    """A random (version 4) uuid in its usual text form, without importing uuid."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _db_error(exc: sqlite3.OperationalError) -> TodoError:
     if "locked" in str(exc) or "busy" in str(exc):
         return TodoError(
@@ -1230,6 +1313,17 @@ def _db_error(exc: sqlite3.OperationalError) -> TodoError:
             hint="Nothing was changed; try again in a moment.",
         )
     return TodoError(f"The task database failed: {exc}.", hint="Nothing was changed.")
+
+
+def _as_recorded(task: Task | None, recorded: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The task in the shape of a journal entry: only the keys the entry has (an entry
+    written before a field existed has no such key)."""
+    if task is None:
+        return None
+    data = task.to_dict()
+    if recorded is None:
+        return data
+    return {key: data.get(key) for key in recorded}
 
 
 def _dump(task: Task | None) -> str | None:
@@ -1317,6 +1411,40 @@ def _tags(value: Iterable[str] | str) -> list[str]:
             seen.add(tag.casefold())
             result.append(tag)
     return result
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _uuid(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if not _UUID.fullmatch(text):
+        raise UsageError(
+            f"uuid is not a uuid (like 3c428e73-660c-4968-a7ba-7bc88c309070): {value!r}."
+        )
+    return text
+
+
+def _extra(value: Any) -> dict[str, Any] | None:
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, dict):
+        raise UsageError("extra must be a JSON object.")
+    return value
+
+
+_CONTENT = ("title", "notes", "status", "priority", "due", "tags", "project", "extra")
+
+
+def _newer(record: dict[str, Any], task: Task, old: Task) -> bool:
+    """Whether an imported ``task`` (from ``record``) should replace the stored ``old``:
+    its last change is later; or, for a record that gives no time of change, it says
+    something else."""
+    if record.get("updated_at"):
+        return datetime.fromisoformat(task.updated_at) > datetime.fromisoformat(old.updated_at)
+    return any(getattr(task, name) != getattr(old, name) for name in _CONTENT)
 
 
 def _set_status(task: Task, status: str, stamp: str) -> None:

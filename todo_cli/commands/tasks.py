@@ -544,7 +544,8 @@ def import_(
     `todo tasks undo` removes a whole import again.
     """
     from ..errors import UsageError
-    from ..interchange import IMPORT_FORMATS, parse_tasks
+    from ..interchange import IMPORT_FORMATS, import_report, match_lines, parse_tasks
+    from ..store import TaskQuery
 
     fmt = _choice(fmt, IMPORT_FORMATS, "--format")
     text, source = _read_input(file)
@@ -552,37 +553,33 @@ def import_(
         parsed = parse_tasks(
             text, fmt, source=source, filename=None if file == "-" else file, tz=tz
         )
+        if parsed.format == "todotxt" and parsed.records:
+            match_lines(parsed, store.query(TaskQuery(status=None, sort="id")), tz=tz)
         with store.group(_label("import", file)):
             try:
-                tasks = store.import_tasks(parsed.records)
+                result = store.import_tasks(parsed.records)
             except UsageError as exc:
-                raise _record_error(exc, parsed.lines, source) from None
-    line = f"Imported {_tasks(len(tasks))}"
-    if parsed.done_count:
-        line += f" ({parsed.done_count} done)"
-    line += f" from {source}"
-    if parsed.skipped:
-        line += "; skipped " + parsed.skipped_text()
-    _echo(line + ".")
+                raise _record_error(exc, parsed.places, source) from None
+    for line in import_report(parsed, result, source):
+        _echo(line)
 
 
-def _record_error(exc: Any, lines: list[int], source: str) -> Exception:
-    """The store names a bad record by its position ("Record 3: ..."): name the line instead."""
+def _record_error(exc: Any, places: list[str], source: str) -> Exception:
+    """The store names a bad record by its position ("Record 3: ..."): name its place in
+    the file instead ("tasks.txt line 7", "tw.json record 3 (line 1)")."""
     import re
 
-    from ..errors import TodoError
+    from ..interchange import record_error
 
     m = re.match(r"Record (\d+): (.*)", exc.message, re.S)
-    if not m or not 0 < int(m.group(1)) <= len(lines):
+    if not m or not 0 < int(m.group(1)) <= len(places):
         return exc
-    return TodoError(
-        f"{source} line {lines[int(m.group(1)) - 1]}: {m.group(2)}",
-        hint="Nothing was imported; fix that line and run the import again.",
-    )
+    return record_error(source, places[int(m.group(1)) - 1], m.group(2))
 
 
 def _read_input(file: str) -> tuple[str, str]:
     from ..errors import NotFoundError, TodoError
+    from ..interchange import decode_text
 
     if file == "-":
         return sys.stdin.read(), "standard input"
@@ -594,7 +591,7 @@ def _read_input(file: str) -> tuple[str, str]:
     except OSError as exc:
         raise TodoError(f"Cannot read {file}: {exc.strerror}.") from None
     try:
-        return data.decode("utf-8-sig"), file
+        return decode_text(data), file
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise TodoError(

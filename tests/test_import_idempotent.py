@@ -1,0 +1,184 @@
+"""Stable uuids and idempotent import: the same file twice changes nothing, a newer record
+updates its task, an older one is left alone; todo.txt lines match as whole lines."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from helpers import invoke_cli
+from sqlite_utils import Database
+
+from todo_cli.store import MIGRATION_NAMES, TaskQuery, TaskStore, build_migrations
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NY = ZoneInfo("America/New_York")
+UUID = "0f5c4c7a-2b0e-4a4e-9f4a-3c1d1c7b5e01"
+
+
+def ok(*args: str, input: str | None = None) -> str:
+    out = invoke_cli("tasks", *args, input=input)
+    assert out.code == 0, out.stderr + out.stdout
+    return out.stdout
+
+
+def listed() -> list[dict]:
+    return json.loads(ok("list", "--all", "--sort", "id", "--json"))
+
+
+def tw_record(modified: str, **fields: object) -> str:
+    rec = {
+        "uuid": UUID,
+        "description": "Buy milk",
+        "status": "pending",
+        "entry": "20261120T143000Z",
+        "modified": modified,
+        **fields,
+    }
+    return json.dumps([rec])
+
+
+def test_the_same_file_twice_changes_nothing(tmp_path: Path):
+    path = FIXTURES / "taskwarrior_export.json"
+    first = ok("import", str(path)).splitlines()[0]
+    assert first.endswith(": 4 added, 0 updated, 0 unchanged, 1 skipped (1 deleted).")
+    before = listed()
+    again = ok("import", str(path)).splitlines()[0]
+    assert again.endswith(": 0 added, 0 updated, 4 unchanged, 1 skipped (1 deleted).")
+    assert listed() == before
+    # the uuids are Taskwarrior's own, in --json output and in every export
+    assert before[0]["uuid"] == UUID
+    tw = json.loads(ok("export", "-f", "taskwarrior"))
+    assert [t["uuid"] for t in tw] == [t["uuid"] for t in before]
+    ours = json.loads(ok("export"))
+    assert [t["uuid"] for t in ours] == [t["uuid"] for t in before]
+    # our own export imported back: also nothing new
+    exported = tmp_path / "ours.json"
+    exported.write_text(ok("export"))
+    assert ": 0 added, 0 updated, 4 unchanged" in ok("import", str(exported))
+    assert listed() == before
+
+
+def test_a_newer_record_updates_an_older_one_is_left(tmp_path: Path):
+    src = tmp_path / "tw.json"
+    src.write_text(tw_record("20261120T143000Z"))
+    ok("import", str(src))
+    (task,) = listed()
+    src.write_text(tw_record("20261121T090000Z", description="Buy oat milk", priority="H"))
+    assert ": 0 added, 1 updated, 0 unchanged" in ok("import", str(src))
+    (updated,) = listed()
+    assert (updated["id"], updated["title"], updated["priority"]) == (
+        task["id"],
+        "Buy oat milk",
+        "high",
+    )
+    assert updated["updated_at"] == "2026-11-21T09:00:00+00:00"
+    src.write_text(tw_record("20261120T150000Z", description="Stale"))
+    assert ": 0 added, 0 updated, 1 unchanged" in ok("import", str(src))
+    assert listed() == [updated]
+    # the update was one undo step
+    ok("undo")
+    assert listed() == [task]
+
+
+def test_a_record_without_modified_is_compared_by_content(tmp_path: Path):
+    src = tmp_path / "tw.json"
+    src.write_text(json.dumps({"uuid": UUID, "description": "data4"}))
+    ok("import", str(src))
+    before = listed()
+    assert ": 0 added, 0 updated, 1 unchanged" in ok("import", str(src))
+    assert listed() == before
+    src.write_text(json.dumps({"uuid": UUID, "description": "data5"}))
+    assert ": 0 added, 1 updated, 0 unchanged" in ok("import", str(src))
+    assert [t["title"] for t in listed()] == ["data5"]
+
+
+def test_todotxt_lines_match_as_whole_lines(tmp_path: Path):
+    path = FIXTURES / "todo.txt"
+    out = ok("import", str(path)).splitlines()
+    assert out[0].endswith(": 6 added, 0 updated, 0 unchanged, 0 skipped.")
+    assert out[-1].startswith("todo.txt has no uuids: each line was matched as a whole")
+    before = listed()
+    assert ": 0 added, 0 updated, 6 unchanged" in ok("import", str(path))
+    assert listed() == before
+    # An exported todo.txt file of tasks made here matches too.
+    ok("add", "Made here", "-p", "high", "-t", "x")
+    exported = tmp_path / "mine.txt"
+    exported.write_text(ok("export", "-f", "todotxt"))
+    assert ": 0 added, 0 updated, 7 unchanged" in ok("import", str(exported))
+    # Two equal lines are two tasks; an edited line is a new task.
+    src = tmp_path / "dup.txt"
+    src.write_text("Walk the dog\nWalk the dog\n")
+    assert ": 2 added, " in ok("import", str(src))
+    assert ": 0 added, 0 updated, 2 unchanged" in ok("import", str(src))
+    src.write_text("Walk the dog\nWalk the cat\n")
+    assert ": 1 added, 0 updated, 1 unchanged" in ok("import", str(src))
+
+
+def test_import_is_all_or_nothing_and_one_undo_step(tmp_path: Path):
+    src = tmp_path / "tw.json"
+    src.write_text(tw_record("20261120T143000Z"))
+    ok("import", str(src))
+    (task,) = listed()
+    bad = [
+        {"uuid": UUID, "description": "Changed", "modified": "20261122T000000Z"},
+        {"description": "New one"},
+        {"description": "broken", "due": "someday"},
+    ]
+    src.write_text(json.dumps(bad))
+    out = invoke_cli("tasks", "import", str(src))
+    assert out.code == 1 and "record 3 (line 1): due 'someday'" in out.stderr
+    assert listed() == [task]
+    src.write_text(json.dumps(bad[:2]))
+    assert ": 1 added, 1 updated, 0 unchanged" in ok("import", str(src))
+    ok("undo")
+    assert listed() == [task]
+
+
+def test_upgrade_gives_every_task_a_uuid_and_keeps_old_undo(tmp_path: Path):
+    path = tmp_path / "old.db"
+    db = Database(path)
+    build_migrations().apply(db, stop_before="m006_task_uuid")
+    db.close()
+    assert "m006_task_uuid" in MIGRATION_NAMES
+    # A store made before uuids: two tasks and a journal entry written without the new keys.
+    with sqlite3.connect(path) as conn:
+        for i, title in ((1, "One"), (2, "Two")):
+            conn.execute(
+                "INSERT INTO tasks (id, title, status, priority, created_at, updated_at)"
+                " VALUES (?, ?, 'pending', 'none', '2026-01-01T09:00:00-05:00',"
+                " '2026-01-01T09:00:00-05:00')",
+                (i, title),
+            )
+        conn.execute(
+            "INSERT INTO journal_groups (id, label, created_at) VALUES ('g1', 'add ''Two''',"
+            " '2026-01-01T09:00:00-05:00')"
+        )
+        after = {
+            "id": 2,
+            "title": "Two",
+            "notes": None,
+            "status": "pending",
+            "priority": "none",
+            "due": None,
+            "tags": [],
+            "project": None,
+            "created_at": "2026-01-01T09:00:00-05:00",
+            "updated_at": "2026-01-01T09:00:00-05:00",
+            "completed_at": None,
+        }
+        conn.execute(
+            "INSERT INTO journal (group_id, task_id, before, after) VALUES ('g1', 2, NULL, ?)",
+            (json.dumps(after),),
+        )
+    with TaskStore(path, tz=NY, clock=lambda: datetime(2026, 11, 24, tzinfo=NY)) as store:
+        tasks = store.query(TaskQuery(status=None, sort="id"))
+        uuids = [t.uuid for t in tasks]
+        assert len(set(uuids)) == 2 and all(len(u) == 36 for u in uuids)
+        result = store.undo()  # the old entry still undoes
+        assert result.label == "add 'Two'"
+        assert [t.title for t in store.query(TaskQuery(status=None))] == ["One"]
+        assert store.add("Three").uuid not in uuids

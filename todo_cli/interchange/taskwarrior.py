@@ -1,0 +1,243 @@
+"""Taskwarrior's JSON (`task export` / `task import`, 2.6 and 3.x), without loss.
+
+Import maps what todo models (description, status, entry, modified, end, due, priority,
+project, tags, annotations as the notes, uuid) and keeps the whole record as it came in the
+task's ``extra["taskwarrior"]`` (UDAs, wait, scheduled, depends, recur, until, start, the
+annotations with their own timestamps...). Export starts from that record and writes todo's
+value only for the fields that changed in todo since, so Taskwarrior -> todo -> Taskwarrior
+gives back every field as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as uuid_mod
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any
+
+from ._common import LineError, ParsedImport, iso, local_tz, parse_any, record, tags_of
+from .ourjson import json_array
+
+PRIORITY_IN = {"H": "high", "M": "medium", "L": "low", "": "none"}
+PRIORITY_OUT = {"high": "H", "medium": "M", "low": "L"}
+_NAMESPACE = uuid_mod.UUID("5c1f0c1e-3d53-4c1b-9f43-6f1f3c7f2a10")
+# Fields todo maps onto its own; `id` and `urgency` are computed by Taskwarrior itself.
+MAPPED = frozenset(
+    ("uuid", "description", "status", "entry", "modified", "end", "due", "priority")
+    + ("project", "tags", "annotations")
+)
+COMPUTED = frozenset(("id", "urgency"))
+_BASIC = re.compile(r"(\d{8})T(\d{2})(\d{2})(\d{2})?(Z?)")
+
+
+def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedImport:
+    """Records from `task export` (array, or one object per line)."""
+    result = ParsedImport(format="taskwarrior")
+    for place, lineno, item in items:
+        if not isinstance(item, dict):
+            raise LineError(place, "expected a JSON object for each task")
+        status = item.get("status") or "pending"
+        if status in ("deleted", "recurring"):
+            # Deleted tasks are history; a recurring parent is a template for its instances.
+            result.count(result.skipped, "deleted" if status == "deleted" else "recurring template")
+            continue
+        rec = to_record(item, place, tz)
+        kept = {k: v for k, v in item.items() if k not in COMPUTED}
+        for key in kept:
+            if key not in MAPPED:
+                result.count(result.kept, key)
+        if (item.get("priority") or "") not in PRIORITY_IN:
+            result.count(result.kept, "priority (not H, M or L)")
+        rec["extra"] = {"taskwarrior": kept}
+        result.add(rec, lineno, place)
+    return result
+
+
+def to_record(item: dict[str, Any], place: str, tz: tzinfo) -> dict[str, Any]:
+    """The todo fields of one Taskwarrior record (``extra`` not set)."""
+    status = item.get("status") or "pending"
+    if status not in ("pending", "waiting", "completed"):
+        raise LineError(place, f"unknown Taskwarrior status '{status}'")
+    description = item.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise LineError(place, "the task has no description")
+    tw_priority = item.get("priority") or ""
+    if not isinstance(tw_priority, str):
+        raise LineError(place, "priority must be a string")
+    tags = tags_of(item, place)
+    project = item.get("project")
+    if project is not None and not isinstance(project, str):
+        raise LineError(place, "project must be a string")
+    uuid = item.get("uuid")
+    if uuid is not None and not isinstance(uuid, str):
+        raise LineError(place, "uuid must be a string")
+    notes = _notes(item.get("annotations"), place, tz)
+    stamps: dict[str, datetime | None] = {}
+    for key in ("entry", "modified", "end", "due"):
+        value = item.get(key)
+        stamps[key] = parse_date(value, tz, place, key) if value not in (None, "") else None
+    done = status == "completed"
+    due = None
+    if stamps["due"] is not None:
+        local = stamps["due"].astimezone(tz)
+        # `task add ... due:2026-12-01` stores local midnight: keep it a plain date.
+        due = local.date().isoformat() if local.time() == time(0) else iso(local)
+    entry = iso(stamps["entry"].astimezone(tz)) if stamps["entry"] else None
+    end = iso(stamps["end"].astimezone(tz)) if stamps["end"] else None
+    modified = iso(stamps["modified"].astimezone(tz)) if stamps["modified"] else None
+    return record(
+        title=description.strip(),
+        notes=notes,
+        status="done" if done else "pending",
+        priority=PRIORITY_IN.get(tw_priority, "none"),
+        due=due,
+        tags=tags,
+        project=project or None,
+        created_at=entry,
+        updated_at=modified or end or entry,
+        completed_at=(end or modified or entry) if done else None,
+        uuid=uuid or None,
+    )
+
+
+def _notes(annotations: Any, place: str, tz: tzinfo) -> str | None:
+    if not annotations:
+        return None
+    if not isinstance(annotations, list):
+        raise LineError(place, "annotations must be a list")
+    parts = []
+    for ann in annotations:
+        text = ann.get("description") if isinstance(ann, dict) else None
+        if not isinstance(text, str):
+            raise LineError(place, "each annotation needs a description")
+        if ann.get("entry") not in (None, ""):
+            parse_date(ann["entry"], tz, place, "annotation entry")
+        parts.append(text)
+    return "\n".join(parts) or None
+
+
+def parse_date(value: Any, tz: tzinfo, place: str, key: str) -> datetime:
+    """Every form `task import` takes: 20261201T170000Z (UTC; without Z, local time),
+    extended ISO 8601 (2026-12-01T17:00:00Z, with an offset, or local), a plain date
+    (20261201 or 2026-12-01, local midnight), and UNIX epoch seconds (string or number)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _epoch(value, place, key)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            if len(text) == 8:
+                day = _date(text, place, key)
+                return datetime.combine(day, time(0), tzinfo=tz)
+            return _epoch(int(text), place, key)
+        if m := _BASIC.fullmatch(text):
+            try:
+                naive = datetime.strptime(
+                    m.group(1) + m.group(2) + m.group(3) + (m.group(4) or "00"), "%Y%m%d%H%M%S"
+                )
+            except ValueError:
+                pass
+            else:
+                return naive.replace(tzinfo=UTC if m.group(5) else tz)
+        else:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                pass
+            else:
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    raise LineError(place, f"{key} '{value}' is not a Taskwarrior date (like 20261201T170000Z)")
+
+
+def _epoch(value: float, place: str, key: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise LineError(place, f"{key} '{value}' is out of range for a date") from None
+
+
+def _date(text: str, place: str, key: str) -> date:
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise LineError(place, f"{key} '{text}' is not a valid date") from None
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_taskwarrior(tasks: Iterable[Any], *, tz: tzinfo | None = None) -> str:
+    """A JSON array that `task import` accepts (Taskwarrior 2.6 and 3.x)."""
+    tz = tz or local_tz()
+    return json_array(to_taskwarrior(t, tz) for t in tasks)
+
+
+def to_taskwarrior(t: Any, tz: tzinfo) -> dict[str, Any]:
+    """One task as a Taskwarrior record: the record it came from (if any), with todo's
+    value written for every field that changed in todo since."""
+    raw = ((getattr(t, "extra", None) or {}).get("taskwarrior")) or None
+    seen: dict[str, Any] | None = None
+    if isinstance(raw, dict):
+        try:
+            seen = to_record(raw, "", tz)
+        except LineError:
+            seen = None
+    out: dict[str, Any] = dict(raw) if seen is not None and raw else {}
+
+    def changed(name: str) -> bool:
+        return seen is None or seen[name] != getattr(t, name)
+
+    task_uuid = getattr(t, "uuid", "") or str(uuid_mod.uuid5(_NAMESPACE, f"{t.id}/{t.created_at}"))
+    out["uuid"] = task_uuid
+    if changed("title"):
+        out["description"] = t.title
+    if changed("status"):
+        out["status"] = "completed" if t.status == "done" else "pending"
+    if changed("created_at"):
+        out["entry"] = stamp(t.created_at, tz)
+    if changed("updated_at"):
+        out["modified"] = stamp(t.updated_at, tz)
+    if changed("completed_at") or changed("status"):
+        _put(
+            out, "end", stamp(t.completed_at, tz) if t.status == "done" and t.completed_at else None
+        )
+    if changed("due"):
+        _put(out, "due", stamp(t.due, tz) if t.due else None)
+    if changed("priority"):
+        _put(out, "priority", PRIORITY_OUT.get(t.priority))
+    if changed("project"):
+        _put(out, "project", t.project or None)
+    if changed("tags"):
+        _put(out, "tags", list(t.tags) or None)
+    if changed("notes"):
+        _put(out, "annotations", _annotations(t, raw, tz))
+    return out
+
+
+def _annotations(t: Any, raw: Any, tz: tzinfo) -> list[dict[str, Any]] | None:
+    """The notes as annotations, one per line; a line that was an annotation keeps its
+    timestamp, a new one gets the task's last change."""
+    lines = [line for line in (t.notes or "").split("\n") if line.strip()]
+    if not lines:
+        return None
+    pool = [a for a in (raw.get("annotations") or []) if isinstance(a, dict)] if raw else []
+    result = []
+    for line in lines:
+        match = next((a for a in pool if a.get("description") == line), None)
+        if match is not None:
+            pool.remove(match)
+            result.append(match)
+        else:
+            result.append({"entry": stamp(t.updated_at, tz), "description": line})
+    return result
+
+
+def _put(out: dict[str, Any], key: str, value: Any) -> None:
+    if value is None:
+        out.pop(key, None)
+    else:
+        out[key] = value
+
+
+def stamp(value: str, tz: tzinfo) -> str:
+    return parse_any(value, tz).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
