@@ -111,9 +111,14 @@ def test_export_is_the_current_list_and_carries_it(todo_home: Path, tmp_path: Pa
     assert [(t["title"], t["list"]) for t in exported] == [("Write report", "work")]
     backup = tmp_path / "work.json"
     backup.write_text(json.dumps(exported))
-    # an import goes to the current list, whatever list the file names
+    # a task the store already has (same uuid) is that task, in its own list: not copied
+    out = ok("tasks", "--list", "home", "import", str(backup))
+    assert ": 0 added, 0 updated, 1 unchanged" in out
+    assert rows(todo_home)[-1] == (2, "Write report", "pending", "work")
+    # a new task goes to the current list, whatever list the file names
+    backup.write_text(json.dumps([{**exported[0], "uuid": None, "title": "Plan trip"}]))
     ok("tasks", "--list", "home", "import", str(backup))
-    assert rows(todo_home)[-1] == (3, "Write report", "pending", "home")
+    assert rows(todo_home)[-1] == (3, "Plan trip", "pending", "home")
 
 
 def test_the_real_executable(todo_env: dict[str, str], todo_home: Path) -> None:

@@ -202,9 +202,9 @@ def test_delete_list_and_undo_it(home) -> None:
 def test_import_goes_to_the_bound_list_unless_told_otherwise(home) -> None:
     default, work = home
     records = [{"title": "a", "list": "home"}, {"title": "b"}]
-    imported = work.import_tasks(records)
+    imported = work.import_tasks(records).added
     assert [t.list_name for t in imported] == ["work", "work"]
-    kept = default.import_tasks(records, keep_lists=True)
+    kept = default.import_tasks(records, keep_lists=True).added
     assert [t.list_name for t in kept] == ["home", "default"]
     with pytest.raises(UsageError, match="Record 1"):
         default.import_tasks([{"title": "x", "list": "no spaces allowed"}], keep_lists=True)
