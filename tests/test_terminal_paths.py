@@ -129,7 +129,7 @@ def test_path_tasks_import_report_and_error_lines(todo, tmp_path: Path) -> None:
     good = tmp_path / "ok.txt"
     good.write_text(f"{EVIL}\n", encoding="utf-8")
     r = todo("tasks", "import", str(good))
-    assert r.code == 0 and "Imported 1 task" in r.out
+    assert r.code == 0 and ": 1 added, " in r.out
     assert_inert(todo("tasks", "list").out)
     bad = tmp_path / "bad.txt"
     bad.write_text("x due:2026-13-45\x1b]0;PWNED\x07\n", encoding="utf-8")
