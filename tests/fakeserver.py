@@ -26,6 +26,12 @@ first delta of each call, arguments split over several chunks, the usage chunk a
 finish chunk, then ``data: [DONE]``. A request with ``"stream": false`` gets the same
 scripted answer as one JSON completion.
 
+The conversation a request sends is checked the way the strictest providers check it
+(``history_problem``): every assistant tool call answered by a tool message right after it,
+and an assistant message (not a user message) after tool output. A request that breaks
+this gets a 400, as from the provider, without using up a scripted answer
+(``server.strict_history = False`` turns the check off).
+
 Every request is recorded in ``server.requests`` (method, path, query, headers, JSON body);
 ``server.chat_requests`` holds only the chat completions. ``GET /models`` serves
 ``server.models_body`` and ``GET /key`` serves ``server.key_body``.
@@ -113,6 +119,29 @@ class Scripted:
     delay: float = 0.0  # seconds between chunks
     first_delay: float = 0.0  # seconds before the response starts
     completion: dict[str, Any] | None = None  # non-streamed equivalent of a stream
+
+
+def history_problem(messages: list[Any]) -> str | None:
+    """Why a provider would reject this message list (None when it is valid)."""
+    pending: list[Any] = []
+    previous = None
+    for n, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if pending and role != "tool":
+            return f"messages[{n}]: tool call(s) {pending} have no tool message before this one"
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in pending:
+                return f"messages[{n}]: tool message for {call_id!r}, which no call is waiting for"
+            pending.remove(call_id)
+        elif role == "assistant":
+            pending = [c.get("id") for c in message.get("tool_calls") or []]
+        elif role == "user" and previous == "tool":
+            return f"messages[{n}]: a user message right after a tool message"
+        previous = role
+    if pending:
+        return f"the conversation ends with unanswered tool call(s) {pending}"
+    return None
 
 
 def _gen_id() -> str:
@@ -375,6 +404,7 @@ class FakeServer:
         self.models_body: Any = DEFAULT_MODELS_BODY
         self.key_body: Any = DEFAULT_KEY_BODY
         self.default: Scripted | None = None  # served when the queue is empty
+        self.strict_history = True  # 400 for a conversation a strict provider rejects
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -577,6 +607,11 @@ class _Handler(BaseHTTPRequestHandler):
         rec = self._record()
         if self._route(rec) != "/chat/completions":
             self._send_body(404, json.dumps({"error": {"code": 404, "message": "Not Found"}}))
+            return
+        problem = history_problem(rec.messages) if self.fake.strict_history else None
+        if problem is not None:
+            body = {"error": {"code": 400, "message": f"Invalid conversation: {problem}"}}
+            self._send_body(400, json.dumps(body))
             return
         scripted = self.fake._next()
         if scripted.first_delay:

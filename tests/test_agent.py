@@ -98,9 +98,10 @@ def test_one_turn_with_two_tools_adds_rows_and_streams_events(server, todo_home)
         [
             ("add_task", {"title": "Buy milk", "due": "tomorrow"}),
             ("add_task", {"title": "Call mom"}),
-        ]
+        ],
+        reasoning="The user wants two tasks.",
+        cost=0.0012,
     )
-    server.add_text("Added **two** tasks.", reasoning="The user wants two tasks.", cost=0.0012)
     session = new_session()
     events = run_turn(session, "add buy milk tomorrow and call mom")
 
@@ -108,25 +109,32 @@ def test_one_turn_with_two_tools_adds_rows_and_streams_events(server, todo_home)
     kinds = [type(e) for e in events]
     assert kinds.count(ToolCall) == 2 and kinds.count(ToolResult) == 2
     assert ReasoningDelta in kinds and kinds[-1] is TurnEnd
+    # Both calls were changes that succeeded: the turn ends without a second request,
+    # with a summary composed from the results after the tool results.
+    assert len(server.chat_requests) == 1
     first_text = kinds.index(TextDelta)
     assert all(k is not TextDelta for k in kinds[:first_text])
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Added **two** tasks."
+    assert kinds.index(TextDelta) > max(i for i, k in enumerate(kinds) if k is ToolResult)
+    summary = "Added #1 Buy milk and #2 Call mom."
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == summary
     results = [e for e in events if isinstance(e, ToolResult)]
     assert all(r.ok for r in results)
     assert json.loads(results[0].output)["added"]["title"] == "Buy milk"
     end = events[-1]
-    assert end.final_text == "Added **two** tasks."
-    assert end.usage.input_tokens == 200 and end.usage.output_tokens > 0
+    assert end.final_text == summary
+    assert end.usage.input_tokens == 100 and end.usage.output_tokens > 0
     assert end.usage.cost == pytest.approx(0.0012)
     assert end.model == "openai/gpt-oss-20b:free"
     assert end.conversation_id == session.conversation_id and not end.cancelled
-    # The second request carries both calls and their outputs.
-    assert len(tool_messages(server.chat_requests[1])) == 2
-    assert_history_valid(server.chat_requests[1].messages)
-    # Earlier turns' reasoning is not sent again.
+    # The next turn carries both calls, their outputs and the summary as the reply.
     server.add_text("You're welcome.")
     run_turn(session, "thanks")
-    assert "reasoning" not in json.dumps(server.chat_requests[2].messages)
+    messages = server.chat_requests[1].messages
+    assert len(tool_messages(server.chat_requests[1])) == 2
+    assert_history_valid(messages)
+    assert messages[-2] == {"role": "assistant", "content": summary}
+    # Earlier turns' reasoning is not sent again.
+    assert "reasoning" not in json.dumps(messages)
 
 
 def test_request_shape_for_openrouter(server, monkeypatch) -> None:
@@ -170,10 +178,15 @@ def test_one_undo_reverts_a_whole_turn(server, todo_home) -> None:
     from todo_cli.store import TaskStore
 
     server.add_tool_call("add_task", {"title": "Keep me"})
-    server.add_text("ok")
-    server.add_tool_calls([("add_task", {"title": "A"}), ("add_task", {"title": "B"})])
+    # A lookup among the calls sends the results back to the model, which goes on.
+    server.add_tool_calls(
+        [
+            ("add_task", {"title": "A"}),
+            ("add_task", {"title": "B"}),
+            ("search_tasks", {"text": "a"}),
+        ]
+    )
     server.add_tool_call("complete_tasks", {"ids": [1]})
-    server.add_text("done")
     session = new_session()
     run_turn(session, "add keep me")
     run_turn(session, "add a and b, complete 1")
@@ -185,11 +198,9 @@ def test_one_undo_reverts_a_whole_turn(server, todo_home) -> None:
 
 
 def test_destructive_call_declined_without_approver(server, todo_home) -> None:
-    server.add_tool_call("add_task", {"title": "A"})
-    server.add_tool_call("add_task", {"title": "B"})
-    server.add_text("added")
+    server.add_tool_calls([("add_task", {"title": "A"}), ("add_task", {"title": "B"})])
     session = new_session()
-    run_turn(session, "add a, then b")
+    run_turn(session, "add a and b")
     server.add_tool_call("delete_tasks", {"ids": [1, 2]})
     server.add_text("I did not delete them: that needs your approval.")
     events = run_turn(session, "delete both")
@@ -206,9 +217,7 @@ def test_destructive_call_declined_without_approver(server, todo_home) -> None:
 
 
 def test_destructive_call_approved_and_declined_by_user(server, todo_home) -> None:
-    for title in ("A", "B", "C"):
-        server.add_tool_call("add_task", {"title": title})
-    server.add_text("added")
+    server.add_tool_calls([("add_task", {"title": title}) for title in ("A", "B", "C")])
     session = new_session()
     run_turn(session, "add a b c")
     asked: list[ApprovalRequest] = []
@@ -222,7 +231,6 @@ def test_destructive_call_approved_and_declined_by_user(server, todo_home) -> No
         return False
 
     server.add_tool_call("delete_tasks", {"ids": [3]})
-    server.add_text("deleted")
     run_turn(session, "delete c", approve=yes)
     assert [r[1] for r in rows(todo_home)] == ["A", "B"]
 
@@ -235,7 +243,6 @@ def test_destructive_call_approved_and_declined_by_user(server, todo_home) -> No
 
     # Completing one task needs no approval.
     server.add_tool_call("complete_tasks", {"ids": [1]})
-    server.add_text("done")
     count = len(asked)
     run_turn(session, "complete a", approve=no)
     assert len(asked) == count
@@ -249,17 +256,15 @@ def test_gemini_empty_tool_call_ids_just_work(server, todo_home) -> None:
             {"name": "add_task", "arguments": {"title": "Two"}, "id": ""},
         ]
     )
-    server.add_text("Added both.")
     session = new_session()
     events = run_turn(session, "add one and two")
     calls = [e for e in events if isinstance(e, ToolCall)]
     assert len({c.call_id for c in calls}) == 2 and all(c.call_id for c in calls)
     assert [r[1] for r in rows(todo_home)] == ["One", "Two"]
-    assert_history_valid(server.chat_requests[1].messages)
     # And the stored conversation replays correctly on the next turn.
     server.add_text("Sure.")
     run_turn(session, "thanks")
-    assert_history_valid(server.chat_requests[2].messages)
+    assert_history_valid(server.chat_requests[1].messages)
 
 
 def test_rate_limit_retry_honours_retry_after_with_notice(server) -> None:
@@ -297,7 +302,9 @@ def test_cancelling_the_task_keeps_history_valid(server) -> None:
                 seen.append(e)
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(0.5)  # inside the tool-call stream
+        while not server.chat_requests:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # inside the tool-call stream
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -314,7 +321,7 @@ def test_cancelling_the_task_keeps_history_valid(server) -> None:
 
 def test_cancel_after_a_tool_ran_keeps_call_and_output(server, todo_home) -> None:
     session = new_session()
-    server.add_tool_call("add_task", {"title": "Kept"})
+    server.add_tool_calls([("add_task", {"title": "Kept"}), ("search_tasks", {"text": "kept"})])
     _slow_reply(server)
 
     async def go():
@@ -418,7 +425,10 @@ def test_valid_history_repairs_cuts_and_dangling_calls() -> None:
     assert valid_history([out, user, call, out]) == [user, call, out]
     repaired = valid_history([user, call, user])
     assert repaired[1] == call and repaired[2]["type"] == "function_call_output"
-    assert repaired[2]["call_id"] == "c1" and repaired[3] == user
+    assert repaired[2]["call_id"] == "c1" and repaired[4] == user
+    # Strict providers want an assistant message between tool output and a user message.
+    assert repaired[3] == {"role": "assistant", "content": "[interrupted]"}
+    assert valid_history([user, call, out, user])[3]["role"] == "assistant"
 
 
 def test_set_model_and_provider(server) -> None:
@@ -439,7 +449,6 @@ def test_create_todo_agent_public_api(server, todo_home) -> None:
     agent = create_todo_agent(auto_approve=True)
     assert isinstance(agent, Agent)
     server.add_tool_call("add_task", {"title": "From the API"})
-    server.add_text("Added.")
 
     async def go():
         try:
@@ -448,7 +457,8 @@ def test_create_todo_agent_public_api(server, todo_home) -> None:
             await agent.model._client.close()
 
     result = asyncio.run(go())
-    assert result.final_output == "Added."
+    assert result.final_output == "Added #1 From the API."  # composed: one request
+    assert len(server.chat_requests) == 1
     assert [r[1] for r in rows(todo_home)] == ["From the API"]
 
 
@@ -467,7 +477,6 @@ def test_tracing_is_disabled_and_nothing_leaves_the_machine(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-real-looking-key")
     server.add_tool_call("add_task", {"title": "Private"})
-    server.add_text("ok")
     run_turn(new_session(), "add private")
     from agents.tracing import get_trace_provider
 
@@ -481,7 +490,6 @@ def test_tracing_is_disabled_and_nothing_leaves_the_machine(
 
 def test_cancel_while_waiting_for_approval(server, todo_home) -> None:
     server.add_tool_call("add_task", {"title": "A"})
-    server.add_text("added")
     session = new_session()
     run_turn(session, "add a")
     server.add_tool_call("delete_tasks", {"ids": [1]})

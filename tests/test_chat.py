@@ -58,7 +58,6 @@ def todo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
 
 def test_one_shot_add_in_a_real_process(fake_server: FakeServer, todo_env, todo_home) -> None:
     fake_server.add_tool_call("add_task", {"title": "Buy milk", "due": "tomorrow"})
-    fake_server.add_text("Added **Buy milk** for tomorrow (#1).")
     env = {
         **todo_env,
         "OPENROUTER_BASE_URL": fake_server.url,
@@ -74,18 +73,18 @@ def test_one_shot_add_in_a_real_process(fake_server: FakeServer, todo_env, todo_
         stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "Added **Buy milk** for tomorrow (#1).\n"  # plain text when piped
+    # One request: the successful add ends the turn with a summary composed by code.
+    assert proc.stdout == "Added #1 Buy milk.\n"  # plain text when piped
+    assert len(fake_server.chat_requests) == 1
     assert "+ #1 Buy milk (due tomorrow)" in proc.stderr
     assert rows(todo_home) == [(1, "Buy milk", "pending")]
-    assert len(fake_server.chat_requests) == 2
 
 
 def test_message_from_stdin(server, todo, todo_home) -> None:
     server.add_tool_call("add_task", {"title": "Water plants"})
-    server.add_text("Done.")
     r = todo("chat", stdin="add water plants\n")
     assert r.code == 0, r.err
-    assert r.out == "Done.\n"
+    assert r.out == "Added #1 Water plants.\n"
     assert server.chat_requests[0].messages[-1] == {"role": "user", "content": "add water plants"}
     assert rows(todo_home) == [(1, "Water plants", "pending")]
 
@@ -137,7 +136,6 @@ def test_json_output(server, todo) -> None:
 
 def test_delete_declined_without_yes_and_done_with_it(server, todo, todo_home) -> None:
     server.add_tool_calls([("add_task", {"title": "A"}), ("add_task", {"title": "B"})])
-    server.add_text("Added.")
     assert todo("chat", "add a and b").code == 0
 
     server.add_tool_call("delete_tasks", {"ids": [1, 2]})
@@ -149,7 +147,6 @@ def test_delete_declined_without_yes_and_done_with_it(server, todo, todo_home) -
     assert len(rows(todo_home)) == 2
 
     server.add_tool_call("delete_tasks", {"ids": [1, 2]})
-    server.add_text("Deleted both.")
     r = todo("chat", "--yes", "delete both")
     assert r.code == 0 and "✗ #1 A deleted" in r.err and "✗ #2 B deleted" in r.err
     assert rows(todo_home) == []

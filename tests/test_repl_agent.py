@@ -35,14 +35,13 @@ def _open_titles() -> list[str]:
 
 
 def test_turn_adds_task_then_slash_undo(server: FakeServer) -> None:
-    server.add_tool_call("add_task", {"title": "Buy milk", "due": "tomorrow"})
-    server.add_text("Added **Buy milk** for tomorrow.", cost=0.0012)
+    server.add_tool_call("add_task", {"title": "Buy milk", "due": "tomorrow"}, cost=0.0012)
 
     async def main() -> None:
         async with session() as d:
             out = await d.send("add buy milk tomorrow")
             assert "+ #1 Buy milk" in out
-            assert "Added Buy milk for tomorrow." in out
+            assert "Added #1 Buy milk." in out  # composed: no second request
             assert "$0.0012" in out
             assert d.repl.stats == {"open": 1, "overdue": 0, "due_today": 0, "done": 0} or (
                 d.repl.stats and d.repl.stats["open"] == 1
@@ -84,7 +83,6 @@ def test_slash_add_done_and_history_resume(server: FakeServer) -> None:
 
 def test_approval_declined_is_told_to_the_agent(server: FakeServer) -> None:
     server.add_tool_calls([("add_task", {"title": "A"}), ("add_task", {"title": "B"})])
-    server.add_text("Both added.")
     server.add_tool_call("delete_tasks", {"ids": [1, 2]})
     server.add_text("OK, I left them alone.")
 

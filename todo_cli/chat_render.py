@@ -66,6 +66,8 @@ def tool_activity_line(call: ToolCall, result: ToolResult, *, tz: Any = None) ->
         return _clip(f"! {name}: {data['error']}")
     if "added" in data:
         return _clip("+ " + _task(data["added"], tz))
+    if "added_tasks" in data:
+        return "\n".join(_clip("+ " + _task(t, tz)) for t in data["added_tasks"] or []) or None
     if "updated" in data:
         changed = ", ".join(data.get("changed") or [])
         t = data["updated"]
@@ -89,6 +91,8 @@ def tool_activity_line(call: ToolCall, result: ToolResult, *, tz: Any = None) ->
         n = len(data.get("changes") or [])
         return _clip(f"↶ undid {data['undone']} ({_plural(n, 'change')})")
     if "tasks" in data:
+        if name == "show_tasks":
+            return None  # the table itself follows
         n = len(data["tasks"] or [])
         more = data.get("more")
         verb = "found" if name == "search_tasks" else "listed"

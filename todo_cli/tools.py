@@ -17,10 +17,23 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from agents import FunctionTool, RunContextWrapper, function_tool
+from typing_extensions import NotRequired, TypedDict  # noqa: UP035 - pydantic needs it < 3.12
 
 from .errors import TodoError
 
 LIST_CAP = 50
+SHOW_CAP = 100  # rows show_tasks puts in front of the user
+
+
+class NewTask(TypedDict):
+    """One task for add_tasks (the same fields as add_task)."""
+
+    title: str
+    due: NotRequired[str]
+    priority: NotRequired[Literal["none", "low", "medium", "high"]]
+    tags: NotRequired[list[str]]
+    project: NotRequired[str]
+    notes: NotRequired[str]
 
 
 def dumps(value: Any) -> str:
@@ -183,6 +196,80 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         return dumps({"added": brief(task)})
 
     @tool()
+    async def add_tasks(tasks: list[NewTask]) -> str:
+        """Add several tasks at once (all or none)."""
+        try:
+            if not tasks:
+                raise TodoError("No tasks given.")
+            # One transaction: every task is checked before any is written.
+            added = store.import_tasks(
+                [
+                    {
+                        "title": t.get("title", ""),
+                        "due": _none_if_empty(t.get("due")),
+                        "priority": t.get("priority") or "none",
+                        "tags": list(t.get("tags") or ()),
+                        "project": _none_if_empty(t.get("project")),
+                        "notes": _none_if_empty(t.get("notes")),
+                    }
+                    for t in tasks
+                ]
+            )
+        except TodoError as exc:
+            exc.message = exc.message.replace("Record ", "Task ", 1)
+            return error_result(exc)
+        except Exception as exc:
+            return error_result(exc)
+        return dumps({"added_tasks": [brief(t) for t in added]})
+
+    def _filtered(
+        status: str, due: str, tag: str, project: str, priority: str | None, text: str = ""
+    ) -> Any:
+        from .store import TaskQuery
+
+        q = TaskQuery(
+            status=None if status == "all" else status,
+            tag=_none_if_empty(tag),
+            project=_none_if_empty(project),
+            priority=_none_if_empty(priority),
+            text=_none_if_empty(text),
+        )
+        when = due.strip().lower()
+        if when == "today":
+            q.due_today = True
+        elif when == "overdue":
+            q.overdue = True
+        elif when:
+            q.due_before = due
+        return q
+
+    @tool()
+    async def show_tasks(
+        status: Literal["pending", "done", "all"] = "pending",
+        due: str = "",
+        tag: str = "",
+        project: str = "",
+        priority: Literal["low", "medium", "high"] | None = None,
+        text: str = "",
+    ) -> str:
+        """Show tasks to the user as a table (they see it: do not repeat it).
+
+        Args:
+            due: "today", "overdue", or a date (due before it).
+        """
+        try:
+            q = _filtered(status, due, tag, project, priority, text)
+            total = store.count(q)
+            q.limit = SHOW_CAP
+            found = store.query(q)
+        except Exception as exc:
+            return error_result(exc)
+        out: dict[str, Any] = {"tasks": [brief(t) for t in found]}
+        if total > len(found):
+            out["more"] = total - len(found)
+        return dumps(out)
+
+    @tool()
     async def list_tasks(
         status: Literal["pending", "done", "all"] = "pending",
         due: str = "",
@@ -191,28 +278,14 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         priority: Literal["low", "medium", "high"] | None = None,
         sort: Literal["due", "priority", "created", "id"] = "due",
     ) -> str:
-        """List tasks (max 50).
+        """List tasks for you to read (max 50); the user does not see them.
 
         Args:
             due: "today", "overdue", or a date (due before it).
         """
         try:
-            from .store import TaskQuery
-
-            q = TaskQuery(
-                status=None if status == "all" else status,
-                tag=_none_if_empty(tag),
-                project=_none_if_empty(project),
-                priority=_none_if_empty(priority),
-                sort=sort,
-            )
-            when = due.strip().lower()
-            if when == "today":
-                q.due_today = True
-            elif when == "overdue":
-                q.overdue = True
-            elif when:
-                q.due_before = due
+            q = _filtered(status, due, tag, project, priority)
+            q.sort = sort
             total = store.count(q)
             q.limit = LIST_CAP
             return capped(store.query(q), total)
@@ -317,6 +390,8 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
 
     tools = [
         add_task,
+        add_tasks,
+        show_tasks,
         list_tasks,
         search_tasks,
         show_task,
@@ -333,8 +408,13 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
 
 
 def slim_schema(schema: Any) -> Any:
-    """Drop what costs tokens and confuses strict providers: titles, empty defaults and
-    ``anyOf [X, null]`` wrappers (Gemini accepts only a narrow JSON-schema subset)."""
+    """Drop what costs tokens and confuses strict providers: titles, empty defaults,
+    ``anyOf [X, null]`` wrappers and ``$ref`` (Gemini accepts only a narrow JSON-schema
+    subset; definitions are inlined)."""
+    if isinstance(schema, dict) and isinstance(schema.get("$defs"), dict):
+        defs = schema["$defs"]
+        body = {k: v for k, v in schema.items() if k != "$defs"}
+        return slim_schema(_inline(body, defs))
     if isinstance(schema, list):
         return [slim_schema(s) for s in schema]
     if not isinstance(schema, dict):
@@ -354,6 +434,19 @@ def slim_schema(schema: Any) -> Any:
             del out["anyOf"]
             out = {**rest[0], **out}
     return out
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with each local ``{"$ref": "#/$defs/X"}`` replaced by X (descriptions off)."""
+    if isinstance(schema, list):
+        return [_inline(s, defs) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] in defs:
+        target = {k: v for k, v in defs[ref[8:]].items() if k != "description"}
+        return _inline(target, defs)
+    return {k: _inline(v, defs) for k, v in schema.items()}
 
 
 def tool_schemas(tools: list[FunctionTool]) -> list[dict[str, Any]]:
