@@ -32,11 +32,11 @@ def server(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServ
     return fake_server
 
 
-def run(message: str) -> list:
+def run(message: str, **kw) -> list:
     from todo_cli.agent import ChatSession
     from todo_cli.config import load_settings
 
-    session = ChatSession(load_settings())
+    session = ChatSession(load_settings(), **kw)
 
     async def go():
         try:
@@ -62,13 +62,18 @@ def test_recorded_plain_text_stream(server: FakeServer) -> None:
 
 def test_reasoning_and_split_tool_call_stream(server: FakeServer, todo_home: Path) -> None:
     server.add_sse((OWN_SSE / "reasoning_tool_call.sse").read_text())
-    server.add_text("Added **Water plants** (#1).")
     events = run("remind me to water the plants")
     assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "Add the task."
     result = next(e for e in events if isinstance(e, ToolResult))
     assert result.ok and '"title":"Water plants"' in result.output
     with sqlite3.connect(todo_home / "data" / "todo.db") as conn:
         assert conn.execute("SELECT title FROM tasks").fetchall() == [("Water plants",)]
+    # A successful add ends the turn without a second request; the next turn sends the
+    # call, its output and the composed reply.
+    assert events[-1].final_text == "Added #1 Water plants."
+    assert events[-1].usage.input_tokens == 812
+    server.add_text("Sure.")
+    run("thanks", continue_latest=True)
     second = server.chat_requests[1].messages
-    assert second[-1]["role"] == "tool" and second[-1]["tool_call_id"] == "call_abc123"
-    assert events[-1].usage.input_tokens == 812 + 100
+    assert second[-3]["role"] == "tool" and second[-3]["tool_call_id"] == "call_abc123"
+    assert second[-2] == {"role": "assistant", "content": "Added #1 Water plants."}

@@ -39,8 +39,7 @@ def test_the_agent_works_on_the_current_list_and_follows_a_switch(
 ) -> None:
     with TaskStore.open() as store:
         store.add("Buy milk")  # #1 in default
-    server.add_tool_call("add_task", {"title": "Write report"})
-    server.add_text("Added.")
+    server.add_tool_call("add_task", {"title": "Write report"})  # ends the turn: one request
     server.add_tool_calls([("list_tasks", {}), ("complete_tasks", {"ids": [2]})])
     server.add_text("Listed.")
 
@@ -67,12 +66,12 @@ def test_the_agent_works_on_the_current_list_and_follows_a_switch(
     assert rows(todo_home) == []
     requests = server.chat_requests
     # the second conversation starts fresh: its first request has no earlier turn in it
-    texts = [str(m.get("content")) for m in requests[2].messages if m.get("role") == "user"]
+    texts = [str(m.get("content")) for m in requests[1].messages if m.get("role") == "user"]
     assert texts == ["what is open? and finish #2"]
     # the open-task list in the instructions is the current list's
-    system = str(requests[2].messages[0].get("content"))
+    system = str(requests[1].messages[0].get("content"))
     assert "Buy milk" in system and "Write report" not in system
-    list_result = next(m for m in requests[3].messages if m.get("role") == "tool")
+    list_result = next(m for m in requests[2].messages if m.get("role") == "tool")
     assert "Buy milk" in str(list_result.get("content"))
     assert "Write report" not in str(list_result.get("content"))
 

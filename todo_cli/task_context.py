@@ -22,6 +22,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from . import dates
+from .termsafe import one_line
 
 DEFAULT_BUDGET = 1000  # tokens
 SETTING = "agent.task_list_tokens"
@@ -37,8 +38,7 @@ def estimate_tokens(text: str) -> int:
 
 def quoted(text: str) -> str:
     """User text as a JSON string on one line (control characters escaped or dropped)."""
-    clean = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
-    return json.dumps(" ".join(clean.split()), ensure_ascii=False)
+    return json.dumps(one_line(text), ensure_ascii=False)
 
 
 def task_line(task: Any, *, now: datetime, tz: tzinfo) -> str:

@@ -20,6 +20,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from . import dates
+from .termsafe import one_line
 
 CHANGE_TOOLS = frozenset(
     {
@@ -39,7 +40,7 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]|~<])")
 
 def md(text: str, limit: int = TITLE_MAX) -> str:
     """User text for a Markdown line: one line, clipped, Markdown characters escaped."""
-    line = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+    line = one_line(str(text))
     if len(line) > limit:
         line = line[: limit - 1] + "…"
     return _MARKDOWN.sub(r"\\\1", line)

@@ -214,7 +214,7 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
                     }
                     for t in tasks
                 ]
-            )
+            ).added
         except TodoError as exc:
             exc.message = exc.message.replace("Record ", "Task ", 1)
             return error_result(exc)
