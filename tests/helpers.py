@@ -32,6 +32,13 @@ class StubTask:
     completed_at: str | None = None
     uuid: str = ""
     extra: dict | None = None
+    wait: str | None = None
+    parent: int | None = None
+    blocked_by: list[int] = field(default_factory=list)
+    repeat: dict | None = None
+    done_count: int = 0
+    last_done: dict | None = None
+    blocked = False  # derived, as on store.Task: not a field
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,7 +60,15 @@ TASK_FIELDS = [
     "list",
     "uuid",
     "extra",
+    "wait",
+    "parent",
+    "blocked_by",
+    "repeat",
+    "done_count",
+    "last_done",
 ]
+# ``--json`` output adds the derived ``blocked`` flag (``Task.to_json``).
+JSON_FIELDS = [*TASK_FIELDS, "blocked"]
 
 
 def point_openrouter_at(

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import TASK_FIELDS, CliOutcome, invoke_cli, run_todo
+from helpers import JSON_FIELDS, CliOutcome, invoke_cli, run_todo
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -47,7 +47,7 @@ def test_add_list_show():
     assert out == "Added #1 Buy milk (due tomorrow)\n"
     ok("add", "Call mom", "-P", "family", "-n", "about the weekend", "--priority", "m")
     task = as_json("add", "File taxes", "--due", "2020-01-01")
-    assert list(task) == TASK_FIELDS
+    assert list(task) == JSON_FIELDS
     assert (task["id"], task["title"], task["due"], task["status"]) == (
         3,
         "File taxes",
@@ -70,12 +70,12 @@ def test_add_list_show():
     assert "  Priority:  medium" in shown and "  Project:   family" in shown
     assert shown.rstrip().endswith("about the weekend")
     detail = as_json("show", "1")
-    assert list(detail) == TASK_FIELDS
+    assert list(detail) == [*JSON_FIELDS, "completions"]
     assert detail["tags"] == ["errand", "shop"] and detail["priority"] == "high"
 
     listed = as_json("list")
     assert [t["id"] for t in listed] == [3, 1, 2]
-    assert all(list(t) == TASK_FIELDS for t in listed)
+    assert all(list(t) == JSON_FIELDS for t in listed)
 
 
 def test_add_rejects_bad_input():
@@ -218,7 +218,7 @@ def test_search_titles_notes_and_done():
     assert [r[0] for r in rows] == ["1"]
     found = as_json("search", "corner", "--all")
     assert sorted(t["id"] for t in found) == [1, 3]
-    assert all(list(t) == TASK_FIELDS for t in found)
+    assert all(list(t) == JSON_FIELDS for t in found)
     assert "No tasks match “zebra”" in ok("search", "zebra")
 
 
@@ -319,7 +319,9 @@ def test_export_import_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     exported = out_dir / "tasks.json"
     exported.write_text("old content")
     assert ok("export", "-o", str(exported)) == ""
-    assert json.loads(exported.read_text()) == before
+    assert json.loads(exported.read_text()) == [
+        {k: v for k, v in t.items() if k != "blocked"} for t in before
+    ]
     assert [p.name for p in out_dir.iterdir()] == ["tasks.json"]  # no temp file left
     nowhere = todo("export", "-o", str(tmp_path / "missing" / "x.json"))
     assert nowhere.code == 1 and "Cannot write" in nowhere.stderr

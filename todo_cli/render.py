@@ -30,6 +30,9 @@ RICH_ROWS_MAX = 200  # on a Rich console, longer lists use the fast layout too
 
 MARK_PENDING = "☐"
 MARK_DONE = "✓"
+MARK_BLOCKED = "⊘"  # pending, waiting for another task
+MARK_REPEAT = "↻"
+MARK_SUBTASK = "↳ "
 PRIORITY_LABEL = {"high": "high", "medium": "med", "low": "low", "none": ""}
 PRIORITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "blue"}
 _ANSI = {
@@ -42,8 +45,8 @@ _ANSI = {
     "magenta": "35",
     "cyan": "36",
 }
-_COLUMNS = ("ID", "", "Pri", "Title", "Due", "Tags", "Project")
-_OPTIONAL = {2, 4, 5, 6}  # columns hidden when every row leaves them empty
+_COLUMNS = ("ID", "", "Pri", "Title", "Due", "Tags", "Project", "Wait")
+_OPTIONAL = {2, 4, 5, 6, 7}  # columns hidden when every row leaves them empty
 
 Cell = tuple[str, str]  # (text, style)
 
@@ -62,6 +65,26 @@ def _isatty(stream: Any) -> bool:
 
 
 def _due_cell(task: Any, now: datetime, tz: tzinfo, cache: dict | None = None) -> Cell:
+    if getattr(task, "repeat", None):
+        text, style = _plain_due_cell(task, now, tz, cache)
+        return (f"{text} {MARK_REPEAT}".strip(), style)
+    return _plain_due_cell(task, now, tz, cache)
+
+
+def _wait_cell(task: Any, now: datetime, tz: tzinfo) -> Cell:
+    wait = getattr(task, "wait", None)
+    if not wait or task.status == "done":
+        return ("", "")
+    value = dates.parse_iso(wait, tz=tz)
+    moment = value if isinstance(value, datetime) else None
+    if moment is None and value <= now.date():  # type: ignore[operator]
+        return ("", "")
+    if moment is not None and moment <= now:
+        return ("", "")
+    return ("until " + dates.humanize_due(wait, now=now, tz=tz), "dim")
+
+
+def _plain_due_cell(task: Any, now: datetime, tz: tzinfo, cache: dict | None = None) -> Cell:
     if not task.due:
         return ("", "")
     done = task.status == "done"
@@ -87,9 +110,17 @@ def task_cells(task: Any, *, now: datetime, tz: tzinfo, _cache: dict | None = No
     done = task.status == "done"
     dim = "dim" if done else ""
     title = one_line(task.title)
+    if getattr(task, "_indent", False):
+        title = MARK_SUBTASK + title
+    if done:
+        mark: Cell = (MARK_DONE, "green")
+    elif getattr(task, "blocked", False):
+        mark = (MARK_BLOCKED, "red")
+    else:
+        mark = (MARK_PENDING, "")
     return [
         (str(task.id), "dim"),
-        (MARK_DONE, "green") if done else (MARK_PENDING, ""),
+        mark,
         (
             PRIORITY_LABEL.get(task.priority, task.priority),
             dim or PRIORITY_STYLE.get(task.priority, ""),
@@ -98,6 +129,7 @@ def task_cells(task: Any, *, now: datetime, tz: tzinfo, _cache: dict | None = No
         _due_cell(task, now, tz, _cache),
         (hashtags(task.tags), dim or "cyan"),
         (one_line(task.project or ""), dim or "magenta"),
+        _wait_cell(task, now, tz),
     ]
 
 
@@ -108,7 +140,41 @@ def hashtags(tags: Iterable[str]) -> str:
 
 def _rows(tasks: Iterable[Any], now: datetime, tz: tzinfo) -> list[list[Cell]]:
     cache: dict = {}
-    return [task_cells(t, now=now, tz=tz, _cache=cache) for t in tasks]
+    return [task_cells(t, now=now, tz=tz, _cache=cache) for t in nest_subtasks(tasks)]
+
+
+class _Indented:
+    """A task shown indented under its parent (the table marks it with "↳")."""
+
+    _indent = True
+
+    def __init__(self, task: Any) -> None:
+        self._task = task
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._task, name)
+
+
+def nest_subtasks(tasks: Iterable[Any]) -> list[Any]:
+    """Order tasks so that each subtask follows its parent (when the parent is listed too),
+    keeping the order otherwise; those subtasks are marked to be drawn indented."""
+    items = list(tasks)
+    listed = {t.id for t in items}
+    kids: dict[int, list[Any]] = {}
+    for task in items:
+        parent = getattr(task, "parent", None)
+        if parent is not None and parent in listed and parent != task.id:
+            kids.setdefault(parent, []).append(task)
+    if not kids:
+        return items
+    out: list[Any] = []
+    for task in items:
+        parent = getattr(task, "parent", None)
+        if parent is not None and parent in kids and task in kids[parent]:
+            continue
+        out.append(task)
+        out.extend(_Indented(k) for k in kids.get(task.id, ()))
+    return out
 
 
 def _clock(now: datetime | None, tz: tzinfo | None) -> tuple[datetime, tzinfo]:
@@ -290,10 +356,34 @@ def task_line(task: Any, *, now: datetime | None = None, tz: tzinfo | None = Non
     text = f"#{task.id} {one_line(task.title)}"
     if task.status == "done":
         return text + " (done)"
+    extras = []
     if task.due:
         now, tz = _clock(now, tz)
-        return text + f" (due {dates.humanize_due(task.due, now=now, tz=tz)})"
+        extras.append(f"due {dates.humanize_due(task.due, now=now, tz=tz)}")
+    if getattr(task, "repeat", None):
+        extras.append(repeat_words(task.repeat))
+    if extras:
+        return text + f" ({', '.join(extras)})"
     return text
+
+
+def repeat_words(rule: dict[str, Any] | None) -> str:
+    """A stored repeat rule in words ("every Monday"), with the occurrences left."""
+    if not rule:
+        return ""
+    from .repeat import describe
+
+    left = rule.get("left")
+    text = str(rule.get("rule") or "")
+    if left is not None:  # say what is left rather than the original count
+        text = ";".join(p for p in text.split(";") if not p.upper().startswith("COUNT="))
+    try:
+        words = describe(text, rule.get("from") or "due")
+    except (KeyError, ValueError, IndexError):
+        words = one_line(str(rule.get("text") or ""))
+    if left is not None:
+        words += f", {left} more time{'s' if left != 1 else ''}" if left else ", ended"
+    return words
 
 
 def task_detail_lines(
@@ -302,10 +392,17 @@ def task_detail_lines(
     """Every field of one task as aligned "Label: value" lines (for `todo tasks show`)."""
     now, tz = _clock(now, tz)
     lines = [f"#{task.id} {one_line(task.title)}"]
+    status = task.status
+    if status == "pending" and getattr(task, "blocked", False):
+        status = "pending, blocked"
     fields: list[tuple[str, str | None]] = [
-        ("Status", task.status),
+        ("Status", status),
         ("Priority", task.priority),
         ("Due", _due_detail(task.due, now, tz)),
+        ("Repeat", repeat_words(getattr(task, "repeat", None)) or None),
+        ("Wait", _wait_detail(getattr(task, "wait", None), now, tz)),
+        ("Parent", f"#{task.parent}" if getattr(task, "parent", None) else None),
+        ("Blocked by", _id_words(getattr(task, "blocked_by", None))),
         ("Tags", hashtags(task.tags) or None),
         ("Project", one_line(task.project or "") or None),
         ("Created", _stamp(task.created_at, tz)),
@@ -318,6 +415,38 @@ def task_detail_lines(
     if task.notes:
         lines.append("  Notes:")
         lines.extend("    " + one_line(line) for line in task.notes.splitlines())
+    return lines
+
+
+def _id_words(ids: Iterable[int] | None) -> str | None:
+    return ", ".join(f"#{i}" for i in ids) if ids else None
+
+
+def _wait_detail(wait: str | None, now: datetime, tz: tzinfo) -> str | None:
+    if not wait:
+        return None
+    text = f"hidden until {dates.short_date(wait, tz=tz, now=now)}"
+    value = dates.parse_iso(wait, tz=tz)
+    passed = value <= now if isinstance(value, datetime) else value <= now.date()
+    return text + (" (shown since)" if passed else "")
+
+
+def completion_lines(
+    records: Sequence[dict[str, Any]], *, now: datetime | None = None, tz: tzinfo | None = None
+) -> list[str]:
+    """ "Completed 3 times:" and one line per record, newest first (for `show`)."""
+    if not records:
+        return []
+    now, tz = _clock(now, tz)
+    n = len(records)
+    lines = [f"  Completed {n} time{'s' if n != 1 else ''}:"]
+    for rec in reversed(records[-20:]):
+        line = f"    {_stamp(rec.get('at'), tz)}"
+        if rec.get("due"):
+            line += f" (was due {dates.short_date(rec['due'], tz=tz, now=now)})"
+        lines.append(line)
+    if n > 20:
+        lines.append(f"    … and {n - 20:,} earlier")
     return lines
 
 
@@ -404,7 +533,24 @@ def _field_diffs(before: Any, after: Any, now: datetime, tz: tzinfo) -> list[str
         out.append("notes restored" if after.notes else "notes cleared")
     if getattr(before, "list_name", None) != getattr(after, "list_name", None):
         out.append(f"list {before.list_name} → {after.list_name}")
+    b_rep, a_rep = getattr(before, "repeat", None), getattr(after, "repeat", None)
+    if (b_rep or {}).get("rule") != (a_rep or {}).get("rule"):
+        out.append(f"repeat {repeat_words(b_rep) or 'none'} → {repeat_words(a_rep) or 'none'}")
+    if getattr(before, "done_count", 0) != getattr(after, "done_count", 0):
+        out.append(f"completions {before.done_count} → {after.done_count}")
+    b_wait, a_wait = getattr(before, "wait", None), getattr(after, "wait", None)
+    if b_wait != a_wait:
+        out.append(f"wait {_due_word(b_wait, now, tz)} → {_due_word(a_wait, now, tz)}")
+    if getattr(before, "parent", None) != getattr(after, "parent", None):
+        out.append(f"parent {_hash(before.parent)} → {_hash(after.parent)}")
+    if list(getattr(before, "blocked_by", [])) != list(getattr(after, "blocked_by", [])):
+        b_ids = _id_words(before.blocked_by) or "none"
+        out.append(f"blocked by {b_ids} → {_id_words(after.blocked_by) or 'none'}")
     return out
+
+
+def _hash(task_id: int | None) -> str:
+    return f"#{task_id}" if task_id else "none"
 
 
 def _due_word(due: str | None, now: datetime, tz: tzinfo) -> str:

@@ -63,6 +63,7 @@ __all__ = [
     "Change",
     "UndoResult",
     "ImportResult",
+    "OpenSubtasksError",
     "TaskStore",
     "MIGRATION_SET",
     "MIGRATIONS",
@@ -82,6 +83,10 @@ UPDATABLE_FIELDS = (
     "remove_tags",
     "project",
     "status",
+    "wait",
+    "parent",
+    "blocked_by",
+    "repeat",
 )
 BUSY_TIMEOUT_MS = 30_000
 
@@ -120,6 +125,14 @@ class Task:
     # What an import brought that the task model does not hold, kept for a faithful export:
     # {"taskwarrior": the record as it came} or {"todotxt": the line as it came}.
     extra: dict[str, Any] | None = None
+    wait: str | None = None
+    parent: int | None = None
+    blocked_by: list[int] = field(default_factory=list)
+    repeat: dict[str, Any] | None = None  # {"text", "rule", "from": "due"|"done", "left"}
+    done_count: int = 0
+    last_done: dict[str, Any] | None = None  # {"at", "due"}: completion record done_count
+    # Derived when read (some blocker is still pending): not a field, not stored state.
+    blocked = False
 
     def to_dict(self) -> dict[str, Any]:
         """The task as a JSON-ready dict (the shape of ``--json`` output and of the journal)."""
@@ -138,7 +151,17 @@ class Task:
             "list": self.list_name,
             "uuid": self.uuid,
             "extra": self.extra,
+            "wait": self.wait,
+            "parent": self.parent,
+            "blocked_by": list(self.blocked_by),
+            "repeat": dict(self.repeat) if self.repeat else None,
+            "done_count": self.done_count,
+            "last_done": dict(self.last_done) if self.last_done else None,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """``to_dict`` plus the derived ``blocked`` flag: what ``--json`` prints."""
+        return {**self.to_dict(), "blocked": self.blocked}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
@@ -158,6 +181,12 @@ class Task:
             list_name=data.get("list") or DEFAULT_LIST,
             uuid=data.get("uuid") or "",
             extra=data.get("extra") or None,
+            wait=data.get("wait"),
+            parent=data.get("parent"),
+            blocked_by=[int(i) for i in data.get("blocked_by") or []],
+            repeat=dict(data["repeat"]) if data.get("repeat") else None,
+            done_count=int(data.get("done_count") or 0),
+            last_done=dict(data["last_done"]) if data.get("last_done") else None,
         )
 
 
@@ -169,6 +198,11 @@ class TaskQuery:
     language or ISO and are exclusive: a date bound compares whole days ("before friday" is
     due Thursday or earlier), a date-time bound compares moments. ``overdue`` only matches
     pending tasks. ``text`` is a full-text search (every word, as a prefix).
+    ``waiting``: None (default) hides tasks whose wait date is still ahead when listing
+    pending tasks only; True lists only those; False hides them whatever the status.
+    ``repeating`` keeps repeating tasks only; ``blocked`` True/False keeps blocked/unblocked
+    tasks; ``parent`` keeps the subtasks of that task.
+    Blocked tasks sort after unblocked ones, whatever the sort.
     ``sort``: "due" (soonest first, no due date last), "priority" (high first, then due),
     "created" (oldest first) or "id".
     """
@@ -182,6 +216,10 @@ class TaskQuery:
     overdue: bool = False
     due_today: bool = False
     text: str | None = None
+    waiting: bool | None = None
+    repeating: bool = False
+    blocked: bool | None = None
+    parent: int | None = None
     sort: str = "due"
     limit: int | None = None
     offset: int = 0
@@ -207,6 +245,26 @@ class Change:
 
     before: Task | None
     after: Task | None
+
+
+class OpenSubtasksError(UsageError):
+    """Completing a parent whose subtasks are still open needs a yes first."""
+
+    def __init__(self, tasks: list[Task], subtasks: list[Task]) -> None:
+        self.tasks = tasks
+        self.subtasks = subtasks
+        names = ", ".join(f"#{t.id} {_CONTROL.sub(' ', t.title)}" for t in subtasks[:3])
+        if len(subtasks) > 3:
+            names += ", …"
+        parent_ids = {t.parent for t in subtasks}
+        parents = [t for t in tasks if t.id in parent_ids]
+        who = ", ".join(f"#{t.id} {_CONTROL.sub(' ', t.title)}" for t in parents)
+        n = len(subtasks)
+        super().__init__(
+            f"{who} {'has' if len(parents) == 1 else 'have'} {n} open subtask"
+            f"{'s' if n != 1 else ''} ({names}).",
+            hint="Complete them too with --yes, or complete the subtasks first.",
+        )
 
 
 @dataclass
@@ -341,6 +399,43 @@ def m006_task_uuid(db: Database) -> None:
     db.execute("CREATE UNIQUE INDEX tasks_by_uuid ON tasks (uuid)")
 
 
+def m007_task_model(db: Database) -> None:
+    """Hide-until dates, subtasks, dependencies, repeat rules and completion records."""
+    for column in (
+        "wait TEXT",
+        "wait_ts INTEGER",
+        "parent_id INTEGER",
+        "repeat TEXT",
+        "repeat_rule TEXT",
+        "repeat_from TEXT CHECK (repeat_from IN ('due', 'done'))",
+        "repeat_left INTEGER",
+        "done_count INTEGER NOT NULL DEFAULT 0",
+    ):
+        db.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
+    db.execute("CREATE INDEX tasks_by_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL")
+    db.execute(
+        """
+        CREATE TABLE task_deps (
+            task_id INTEGER NOT NULL,     -- this task is blocked by
+            blocker_id INTEGER NOT NULL,  -- this one, until it is done
+            PRIMARY KEY (task_id, blocker_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX task_deps_by_blocker ON task_deps (blocker_id)")
+    db.execute(
+        """
+        CREATE TABLE completions (
+            task_id INTEGER NOT NULL,  -- kept when the task is deleted, so undo brings it back
+            seq INTEGER NOT NULL,      -- 1, 2, ... (tasks.done_count is the latest)
+            done_at TEXT NOT NULL,
+            due TEXT,                  -- the due that was completed
+            PRIMARY KEY (task_id, seq)
+        ) WITHOUT ROWID
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_tasks,
     m002_journal,
@@ -348,6 +443,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m004_store_meta,
     m005_lists,
     m006_task_uuid,
+    m007_task_model,
 ]
 MIGRATION_NAMES = tuple(fn.__name__ for fn in MIGRATIONS)
 
@@ -367,10 +463,20 @@ def build_migrations() -> Migrations:
 # Tags come back in primary-key order (task_id, position); joined with the ASCII unit
 # separator, which cleaned tags never contain.
 _TAG_SEP = "\x1f"
-_TASK_SELECT = """
+_BLOCKED_SQL = (
+    "EXISTS (SELECT 1 FROM task_deps d JOIN tasks b ON b.id = d.blocker_id"
+    " WHERE d.task_id = t.id AND b.status = 'pending')"
+)
+_TASK_SELECT = f"""
 SELECT t.id, t.title, t.notes, t.status, t.priority, t.due,
        (SELECT group_concat(tag, char(31)) FROM task_tags WHERE task_id = t.id) AS tags,
-       t.project, t.created_at, t.updated_at, t.completed_at, t.list, t.uuid, t.extra
+       t.project, t.created_at, t.updated_at, t.completed_at, t.list, t.uuid, t.extra,
+       t.wait, t.parent_id,
+       (SELECT group_concat(blocker_id) FROM task_deps WHERE task_id = t.id),
+       t.repeat, t.repeat_rule, t.repeat_from, t.repeat_left, t.done_count,
+       (SELECT json_object('at', done_at, 'due', due) FROM completions
+        WHERE task_id = t.id AND seq = t.done_count),
+       {_BLOCKED_SQL}
 FROM tasks t
 """
 _PRIORITY_RANK = (
@@ -387,7 +493,11 @@ _ORDER_BY = {
 
 def _row_to_task(row: tuple[Any, ...]) -> Task:
     tags = row[6]
-    return Task(
+    blockers = row[16]
+    repeat = None
+    if row[18]:
+        repeat = {"text": row[17], "rule": row[18], "from": row[19] or "due", "left": row[20]}
+    task = Task(
         row[0],
         row[1],
         row[2],
@@ -402,7 +512,16 @@ def _row_to_task(row: tuple[Any, ...]) -> Task:
         row[11],
         row[12] or "",
         json.loads(row[13]) if row[13] else None,
+        wait=row[14],
+        parent=row[15],
+        blocked_by=sorted(int(b) for b in blockers.split(",")) if blockers else [],
+        repeat=repeat,
+        done_count=row[21] or 0,
+        last_done=json.loads(row[22]) if row[22] else None,
     )
+    if row[23]:
+        task.blocked = True
+    return task
 
 
 class _Group:
@@ -552,6 +671,11 @@ class TaskStore:
             conn.executemany(
                 "UPDATE tasks SET due_ts = ? WHERE id = ?",
                 [(self._due_ts(due), task_id) for task_id, due in rows],
+            )
+            rows = conn.execute("SELECT id, wait FROM tasks WHERE length(wait) = 10").fetchall()
+            conn.executemany(
+                "UPDATE tasks SET wait_ts = ? WHERE id = ?",
+                [(self._wait_ts(wait), task_id) for task_id, wait in rows],
             )
             conn.execute(
                 "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('zone', ?)", (zone,)
@@ -723,6 +847,7 @@ class TaskStore:
             assert before is not None
             conn.execute("DELETE FROM tasks_fts WHERE rowid = ?", (before.id,))
             conn.execute("DELETE FROM task_tags WHERE task_id = ?", (before.id,))
+            conn.execute("DELETE FROM task_deps WHERE task_id = ?", (before.id,))
             conn.execute("DELETE FROM tasks WHERE id = ?", (before.id,))
             stored = None
         else:
@@ -742,9 +867,15 @@ class TaskStore:
                 after.list_name,
                 after.uuid,
                 json.dumps(after.extra, ensure_ascii=False) if after.extra else None,
+                after.wait,
+                self._wait_ts(after.wait),
+                after.parent,
+                *_repeat_columns(after.repeat),
+                after.done_count,
             )
             cols = "title, notes, status, priority, due, due_ts, project, created_at, "
-            cols += "updated_at, completed_at, list, uuid, extra"
+            cols += "updated_at, completed_at, list, uuid, extra, wait, wait_ts, parent_id, "
+            cols += "repeat, repeat_rule, repeat_from, repeat_left, done_count"
             if before is None:
                 if after.id:
                     cur = conn.execute(
@@ -767,6 +898,17 @@ class TaskStore:
                     "INSERT INTO task_tags (task_id, tag, position) VALUES (?, ?, ?)",
                     [(task_id, tag, i) for i, tag in enumerate(after.tags)],
                 )
+            if before is None or before.blocked_by != after.blocked_by:
+                conn.execute("DELETE FROM task_deps WHERE task_id = ?", (task_id,))
+                conn.executemany(
+                    "INSERT INTO task_deps (task_id, blocker_id) VALUES (?, ?)",
+                    [(task_id, b) for b in after.blocked_by],
+                )
+            if before is None or (before.done_count, before.last_done) != (
+                after.done_count,
+                after.last_done,
+            ):
+                self._sync_completions(conn, task_id, after)
             conn.execute("DELETE FROM tasks_fts WHERE rowid = ?", (task_id,))
             conn.execute(
                 "INSERT INTO tasks_fts (rowid, title, notes, tags, project) VALUES (?, ?, ?, ?, ?)",
@@ -789,6 +931,24 @@ class TaskStore:
             ),
         )
         return stored
+
+    def _sync_completions(self, conn: sqlite3.Connection, task_id: int, task: Task) -> None:
+        """Make the completion records match ``done_count``/``last_done`` (undo, redo)."""
+        conn.execute(
+            "DELETE FROM completions WHERE task_id = ? AND seq > ?", (task_id, task.done_count)
+        )
+        if task.done_count and task.last_done:
+            conn.execute(
+                "INSERT OR REPLACE INTO completions (task_id, seq, done_at, due)"
+                " VALUES (?, ?, ?, ?)",
+                (task_id, task.done_count, task.last_done.get("at"), task.last_done.get("due")),
+            )
+
+    def _wait_ts(self, wait: str | None) -> int | None:
+        """When a hidden task appears: a date-only wait at the start of its day."""
+        if wait is None:
+            return None
+        return dates.due_bounds(wait, tz=self.tz)[0]
 
     # --- validation ----------------------------------------------------------------------
 
@@ -814,8 +974,14 @@ class TaskStore:
         due: str | None = None,
         tags: Iterable[str] | str = (),
         project: str | None = None,
+        wait: str | None = None,
+        parent: int | str | None = None,
+        blocked_by: Iterable[int] = (),
+        repeat: str | None = None,
     ) -> Task:
-        """Add a pending task. ``due`` is natural language or ISO; an empty title is refused."""
+        """Add a pending task. ``due`` and ``wait`` are natural language or ISO; ``repeat`` a
+        rule in words ("every monday"); ``parent`` makes it a subtask; ``blocked_by`` lists
+        the tasks it waits for. An empty title is refused."""
         clean_title = _title(title)
         stamp = self._stamp()
         task = Task(
@@ -831,8 +997,18 @@ class TaskStore:
             updated_at=stamp,
             completed_at=None,
             list_name=self._list,
+            wait=self._due(wait),
+            repeat=self._repeat(repeat),
         )
+        if task.repeat and task.due is None:
+            task.due = self._first_due(task.repeat)
+        task.repeat = self._pin(task.repeat, task.due)
         with self.group(f"add '{clean_title}'"), self._transaction() as conn:
+            if parent is not None:
+                task.parent = self._check_parent(conn, None, parent)
+            blockers = _unique_ids(blocked_by)
+            self._check_blockers(conn, None, blockers)
+            task.blocked_by = sorted(blockers)
             stored = self._write(conn, None, task, self._group_id(conn))
         assert stored is not None
         return stored
@@ -852,8 +1028,10 @@ class TaskStore:
 
     def update(self, task_id: int, **fields: Any) -> Task:
         """Change fields of one task: title, notes, priority, due (None or "" clears), tags
-        (replace), add_tags, remove_tags, project, status. Unknown field or bad value ->
-        UsageError. A call that changes nothing records nothing."""
+        (replace), add_tags, remove_tags, project, status, wait (None clears), parent (None
+        clears), blocked_by (replace; [] clears), repeat (a rule in words; None or "none"
+        stops repeating). Unknown field or bad value -> UsageError. A call that changes
+        nothing records nothing."""
         unknown = [name for name in fields if name not in UPDATABLE_FIELDS]
         if unknown:
             raise UsageError(
@@ -871,6 +1049,10 @@ class TaskStore:
             changes["due"] = self._due(fields["due"])
         if "project" in fields:
             changes["project"] = _text(fields["project"])
+        if "wait" in fields:
+            changes["wait"] = self._due(fields["wait"])
+        if "repeat" in fields:
+            changes["repeat"] = self._repeat(fields["repeat"])
         status = _status(fields["status"]) if "status" in fields else None
         new_tags = _tags(fields["tags"]) if "tags" in fields else None
         add_tags = _tags(fields.get("add_tags") or ())
@@ -881,7 +1063,19 @@ class TaskStore:
             before = self._fetch(conn, tid)
             if before is None:
                 raise _not_found([tid])
+            if "parent" in fields:
+                changes["parent"] = self._check_parent(conn, tid, fields["parent"])
+            if "blocked_by" in fields:
+                blockers = _unique_ids(fields["blocked_by"] or [])
+                self._check_blockers(conn, tid, blockers)
+                changes["blocked_by"] = sorted(blockers)
             after = replace(before, **changes)
+            if after.repeat and before.repeat and after.repeat["rule"] == before.repeat["rule"]:
+                after.repeat = before.repeat  # same rule: keep the occurrences left
+            if after.repeat and after.due is None and "due" not in fields:
+                after.due = self._first_due(after.repeat)
+            if after.repeat and ("due" in fields or "repeat" in fields):
+                after.repeat = self._pin(after.repeat, after.due)
             tags = list(before.tags) if new_tags is None else new_tags
             tags = _tags([*tags, *add_tags])
             after.tags = [t for t in tags if t.casefold() not in remove_tags]
@@ -894,41 +1088,276 @@ class TaskStore:
         assert stored is not None
         return stored
 
-    def complete(self, ids: Iterable[int]) -> list[Task]:
-        """Mark tasks done (all or nothing: an unknown id changes nothing)."""
-        return self._set_status_many(ids, "done")
+    def complete(self, ids: Iterable[int], *, subtasks: bool = False) -> list[Task]:
+        """Mark tasks done (all or nothing: an unknown id changes nothing).
+
+        A repeating task records the completion and moves its due to the next occurrence
+        (it stays pending until its rule ends). A task with open subtasks raises
+        ``OpenSubtasksError`` unless ``subtasks`` is true, which completes them as well.
+        """
+        wanted = _unique_ids(ids)
+        with self.group(f"done {_id_list(wanted)}"), self._transaction() as conn:
+            tasks = self._fetch_many(conn, wanted)
+            children = self._open_children(conn, [t.id for t in tasks if t.status == "pending"])
+            children = [c for c in children if c.id not in wanted]
+            if children and not subtasks:
+                raise OpenSubtasksError(tasks, children)
+            result = []
+            for before in [*children, *tasks]:
+                if before.status == "done":
+                    result.append(before)
+                    continue
+                after = self._completed(before, record=True)
+                stored = self._write(conn, before, after, self._group_id(conn))
+                assert stored is not None
+                result.append(stored)
+        return result[len(children) :] + result[: len(children)]
+
+    def skip(self, ids: Iterable[int]) -> list[Task]:
+        """Move repeating tasks to their next occurrence without recording a completion
+        (past the rule's last occurrence the task is done)."""
+        wanted = _unique_ids(ids)
+        with self.group(f"skip {_id_list(wanted)}"), self._transaction() as conn:
+            tasks = self._fetch_many(conn, wanted)
+            for task in tasks:
+                if not task.repeat or task.status != "pending":
+                    state = "is done" if task.status == "done" else "does not repeat"
+                    raise UsageError(
+                        f"Task #{task.id} {state}; there is no next occurrence to skip to.",
+                        hint="Only pending repeating tasks can be skipped.",
+                    )
+            result = []
+            for before in tasks:
+                stored = self._write(
+                    conn, before, self._completed(before, record=False), self._group_id(conn)
+                )
+                assert stored is not None
+                result.append(stored)
+        return result
+
+    def completions(self, task_id: int) -> list[dict[str, Any]]:
+        """The recorded completions of a repeating task, oldest first: {"at", "due"}."""
+        tid = _task_id(task_id)
+        with self._lock:
+            task = self._fetch(self._conn, tid)
+            if task is None:
+                raise _not_found([tid])
+            rows = self._conn.execute(
+                "SELECT done_at, due FROM completions WHERE task_id = ? AND seq <= ? ORDER BY seq",
+                (tid, task.done_count),
+            ).fetchall()
+        return [{"at": at, "due": due} for at, due in rows]
+
+    def done_records(self, limit: int | None = None) -> list[tuple[Task, dict[str, Any]]]:
+        """Completions of repeating tasks, newest first, with their task (for ``list --done``)."""
+        sql = (
+            "SELECT c.task_id, c.done_at, c.due FROM completions c JOIN tasks t"
+            " ON t.id = c.task_id AND c.seq <= t.done_count WHERE t.list = ?"
+            " ORDER BY unixepoch(c.done_at) DESC, c.task_id LIMIT ?"
+        )
+        with self._lock:
+            rows = self._conn.execute(
+                sql, (self._list, limit if limit is not None else -1)
+            ).fetchall()
+            tasks = {t.id: t for t in self._fetch_many(self._conn, {r[0] for r in rows})}
+        return [(tasks[tid], {"at": at, "due": due}) for tid, at, due in rows]
 
     def reopen(self, ids: Iterable[int]) -> list[Task]:
         """Mark done tasks pending again (all or nothing)."""
-        return self._set_status_many(ids, "pending")
-
-    def _set_status_many(self, ids: Iterable[int], status: str) -> list[Task]:
         wanted = _unique_ids(ids)
-        verb = "done" if status == "done" else "reopen"
-        with self.group(f"{verb} {_id_list(wanted)}"), self._transaction() as conn:
+        with self.group(f"reopen {_id_list(wanted)}"), self._transaction() as conn:
             result = []
             for before in self._fetch_many(conn, wanted):
-                if before.status == status:
+                if before.status == "pending":
                     result.append(before)
                     continue
                 after = Task.from_dict(before.to_dict())
                 stamp = self._stamp()
-                _set_status(after, status, stamp)
+                _set_status(after, "pending", stamp)
                 after.updated_at = stamp
                 stored = self._write(conn, before, after, self._group_id(conn))
                 assert stored is not None
                 result.append(stored)
         return result
 
+    def _completed(self, before: Task, *, record: bool) -> Task:
+        """``before`` completed (or skipped): done, or a repeating task's next occurrence."""
+        from . import repeat as repeat_mod
+
+        after = Task.from_dict(before.to_dict())
+        stamp = self._stamp()
+        after.updated_at = stamp
+        rule = before.repeat
+        if record and rule:
+            after.done_count = before.done_count + 1
+            after.last_done = {"at": stamp, "due": before.due}
+        if not rule:
+            _set_status(after, "done", stamp)
+            return after
+        left = rule.get("left")
+        nxt = None
+        if left is None or left > 1:
+            nxt = repeat_mod.next_due(
+                rule["rule"], rule.get("from") or "due", before.due, now=self._now(), tz=self.tz
+            )
+        if nxt is None:  # the rule has ended
+            _set_status(after, "done", stamp)
+            if left is not None:
+                after.repeat = {**rule, "left": 0}
+            return after
+        if left is not None:
+            after.repeat = {**rule, "left": left - 1}
+        after.due = nxt
+        if before.wait and before.due:  # keep the wait the same time ahead of the due
+            shift = (
+                dates.due_bounds(nxt, tz=self.tz)[0] - dates.due_bounds(before.due, tz=self.tz)[0]
+            )
+            after.wait = _shift(before.wait, shift, self.tz)
+        return after
+
     def delete(self, ids: Iterable[int]) -> list[Task]:
-        """Delete tasks (all or nothing) and return them as they were; undo restores them."""
+        """Delete tasks (all or nothing) and return them as they were; undo restores them.
+
+        Deleting a parent deletes its subtasks too, in the same undo step (they are
+        returned after the tasks asked for).
+        """
         wanted = _unique_ids(ids)
         with self.group(f"delete {_id_list(wanted)}"), self._transaction() as conn:
             tasks = self._fetch_many(conn, wanted)
+            kids = [c for c in self._children(conn, wanted) if c.id not in wanted]
             group_id = self._group_id(conn) if tasks else ""
-            for task in tasks:
+            for task in [*kids, *tasks]:
                 self._write(conn, task, None, group_id)
-        return tasks
+        return [*tasks, *kids]
+
+    # --- subtasks, dependencies and repeat rules -----------------------------------------
+
+    def _children(self, conn: sqlite3.Connection, ids: list[int]) -> list[Task]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(
+            _TASK_SELECT + f" WHERE t.parent_id IN ({marks}) ORDER BY t.id", ids
+        ).fetchall()
+        return [_row_to_task(r) for r in rows]
+
+    def _open_children(self, conn: sqlite3.Connection, ids: list[int]) -> list[Task]:
+        return [c for c in self._children(conn, ids) if c.status == "pending"]
+
+    def subtasks(self, task_id: int) -> list[Task]:
+        """The subtasks of a task (any status), by id."""
+        with self._lock:
+            return self._children(self._conn, [_task_id(task_id)])
+
+    def _check_parent(self, conn: sqlite3.Connection, tid: int | None, value: Any) -> int | None:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
+        pid = _task_id(value)
+        parent = self._fetch(conn, pid)
+        if parent is None:
+            raise _not_found([pid])
+        if pid == tid:
+            raise UsageError(f"Task #{pid} cannot be its own parent.")
+        if parent.parent is not None:
+            raise UsageError(
+                f"Task #{pid} is itself a subtask of #{parent.parent}; "
+                "subtasks are one level deep.",
+                hint=f"Use --parent {parent.parent} instead.",
+            )
+        if (
+            tid is not None
+            and conn.execute("SELECT 1 FROM tasks WHERE parent_id = ? LIMIT 1", (tid,)).fetchone()
+        ):
+            raise UsageError(
+                f"Task #{tid} has subtasks of its own, so it cannot become a subtask "
+                "(subtasks are one level deep).",
+            )
+        return pid
+
+    def _check_blockers(self, conn: sqlite3.Connection, tid: int | None, ids: list[int]) -> None:
+        """Every blocker exists, is not the task itself and does not make a cycle."""
+        self._fetch_many(conn, ids)  # NotFoundError for unknown ids
+        if tid is None:
+            return
+        for blocker in ids:
+            if blocker == tid:
+                raise UsageError(f"Task #{tid} cannot be blocked by itself.")
+            path = self._dependency_path(conn, blocker, tid)
+            if path is not None:
+                chain = " → ".join(f"#{i}" for i in [tid, *path])
+                raise UsageError(
+                    f"Task #{tid} cannot be blocked by #{blocker}: that would make a cycle "
+                    f"({chain}, where → means 'is blocked by').",
+                    hint=f"Remove #{tid} from the blockers of #{path[-2]} first.",
+                )
+
+    def _dependency_path(self, conn: sqlite3.Connection, start: int, goal: int) -> list[int] | None:
+        """The chain start → ... → goal following "is blocked by" edges, or None."""
+        previous: dict[int, int | None] = {start: None}
+        queue = [start]
+        while queue:
+            node = queue.pop(0)
+            if node == goal:
+                path = [node]
+                while previous[path[-1]] is not None:
+                    path.append(previous[path[-1]])  # type: ignore[arg-type]
+                return path[::-1]
+            for (nxt,) in conn.execute(
+                "SELECT blocker_id FROM task_deps WHERE task_id = ?", (node,)
+            ).fetchall():
+                if nxt not in previous:
+                    previous[nxt] = node
+                    queue.append(nxt)
+        return None
+
+    def _repeat(self, value: Any) -> dict[str, Any] | None:
+        from . import repeat as repeat_mod
+
+        if value is None:
+            return None
+        if isinstance(value, dict):  # a stored shape (import, JSON)
+            if not value.get("rule") and value.get("text"):
+                value = value["text"]
+            elif value.get("rule"):
+                return {
+                    "text": value.get("text") or value["rule"],
+                    "rule": str(value["rule"]),
+                    "from": "done" if value.get("from") == "done" else "due",
+                    "left": value.get("left"),
+                }
+            else:
+                return None
+        if not isinstance(value, str):
+            raise UsageError(f"Could not understand the repeat rule '{value}'.")
+        if value.strip().lower() in repeat_mod.STOP_WORDS:
+            return None
+        parsed = repeat_mod.parse_repeat(value, now=self._now(), tz=self.tz)
+        return {
+            "text": parsed.text,
+            "rule": parsed.rule,
+            "from": parsed.from_,
+            "left": parsed.count,
+        }
+
+    def _pin(self, rule: dict[str, Any] | None, due: str | None) -> dict[str, Any] | None:
+        """Fix a rule that names no day to the due's day (from its words, when they parse)."""
+        from . import repeat as repeat_mod
+
+        if not rule:
+            return rule
+        try:
+            base = repeat_mod.parse_repeat(rule["text"], now=self._now(), tz=self.tz).rule
+        except UsageError:
+            return rule
+        pinned = repeat_mod.pin(base, rule.get("from") or "due", due, tz=self.tz)
+        return {**rule, "rule": pinned}
+
+    def _first_due(self, rule: dict[str, Any]) -> str | None:
+        from . import repeat as repeat_mod
+
+        return repeat_mod.first_due(
+            rule["rule"], rule.get("from") or "due", now=self._now(), tz=self.tz
+        )
 
     def import_tasks(
         self, records: Iterable[dict[str, Any]], *, keep_lists: bool = False
@@ -943,6 +1372,9 @@ class TaskStore:
         uuid is one task whatever list it is in: a known one is updated (or left) where it is.
         Timestamps are kept when given. Everything is validated first: one bad record raises
         UsageError ("Record 3: ...") and nothing is written. One transaction, one undo step.
+        ``parent`` and ``blocked_by`` name the ``id`` of other records of the same import
+        (remapped to the new ids; references to records not imported are dropped);
+        ``completions`` (a list of {"at", "due"}) brings a repeating task's history along.
         """
         records = list(records)
         tasks = [
@@ -956,10 +1388,12 @@ class TaskStore:
         with self.group(label), self._transaction() as conn:
             known = self._fetch_by_uuid(conn, [t.uuid for t in tasks if t.uuid])
             group_id = ""
+            written: list[Task | None] = []
             for rec, task in zip(records, tasks, strict=True):
                 old = known.get(task.uuid) if task.uuid else None
                 if old is not None and not _newer(rec, task, old):
                     result.unchanged.append(old)
+                    written.append(None)
                     continue
                 group_id = group_id or self._group_id(conn)
                 if old is not None:
@@ -969,7 +1403,13 @@ class TaskStore:
                 stored = self._write(conn, old, task, group_id)
                 assert stored is not None
                 known[stored.uuid] = stored
+                written.append(stored)
                 (result.added if old is None else result.updated).append(stored)
+            if group_id:
+                self._import_links(conn, records, written, group_id)
+                latest = {t.id: t for t in written if t is not None}
+                result.added = [latest.get(t.id, t) for t in result.added]
+                result.updated = [latest.get(t.id, t) for t in result.updated]
         if result.added or result.updated:
             self._optimize(analyze=True)  # a bulk import changes the planner's best choices
         return result
@@ -983,6 +1423,41 @@ class TaskStore:
                 task = _row_to_task(row)
                 found[task.uuid] = task
         return found
+
+    def _import_links(
+        self,
+        conn: sqlite3.Connection,
+        records: list[Any],
+        stored: list[Task | None],
+        group_id: str,
+    ) -> None:
+        """Second pass of an import: parents, blockers and completion histories."""
+        new_id = {
+            rec.get("id"): task.id
+            for rec, task in zip(records, stored, strict=True)
+            if task is not None and rec.get("id") is not None
+        }
+        for i, (rec, task) in enumerate(zip(records, stored, strict=True)):
+            if task is None:
+                continue
+            history = rec.get("completions") or []
+            if isinstance(history, list) and history:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO completions (task_id, seq, done_at, due)"
+                    " VALUES (?, ?, ?, ?)",
+                    [
+                        (task.id, n, _timestamp(c.get("at"), "at", self.tz), c.get("due"))
+                        for n, c in enumerate(history, start=1)
+                        if isinstance(c, dict) and c.get("at")
+                    ],
+                )
+            parent = new_id.get(rec.get("parent"))
+            blockers = sorted({new_id[b] for b in rec.get("blocked_by") or [] if b in new_id})
+            if parent is None and not blockers:
+                continue
+            after = Task.from_dict(task.to_dict())
+            after.parent, after.blocked_by = parent, blockers
+            stored[i] = self._write(conn, task, after, group_id)
 
     def _task_from_record(self, index: int, record: Any, *, keep_lists: bool = False) -> Task:
         try:
@@ -1002,7 +1477,7 @@ class TaskStore:
             list_name = self._list
             if keep_lists and record.get("list") is not None:
                 list_name = validate_list_name(record["list"])
-            return Task(
+            task = Task(
                 id=0,
                 title=_title(record.get("title")),
                 notes=_text(record.get("notes")),
@@ -1017,7 +1492,13 @@ class TaskStore:
                 list_name=list_name,
                 uuid=_uuid(record.get("uuid")),
                 extra=_extra(record.get("extra")),
+                wait=self._due(record.get("wait")),
+                repeat=self._repeat(record.get("repeat")),
+                **_history(record, self.tz),
             )
+            if task.repeat and task.due is None and task.status == "pending":
+                task.due = self._first_due(task.repeat)
+            return task
         except UsageError as exc:
             message = exc.message[0].lower() + exc.message[1:]
             raise UsageError(f"Record {index}: {message}", hint=exc.hint) from None
@@ -1157,7 +1638,11 @@ class TaskStore:
             raise UsageError(f"Unknown sort '{q.sort}'.", hint=f"Use one of: {', '.join(SORTS)}.")
         limit = _non_negative(q.limit, "limit") if q.limit is not None else -1
         offset = _non_negative(q.offset or 0, "offset")
-        sql = f"{_TASK_SELECT} {where} ORDER BY {_ORDER_BY[sort]} LIMIT ? OFFSET ?"
+        order = _ORDER_BY[sort]
+        with self._lock:
+            if self._conn.execute("SELECT 1 FROM task_deps LIMIT 1").fetchone():
+                order = f"{_BLOCKED_SQL}, {order}"  # blocked tasks after the unblocked ones
+        sql = f"{_TASK_SELECT} {where} ORDER BY {order} LIMIT ? OFFSET ?"
         with self._lock:
             rows = self._conn.execute(sql, (*params, limit, offset)).fetchall()
         return [_row_to_task(row) for row in rows]
@@ -1191,18 +1676,37 @@ class TaskStore:
         return [_row_to_task(row) for row in rows]
 
     def stats(self) -> dict[str, int]:
-        """Counts: {"open": pending, "overdue": pending and overdue, "due_today": pending
-        and due today (a time earlier today counts as both), "done": done}."""
+        """Counts: {"open": pending and not waiting, "overdue": open and overdue,
+        "due_today": open and due today (a time earlier today counts as both), "done": done,
+        "waiting": pending but hidden until a later date, "blocked": open and blocked}."""
         overdue, o_params = self._overdue_sql()
         today, t_params = self._due_today_sql()
+        now = int(self._now().timestamp())
+        open_ = "t.status = 'pending' AND (t.wait_ts IS NULL OR t.wait_ts <= ?)"
         sql = (
-            "SELECT coalesce(sum(t.status = 'pending'), 0), coalesce(sum(t.status = 'done'), 0),"
-            f" coalesce(sum(t.status = 'pending' AND {overdue}), 0),"
-            f" coalesce(sum(t.status = 'pending' AND {today}), 0) FROM tasks t WHERE t.list = ?"
+            f"SELECT coalesce(sum({open_}), 0), coalesce(sum(t.status = 'done'), 0),"
+            f" coalesce(sum({open_} AND {overdue}), 0),"
+            f" coalesce(sum({open_} AND {today}), 0),"
+            " coalesce(sum(t.status = 'pending' AND t.wait_ts > ?), 0) FROM tasks t"
+            " WHERE t.list = ?"
         )
+        params = (now, now, *o_params, now, *t_params, now)
         with self._lock:
-            row = self._conn.execute(sql, (*o_params, *t_params, self._list)).fetchone()
-        return {"open": row[0], "overdue": row[2], "due_today": row[3], "done": row[1]}
+            row = self._conn.execute(sql, (*params, self._list)).fetchone()
+            blocked = 0
+            if self._conn.execute("SELECT 1 FROM task_deps LIMIT 1").fetchone():
+                blocked = self._conn.execute(
+                    f"SELECT count(*) FROM tasks t WHERE {open_} AND t.list = ? AND {_BLOCKED_SQL}",
+                    (now, self._list),
+                ).fetchone()[0]
+        return {
+            "open": row[0],
+            "overdue": row[2],
+            "due_today": row[3],
+            "done": row[1],
+            "waiting": row[4],
+            "blocked": blocked,
+        }
 
     # --- query building ------------------------------------------------------------------
 
@@ -1275,6 +1779,23 @@ class TaskStore:
             sql, values = self._due_today_sql()
             clauses.append(sql)
             params += values
+        waiting = q.waiting
+        if waiting is None and q.status not in (None, "all") and _status(q.status) == "pending":
+            waiting = False
+        if waiting is not None:
+            now = int(self._now().timestamp())
+            if waiting:
+                clauses.append("t.wait_ts > ?")
+            else:
+                clauses.append("(t.wait_ts IS NULL OR t.wait_ts <= ?)")
+            params.append(now)
+        if q.repeating:
+            clauses.append("t.repeat_rule IS NOT NULL")
+        if q.blocked is not None:
+            clauses.append(_BLOCKED_SQL if q.blocked else f"NOT {_BLOCKED_SQL}")
+        if q.parent is not None:
+            clauses.append("t.parent_id = ?")
+            params.append(_task_id(q.parent))
         if q.text is not None and q.text.strip():
             match = _fts_query(q.text)
             if match is None:
@@ -1445,6 +1966,39 @@ def _newer(record: dict[str, Any], task: Task, old: Task) -> bool:
     if record.get("updated_at"):
         return datetime.fromisoformat(task.updated_at) > datetime.fromisoformat(old.updated_at)
     return any(getattr(task, name) != getattr(old, name) for name in _CONTENT)
+
+
+def _repeat_columns(repeat: dict[str, Any] | None) -> tuple[Any, Any, Any, Any]:
+    if not repeat:
+        return (None, None, None, None)
+    return (repeat.get("text"), repeat.get("rule"), repeat.get("from") or "due", repeat.get("left"))
+
+
+def _history(record: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
+    """done_count/last_done of an imported record: its completions list, else last_done."""
+    history = record.get("completions")
+    if isinstance(history, list):
+        items = [c for c in history if isinstance(c, dict) and c.get("at")]
+        if items:
+            last = items[-1]
+            at = _timestamp(last.get("at"), "completions", tz)
+            return {"done_count": len(items), "last_done": {"at": at, "due": last.get("due")}}
+    latest = record.get("last_done")
+    if isinstance(latest, dict) and latest.get("at"):
+        at = _timestamp(latest.get("at"), "last_done", tz)
+        return {"done_count": 1, "last_done": {"at": at, "due": latest.get("due")}}
+    return {}
+
+
+def _shift(value: str, seconds: int, tz: tzinfo) -> str:
+    """A stored date or date-time moved by ``seconds`` (whole days for a date)."""
+    from datetime import timedelta
+
+    parsed = dates.parse_iso(value, tz=tz)
+    if isinstance(parsed, datetime):
+        wall = parsed.astimezone(tz).replace(tzinfo=None) + timedelta(seconds=seconds)
+        return dates.now_in(tz, wall).isoformat(timespec="seconds")
+    return (parsed + timedelta(days=round(seconds / 86400))).isoformat()
 
 
 def _set_status(task: Task, status: str, stamp: str) -> None:

@@ -121,6 +121,47 @@ IdsArg = Annotated[
     list[str], typer.Argument(metavar="ID", help="Task ids, e.g. 3 7 12.", show_default=False)
 ]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id, e.g. 12.")]
+WaitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--wait", "-w", metavar="WHEN", help='Hide the task until then ("monday"); "none" clears.'
+    ),
+]
+ParentOpt = Annotated[
+    str | None,
+    typer.Option("--parent", metavar="ID", help='Make it a subtask of ID; "none" clears.'),
+]
+BlockedByOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--blocked-by",
+        "-b",
+        metavar="ID",
+        help='Blocked until task ID is done (repeat for several; "none" clears).',
+    ),
+]
+RepeatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--repeat",
+        "-r",
+        metavar="RULE",
+        help='Repeat: "every monday", "every! 3 days", "every month on the 15th"; "none" stops.',
+    ),
+]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Also complete open subtasks without asking.")
+]
+
+
+def _blockers(values: list[str] | None) -> list[int] | None:
+    """--blocked-by values: ids (also "3,7"), or [] for "none"."""
+    if values is None:
+        return None
+    words = [w for v in values for w in v.replace(",", " ").split()]
+    if not words or all(w.lower() in CLEAR_WORDS for w in words):
+        return []
+    return _ids(words)
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -197,6 +238,10 @@ def add(
     notes: Annotated[
         str | None, typer.Option("--notes", "-n", metavar="TEXT", help="Free-text notes.")
     ] = None,
+    wait: WaitOpt = None,
+    parent: ParentOpt = None,
+    blocked_by: BlockedByOpt = None,
+    repeat: RepeatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a task.
@@ -214,9 +259,13 @@ def add(
             due=due or None,
             tags=tuple(tag or ()),
             project=project or None,
+            wait=None if wait is None or wait.strip().lower() in CLEAR_WORDS else wait,
+            parent=None if parent is None or parent.strip().lower() in CLEAR_WORDS else parent,
+            blocked_by=_blockers(blocked_by) or (),
+            repeat=repeat,
         )
     if as_json:
-        _print_json(task.to_dict())
+        _print_json(task.to_json())
     else:
         _echo(f"Added {task_line(task, tz=tz)}")
 
@@ -247,6 +296,22 @@ def list_(
     ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
     today: Annotated[bool, typer.Option("--today", help="Only tasks due today.")] = False,
+    done_: Annotated[
+        bool,
+        typer.Option(
+            "--done", help="Done tasks and completions of repeating ones (= --status done)."
+        ),
+    ] = False,
+    waiting: Annotated[
+        bool, typer.Option("--waiting", help="Only tasks hidden until a later date (--wait).")
+    ] = False,
+    repeating: Annotated[bool, typer.Option("--repeating", help="Only repeating tasks.")] = False,
+    blocked: Annotated[
+        bool, typer.Option("--blocked", help="Only tasks blocked by an unfinished task.")
+    ] = False,
+    parent: Annotated[
+        str | None, typer.Option("--parent", metavar="ID", help="Only the subtasks of ID.")
+    ] = None,
     sort: Annotated[
         str, typer.Option("--sort", metavar="KEY", help="due, priority, created or id.")
     ] = "due",
@@ -270,6 +335,8 @@ def list_(
     from ..store import TaskQuery
 
     status = "all" if all_ else _choice(status, STATUS_CHOICES, "--status")
+    if done_:
+        status = "done"
     if limit is None:
         limit = 0 if as_json else DEFAULT_LIST_LIMIT
     q = TaskQuery(
@@ -281,6 +348,10 @@ def list_(
         due_after=due_after,
         overdue=overdue,
         due_today=today,
+        waiting=True if waiting else None,
+        repeating=repeating,
+        blocked=True if blocked else None,
+        parent=_ids([parent])[0] if parent is not None else None,
         sort=_choice(sort, SORT_CHOICES, "--sort"),
         limit=limit or None,
         offset=offset,
@@ -290,8 +361,10 @@ def list_(
         more = 0
         if limit and len(tasks) == limit and not as_json:
             more = store.count(q) - offset - len(tasks)
+        if status == "done" and not as_json and not offset:
+            tasks = _with_completions(store, tasks, q, limit)
     if as_json:
-        _print_json([t.to_dict() for t in tasks])
+        _print_json([t.to_json() for t in tasks])
         return
     if not tasks:
         _echo(_empty_message(q, offset))
@@ -299,10 +372,40 @@ def list_(
     print_tasks(tasks, tz=tz, more=more)
 
 
+def _with_completions(store: Any, tasks: list[Any], q: Any, limit: int) -> list[Any]:
+    """Done tasks plus one row per recorded completion of a repeating task, newest first."""
+    from dataclasses import replace
+
+    filtered = any((q.priority, q.tag, q.project, q.due_before, q.due_after, q.overdue))
+    if filtered or q.due_today or q.text or q.parent is not None or q.waiting or q.blocked:
+        return tasks
+    records = store.done_records(limit=limit or None)
+    if not records:
+        return tasks
+    rows = [
+        replace(task, status="done", due=rec["due"], completed_at=rec["at"])
+        for task, rec in records
+        if not q.repeating or task.repeat
+    ]
+    if not q.repeating:
+        rows += tasks
+    rows.sort(key=lambda t: _epoch(t.completed_at), reverse=True)
+    return rows[:limit] if limit else rows
+
+
+def _epoch(stamp: str | None) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp or "").timestamp()
+    except ValueError:
+        return 0.0
+
+
 def _empty_message(q: Any, offset: int) -> str:
     filtered = any(
         (q.priority, q.tag, q.project, q.due_before, q.due_after, q.overdue, q.due_today, offset)
-    )
+    ) or any((q.waiting, q.repeating, q.blocked, q.parent is not None))
     if filtered:
         return "No tasks match."
     if q.status == "pending":
@@ -317,16 +420,23 @@ def show(
     task_id: IdArg,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show every field of one task."""
-    from ..render import task_detail_lines
+    """Show every field of one task, its subtasks and its past completions."""
+    from ..render import completion_lines, task_detail_lines, task_line
 
     (tid,) = _ids([task_id])
     with _store() as (store, tz):
         task = store.get(tid)
+        history = store.completions(tid)
+        kids = store.subtasks(tid)
     if as_json:
-        _print_json(task.to_dict())
-    else:
-        _echo("\n".join(task_detail_lines(task, tz=tz)))
+        _print_json({**task.to_json(), "completions": history})
+        return
+    lines = task_detail_lines(task, tz=tz)
+    if kids:
+        lines.append("  Subtasks:")
+        lines.extend(f"    {task_line(k, tz=tz)}" for k in kids)
+    lines += completion_lines(history, tz=tz)
+    _echo("\n".join(lines))
 
 
 @app.command("edit")
@@ -358,6 +468,10 @@ def edit(
     notes: Annotated[
         str | None, typer.Option("--notes", "-n", metavar="TEXT", help='New notes; "" clears them.')
     ] = None,
+    wait: WaitOpt = None,
+    parent: ParentOpt = None,
+    blocked_by: BlockedByOpt = None,
+    repeat: RepeatOpt = None,
 ) -> None:
     """Change fields of a task.
 
@@ -382,13 +496,21 @@ def edit(
         fields["project"] = None if project.strip().lower() in CLEAR_WORDS else project
     if notes is not None:
         fields["notes"] = notes or None
+    if wait is not None:
+        fields["wait"] = None if wait.strip().lower() in CLEAR_WORDS else wait
+    if parent is not None:
+        fields["parent"] = None if parent.strip().lower() in CLEAR_WORDS else parent
+    if blocked_by is not None:
+        fields["blocked_by"] = _blockers(blocked_by)
+    if repeat is not None:
+        fields["repeat"] = repeat
     if not fields:
         from ..errors import UsageError
 
         raise UsageError(
             "Nothing to change.",
             hint="Give at least one of --title, --due, --priority, --tag, --add-tag, "
-            "--remove-tag, --project, --notes.",
+            "--remove-tag, --project, --notes, --wait, --parent, --blocked-by, --repeat.",
         )
     (tid,) = _ids([task_id])
     with _store() as (store, tz), store.group(_label("edit", tid)):
@@ -408,9 +530,40 @@ def _bulk(verb: str, method: str, values: list[str], past: str) -> None:
 
 
 @app.command("done")
-def done(ids: IdsArg) -> None:
-    """Mark tasks done (several ids at once: todo tasks done 3 7)."""
-    _bulk("done", "complete", ids, "Done")
+def done(ids: IdsArg, yes: YesOpt = False) -> None:
+    """Mark tasks done (several ids at once: todo tasks done 3 7).
+
+    A repeating task moves to its next occurrence and records the completion. A task with
+    open subtasks needs --yes, which completes the subtasks too.
+    """
+    from ..render import one_line, repeat_words, task_line
+
+    wanted = _ids(ids)
+    with _store() as (store, tz), store.group(_label("done", wanted)):
+        tasks = store.complete(wanted, subtasks=yes)
+    for task in tasks:
+        if task.repeat and task.status == "pending":
+            _echo(f"Done {task_line(task, tz=tz).replace(' (due ', ' · next due ', 1).rstrip(')')}")
+        elif task.repeat:
+            _echo(f"Done #{task.id} {one_line(task.title)} · {repeat_words(task.repeat)}: no more")
+        else:
+            _echo(f"Done #{task.id} {one_line(task.title)}")
+
+
+@app.command("skip")
+def skip(ids: IdsArg) -> None:
+    """Move repeating tasks to their next occurrence without recording a completion."""
+    from ..render import one_line, task_line
+
+    wanted = _ids(ids)
+    with _store() as (store, tz), store.group(_label("skip", wanted)):
+        tasks = store.skip(wanted)
+    for task in tasks:
+        if task.status == "done":
+            _echo(f"Skipped #{task.id} {one_line(task.title)}: that was the last occurrence")
+        else:
+            line = task_line(task, tz=tz).replace(" (due ", " · next due ", 1).rstrip(")")
+            _echo(f"Skipped to {line}")
 
 
 @app.command("reopen")
@@ -421,7 +574,7 @@ def reopen(ids: IdsArg) -> None:
 
 @app.command("rm")
 def rm(ids: IdsArg) -> None:
-    """Delete tasks.
+    """Delete tasks (and their subtasks).
 
     All or nothing: an unknown id deletes none. `todo tasks undo` restores them.
     """
@@ -462,7 +615,7 @@ def search(
     with _store() as (store, tz):
         tasks = store.search(query, status=None if all_ else "pending", limit=limit or None)
     if as_json:
-        _print_json([t.to_dict() for t in tasks])
+        _print_json([t.to_json() for t in tasks])
     elif not tasks:
         scope = "" if all_ else " (pending tasks; add --all to include done ones)"
         _echo(f"No tasks match “{query}”{scope}.")
