@@ -65,7 +65,9 @@ def test_every_query_is_scoped_to_the_bound_list(home) -> None:
     assert titles(default.search("milk")) == ["Buy milk"]
     assert titles(work.search("milk", status="pending")) == []
     assert titles(work.search("milk")) == ["Send invoice milk"]
-    assert default.stats() == {"open": 2, "overdue": 0, "due_today": 0, "done": 0}
+    assert default.stats() == {
+        "open": 2, "overdue": 0, "due_today": 0, "done": 0, "waiting": 0, "blocked": 0
+    }  # fmt: skip
     assert work.stats()["open"] == 1 and work.stats()["done"] == 1
     assert work.get(report.id).project == "Q4"
 
