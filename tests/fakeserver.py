@@ -46,6 +46,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -405,6 +406,9 @@ class FakeServer:
         self.key_body: Any = DEFAULT_KEY_BODY
         self.default: Scripted | None = None  # served when the queue is empty
         self.strict_history = True  # 400 for a conversation a strict provider rejects
+        # Answers from the request itself, before the queue (for many clients at once):
+        # return a Scripted, or None to take the next scripted answer.
+        self.responder: Callable[[RecordedRequest], Scripted | None] | None = None
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -527,7 +531,11 @@ class FakeServer:
     def pending(self) -> int:
         return len(self.queue)
 
-    def _next(self) -> Scripted:
+    def _next(self, rec: RecordedRequest | None = None) -> Scripted:
+        if self.responder is not None and rec is not None:
+            answer = self.responder(rec)
+            if answer is not None:
+                return answer
         with self._lock:
             if self.queue:
                 return self.queue.popleft()
@@ -539,6 +547,7 @@ class FakeServer:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # many clients at once (load tests) must not be refused
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
@@ -613,7 +622,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"error": {"code": 400, "message": f"Invalid conversation: {problem}"}}
             self._send_body(400, json.dumps(body))
             return
-        scripted = self.fake._next()
+        scripted = self.fake._next(rec)
         if scripted.first_delay:
             time.sleep(scripted.first_delay)
         stream = bool(isinstance(rec.body, dict) and rec.body.get("stream"))

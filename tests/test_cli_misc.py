@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from todo_cli.cli import app
 
-HEAVY = ("agents", "openai", "prompt_toolkit")
+HEAVY = ("agents", "openai", "prompt_toolkit", "fastapi", "uvicorn", "starlette")
 
 
 def _walk(command, path: tuple[str, ...] = ()):
@@ -48,7 +48,8 @@ def test_every_command_has_help(path: tuple[str, ...], command) -> None:
 
 def test_expected_commands_are_registered() -> None:
     names = {" ".join(p) for p, _ in COMMANDS}
-    assert {"tasks", "config", "models", "chat"} <= names
+    assert {"tasks", "config", "models", "chat", "serve"} <= names
+    assert {"serve token add", "serve token list", "serve token revoke"} <= names
     assert {"config show", "config get", "config set", "config unset", "config path"} <= names
     assert "config check" in names
 
@@ -112,6 +113,8 @@ def test_commands_without_a_model_skip_heavy_imports(todo_env: dict[str, str]) -
         ["tasks", "--help"],
         ["chat", "--help"],
         ["models", "--help"],
+        ["serve", "--help"],
+        ["serve", "token", "list"],
     ]
     for result in run_cli(todo_env, [{"argv": argv} for argv in commands]):
         assert result["code"] == 0, result

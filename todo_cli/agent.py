@@ -325,6 +325,9 @@ class ChatSession:
     the given ``store`` is bound to.
     """
 
+    # What the model is told to say when a call needing approval ran with nobody to ask.
+    unattended_hint = "tell the user to run the command again with --yes"
+
     def __init__(
         self,
         settings: Any,
@@ -356,6 +359,7 @@ class ChatSession:
         self._cancel_requested = False
         self._touched: list[int] = []  # task ids the conversation's tool results named
         self._touched_for: str | None = None  # the conversation they were read from
+        self._listed: tuple[str, str] | None = None  # (conversation, list) recorded
         self.conversation_id: str = ""
         if conversation_id:
             self.resume(conversation_id)
@@ -423,6 +427,13 @@ class ChatSession:
     def touched_ids(self) -> list[int]:
         """Ids of the tasks this conversation's tool results named, oldest first."""
         return self._touched if self._touched_for == self.conversation_id else []
+
+    def _record_list(self) -> None:
+        """Tie the conversation to the session's list before its first turn is stored."""
+        key = (self.conversation_id, self.list_name)
+        if self._listed != key:
+            conversations.set_list(self.conversation_id, self.list_name, paths=self._paths())
+            self._listed = key
 
     async def _load_touched(self) -> None:
         """Read the touched ids of a continued conversation from its stored tool results."""
@@ -529,6 +540,7 @@ class ChatSession:
         run_config = run_config_for(agent)
         endpoint = self.endpoint
         session = self.session
+        self._record_list()
         await self._load_touched()
         await _close_open_exchange(session)
         self._cancel_requested = False
@@ -590,7 +602,7 @@ class ChatSession:
                             "the user declined it"
                             if approve is not None
                             else "it needs the user's approval and none could be asked here "
-                            "(tell the user to run the command again with --yes)"
+                            f"({self.unattended_hint})"
                         )
                         state.reject(
                             interruption,

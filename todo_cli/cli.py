@@ -17,6 +17,7 @@ from .commands import chat as chat_cmd
 from .commands import config as config_cmd
 from .commands import lists as lists_cmd
 from .commands import models as models_cmd
+from .commands import serve as serve_cmd
 from .commands import tasks as tasks_cmd
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(lists_cmd.app, name="lists")
 app.add_typer(config_cmd.app, name="config")
 app.command("models")(models_cmd.models)
 app.command("chat")(chat_cmd.chat)
+app.add_typer(serve_cmd.app, name="serve")
 
 
 def _version(value: bool) -> None:

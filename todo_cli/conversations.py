@@ -4,6 +4,11 @@ Conversations live in ``conversations.db`` in the data dir, in the tables the Ag
 ``SQLiteSession`` writes (``agent_sessions``, ``agent_messages``). A separate file keeps the
 SDK's WAL switch and its locking away from the task database. This module reads them with
 plain ``sqlite3`` (no SDK import), so ``/history`` and ``--conversation`` checks are cheap.
+
+Each conversation belongs to the task list it was started on (``conversation_lists``,
+written by ``set_list`` before the first turn; a conversation without a row is from before
+lists existed and belongs to the default list). The server uses it as the owner: one user
+never sees another's conversations.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .listnames import DEFAULT_LIST
+
 SESSIONS_TABLE = "agent_sessions"
 MESSAGES_TABLE = "agent_messages"
+LISTS_TABLE = "conversation_lists"
 
 
 @dataclass
@@ -27,6 +35,7 @@ class ConversationInfo:
     updated_at: str
     title: str  # the first user message, on one line
     turns: int  # user messages
+    list_name: str = DEFAULT_LIST  # the task list it was started on
 
 
 def db_path(paths: Any | None = None) -> Path:
@@ -55,6 +64,44 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     return conn
 
 
+def _has_lists(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LISTS_TABLE,)
+    ).fetchone()
+    return row is not None
+
+
+def _list_sql(conn: sqlite3.Connection) -> str:
+    """SQL for the list of conversation ``s.session_id``."""
+    if not _has_lists(conn):
+        return f"'{DEFAULT_LIST}'"
+    return (
+        f"coalesce((SELECT l.list FROM {LISTS_TABLE} l WHERE l.session_id = s.session_id), "
+        f"'{DEFAULT_LIST}')"
+    )
+
+
+def set_list(conversation_id: str, list_name: str, *, paths: Any | None = None) -> str:
+    """Record that the conversation belongs to ``list_name``, unless it already belongs to
+    a list; returns the list it belongs to. Call it before the conversation's first turn."""
+    path = db_path(paths)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path, timeout=30)) as conn:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {LISTS_TABLE} "
+            "(session_id TEXT PRIMARY KEY, list TEXT NOT NULL)"
+        )
+        conn.execute(
+            f"INSERT OR IGNORE INTO {LISTS_TABLE} (session_id, list) VALUES (?, ?)",
+            (conversation_id, list_name),
+        )
+        conn.commit()
+        row = conn.execute(
+            f"SELECT list FROM {LISTS_TABLE} WHERE session_id = ?", (conversation_id,)
+        ).fetchone()
+    return str(row[0])
+
+
 def _text_of(item: dict[str, Any]) -> str:
     content = item.get("content")
     if isinstance(content, str):
@@ -78,23 +125,32 @@ def _title(text: str, width: int = 60) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def list_conversations(limit: int = 20, *, paths: Any | None = None) -> list[ConversationInfo]:
-    """The most recently updated conversations first: id, dates, title, user turns."""
+def list_conversations(
+    limit: int = 20, *, paths: Any | None = None, list_name: str | None = None
+) -> list[ConversationInfo]:
+    """The most recently updated conversations first: id, dates, title, user turns, list.
+
+    ``list_name`` keeps only the conversations of that list (None: every list).
+    """
     conn = _connect(db_path(paths))
     if conn is None:
         return []
     with closing(conn):
+        owner = _list_sql(conn)
+        where, params = (f"WHERE {owner} = ?", [list_name]) if list_name is not None else ("", [])
         # Timestamps have one-second resolution: order by the newest message instead.
         rows = conn.execute(
-            f"SELECT s.session_id, s.created_at, s.updated_at FROM {SESSIONS_TABLE} s "
-            f"ORDER BY (SELECT MAX(m.id) FROM {MESSAGES_TABLE} m "
+            f"SELECT s.session_id, s.created_at, s.updated_at, {owner} FROM {SESSIONS_TABLE} s "
+            f"{where} ORDER BY (SELECT MAX(m.id) FROM {MESSAGES_TABLE} m "
             "WHERE m.session_id = s.session_id) DESC, s.rowid DESC LIMIT ?",
-            (limit,),
+            (*params, limit),
         ).fetchall()
         return [_info(conn, *row) for row in rows]
 
 
-def _info(conn: sqlite3.Connection, sid: str, created: str, updated: str) -> ConversationInfo:
+def _info(
+    conn: sqlite3.Connection, sid: str, created: str, updated: str, list_name: str
+) -> ConversationInfo:
     title = ""
     turns = 0
     for (data,) in conn.execute(
@@ -110,7 +166,7 @@ def _info(conn: sqlite3.Connection, sid: str, created: str, updated: str) -> Con
             turns += 1
             if not title:
                 title = _title(_text_of(item))
-    return ConversationInfo(sid, created, updated, title, turns)
+    return ConversationInfo(sid, created, updated, title, turns, list_name)
 
 
 def get_conversation(conversation_id: str, *, paths: Any | None = None) -> ConversationInfo | None:
@@ -120,15 +176,16 @@ def get_conversation(conversation_id: str, *, paths: Any | None = None) -> Conve
         return None
     with closing(conn):
         row = conn.execute(
-            f"SELECT session_id, created_at, updated_at FROM {SESSIONS_TABLE} WHERE session_id = ?",
+            f"SELECT s.session_id, s.created_at, s.updated_at, {_list_sql(conn)} "
+            f"FROM {SESSIONS_TABLE} s WHERE s.session_id = ?",
             (conversation_id,),
         ).fetchone()
         return _info(conn, *row) if row else None
 
 
-def latest_conversation_id(*, paths: Any | None = None) -> str | None:
-    """The most recently updated conversation, or None."""
-    found = list_conversations(1, paths=paths)
+def latest_conversation_id(*, paths: Any | None = None, list_name: str | None = None) -> str | None:
+    """The most recently updated conversation (of ``list_name``, if given), or None."""
+    found = list_conversations(1, paths=paths, list_name=list_name)
     return found[0].id if found else None
 
 
