@@ -1943,7 +1943,7 @@ def _uuid(value: Any) -> str:
     text = value.strip().lower() if isinstance(value, str) else ""
     if not _UUID.fullmatch(text):
         raise UsageError(
-            f"uuid is not a uuid (like 3c428e73-660c-4968-a7ba-7bc88c309070): {value!r}."
+            f"uuid '{value}' is not a uuid (like 3c428e73-660c-4968-a7ba-7bc88c309070)."
         )
     return text
 

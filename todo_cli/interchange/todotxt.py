@@ -121,10 +121,10 @@ def fields_of(line: Line, lineno: int, tz: tzinfo) -> dict[str, Any]:
             due_time = tok[len(TIME_KEY) + 1 :]
         elif kind == "word":
             words.append(tok)
+    due = _due(due_day, due_time, lineno, tz) if due_day else None
     title = " ".join(words) or " ".join(t for t in line.body if _kind(t, line.done) in "+@")
     if not title:
-        raise LineError(lineno, f"the task has no text: {line.text.strip()!r}")
-    due = _due(due_day, due_time, lineno, tz) if due_day else None
+        raise LineError(lineno, f"the task has no text: '{line.text.strip()}'")
     created_at = _midnight(line.created, tz) if line.created else None
     completed_at = _midnight(line.completed, tz) if line.completed else None
     if line.done and completed_at is None:
