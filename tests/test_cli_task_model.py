@@ -121,3 +121,46 @@ def test_repeating_filter_and_json_fields() -> None:
     (task,) = as_json("list", "--repeating")
     assert task["title"] == "Standup" and task["due"].endswith(":00") and "T09:00:00" in task["due"]
     assert "every weekday at 09:00" in ok("show", "2")
+
+
+def test_quick_add_prints_what_it_recognised() -> None:
+    line = "add buy milk tomorrow 5pm !high #errand @home every monday"
+    out = ok(*line.split(" "))
+    assert out.startswith("Added #1 buy milk · due ") and " 17:00 · high · #errand · @home" in out
+    assert out.rstrip().endswith("· every Monday")
+    task = as_json("show", "1")
+    assert (task["title"], task["priority"], task["tags"], task["project"]) == (
+        "buy milk",
+        "high",
+        ["errand"],
+        "home",
+    )
+    assert task["repeat"]["rule"] == "FREQ=WEEKLY;BYDAY=MO"
+    # a quoted argument is literal, --raw reads nothing, flags win over inline words
+    assert ok("add", "Watch Friday").startswith("Added #2 Watch Friday\n")
+    raw = ok("add", "--raw", "pay", "rent", "friday", "!high")
+    assert raw == "Added #3 pay rent friday !high\n"
+    flagged = json.loads(ok("add", "call", "mom", "!low", "friday", "-p", "high", "--json"))
+    assert (flagged["title"], flagged["priority"]) == ("call mom !low", "high")
+    assert flagged["due"] is not None  # "friday" was still read: only --priority was given
+    dated = json.loads(ok("add", "call", "mom", "friday", "--due", "monday", "--json"))
+    assert dated["title"] == "call mom friday" and date.fromisoformat(dated["due"]).weekday() == 0
+
+
+def test_today_and_agenda_commands() -> None:
+    ok("add", "Pay rent", "--due", "yesterday")
+    ok("add", "Dentist", "--due", "today 23:59")
+    ok("add", "Stretch", "--repeat", "every day")
+    ok("add", "Undated")
+    today = invoke_cli("today")
+    assert today.code == 0
+    lines = today.stdout.splitlines()
+    assert lines[0] == "Overdue" and "#1 Pay rent" in lines[1]
+    assert lines[3].startswith("Today · ") and "23:59  #2 Dentist" in today.stdout
+    assert "#3 Stretch" in today.stdout and "Undated" not in today.stdout
+    week = json.loads(invoke_cli("agenda", "--days", "3", "--json").stdout)
+    assert [s["day"] for s in week][0] is None
+    assert [len(s["tasks"]) for s in week] == [1, 2, 1, 1]  # Stretch on every day
+    assert week[2]["tasks"][0]["due"] == (date.today() + timedelta(days=1)).isoformat()
+    bad = invoke_cli("agenda", "--days", "0")
+    assert bad.code == 2

@@ -13,6 +13,7 @@ import sys
 import typer
 
 from . import __version__
+from .commands import agenda as agenda_cmd
 from .commands import chat as chat_cmd
 from .commands import config as config_cmd
 from .commands import lists as lists_cmd
@@ -35,6 +36,8 @@ app.add_typer(config_cmd.app, name="config")
 app.command("models")(models_cmd.models)
 app.command("chat")(chat_cmd.chat)
 app.add_typer(serve_cmd.app, name="serve")
+app.command("today")(agenda_cmd.today)
+app.command("agenda")(agenda_cmd.agenda)
 
 
 def _version(value: bool) -> None:

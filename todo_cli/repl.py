@@ -433,6 +433,9 @@ class Repl:
             overdue = self.stats.get("overdue", 0)
             if overdue:
                 parts.append(("class:bottom-toolbar.warn", f", {overdue} overdue"))
+            for key in ("blocked", "waiting"):
+                if self.stats.get(key):
+                    parts.append(("", f", {self.stats[key]} {key}"))
         if not self.has_key():
             parts.append(("class:bottom-toolbar.warn", " · no API key (/key)"))
         parts.append(("", " "))

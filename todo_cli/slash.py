@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from .repl import Repl
 
 ALIASES = {"quit": "exit", "q": "exit", "ls": "tasks", "?": "help"}
-TASK_FILTER_WORDS = ("all", "done", "today", "overdue", "high", "medium", "low")
+TASK_FILTER_WORDS = (
+    "all", "done", "today", "overdue", "high", "medium", "low", "waiting", "repeating", "blocked"
+)  # fmt: skip
 
 
 def _usage(text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -38,7 +40,8 @@ def parse_task_filters(args: str) -> dict[str, Any]:
     """`/tasks` filter words -> TaskQuery fields.
 
     ``all`` / ``done`` (status), ``today``, ``overdue``, ``high`` / ``medium`` / ``low``,
-    ``#tag`` or ``+tag``, ``@project``, anything else is searched for in the text.
+    ``waiting`` (hidden until later), ``repeating``, ``blocked``, ``#tag`` or ``+tag``,
+    ``@project``, anything else is searched for in the text.
     """
     fields: dict[str, Any] = {}
     words: list[str] = []
@@ -54,6 +57,12 @@ def parse_task_filters(args: str) -> dict[str, Any]:
             fields["overdue"] = True
         elif low in ("high", "medium", "low"):
             fields["priority"] = low
+        elif low == "waiting":
+            fields["waiting"] = True
+        elif low == "repeating":
+            fields["repeating"] = True
+        elif low == "blocked":
+            fields["blocked"] = True
         elif word[0] in "#+" and len(word) > 1:
             fields["tag"] = word[1:]
         elif word[0] == "@" and len(word) > 1:
@@ -169,7 +178,10 @@ class SlashCommands:
             "→ accepts a suggestion · Ctrl-C stops a reply · Ctrl-D quits[/]"
         )
 
-    @_usage("[all|done] [today|overdue] [high|medium|low] [#tag] [@project] [words]")
+    @_usage(
+        "[all|done] [today|overdue] [high|medium|low] [waiting|repeating|blocked] [#tag] "
+        "[@project] [words]"
+    )
     def cmd_tasks(self, args: str) -> None:
         """List tasks (pending by default)."""
         from . import render
@@ -193,27 +205,85 @@ class SlashCommands:
             more_hint="narrow it down, e.g. /tasks today",
         )
 
-    @_usage("TITLE")
+    @_usage("TITLE [WHEN] [!high] [#tag] [@project] [every …]")
     def cmd_add(self, args: str) -> None:
-        """Add a task (no model involved)."""
+        """Add a task; due date, !priority, #tags, @project and "every …" inline."""
         from . import render
+        from .quickadd import added_line, parse_quick, split_words
 
         if not args:
-            raise UsageError("Nothing to add.", hint="Usage: /add Buy milk")
+            raise UsageError("Nothing to add.", hint="Usage: /add buy milk tomorrow !high #shop")
         store = self.repl.store
+        quick = parse_quick(split_words(args), tz=self._tz())
         with store.group(f"add {args[:40]}"):
-            task = store.add(args)
-        self.console.print(f"[green]+ {_escape(render.task_line(task, tz=self._tz()))}[/]")
+            if quick.recognised and quick.title:
+                task = store.add(
+                    quick.title,
+                    due=quick.due,
+                    priority=quick.priority or "none",
+                    tags=quick.tags,
+                    project=quick.project,
+                    repeat=quick.repeat,
+                )
+                line = added_line(task, tz=self._tz())
+            else:
+                task = store.add(" ".join(w for w, _ in split_words(args)) or args)
+                line = render.task_line(task, tz=self._tz())
+        self.console.print(f"[green]+ {_escape(line)}[/]")
+
+    @_usage("")
+    def cmd_today(self, args: str) -> None:
+        """Overdue tasks and what is due today (repeating ones included)."""
+        self._agenda(1)
+
+    @_usage("[DAYS]")
+    def cmd_agenda(self, args: str) -> None:
+        """Overdue, today and each of the next days (7 unless DAYS is given)."""
+        text = args.strip()
+        if text and not text.isdigit():
+            raise UsageError(f"Not a number of days: '{text}'.", hint="Usage: /agenda 14")
+        self._agenda(int(text) if text else 7)
+
+    def _agenda(self, days: int) -> None:
+        from .agenda import agenda_lines, build_agenda
+
+        tz = self._tz()
+        for line in agenda_lines(build_agenda(self.repl.store, days=days, tz=tz), tz=tz):
+            style = "bold" if line and not line.startswith(" ") else ""
+            self.console.print(_escape(line), style=style or None)
 
     @_usage("ID [ID…]")
-    def cmd_done(self, args: str) -> None:
-        """Mark tasks done."""
+    def cmd_done(self, args: str) -> Any:
+        """Mark tasks done (a repeating task moves to its next due)."""
+        from .store import OpenSubtasksError
+
         ids = _parse_ids(args, "/done 3 7")
+        try:
+            self._complete(ids, subtasks=bool(getattr(self.repl, "yes", False)))
+        except OpenSubtasksError as exc:
+            return self._confirm_done(ids, exc)
+        return None
+
+    async def _confirm_done(self, ids: list[int], exc: Any) -> None:
+        question = f"{with_stop(one_line(exc.message))} Complete them too? [y/N] "
+        answer = await self.repl.ask(question)
+        if answer.strip().lower() in ("y", "yes"):
+            self._complete(ids, subtasks=True)
+        else:
+            self.console.print("[dim]Nothing was completed.[/]")
+
+    def _complete(self, ids: list[int], *, subtasks: bool) -> None:
+        from . import dates, render
+
         store = self.repl.store
         with store.group("done " + " ".join(f"#{i}" for i in ids)):
-            tasks = store.complete(ids)
+            tasks = store.complete(ids, subtasks=subtasks)
         for task in tasks:
-            self.console.print(f"[green]✓ #{task.id} {_escape(task.title)}[/]")
+            line = f"#{task.id} {task.title}"
+            if task.repeat and task.status == "pending" and task.due:
+                when = dates.humanize_due(task.due, tz=self._tz())
+                line += f" · next due {when}, {render.repeat_words(task.repeat)}"
+            self.console.print(f"[green]✓ {_escape(line)}[/]")
 
     def cmd_undo(self, args: str) -> None:
         """Undo the last change (a whole chat turn, or one command)."""
@@ -497,6 +567,8 @@ _COMMAND_ORDER = [
     "cmd_help",
     "cmd_tasks",
     "cmd_add",
+    "cmd_today",
+    "cmd_agenda",
     "cmd_done",
     "cmd_undo",
     "cmd_list",

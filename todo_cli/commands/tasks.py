@@ -242,16 +242,37 @@ def add(
     parent: ParentOpt = None,
     blocked_by: BlockedByOpt = None,
     repeat: RepeatOpt = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Take the title as typed: no inline fields.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a task.
+    """Add a task; fields can be typed inline (quick add).
 
-    Example: todo tasks add Buy milk --due tomorrow -p high -t errand
+    Example: todo tasks add buy milk tomorrow 5pm !high #errand @home every monday
+
+    Inline: a due date at the end, !high/!med/!low, #tag, @project, "every ..." rules.
+    Quoted words stay in the title; --raw turns inline reading off; flags win.
     """
+    from ..quickadd import added_line, argv_words, parse_quick
     from ..render import task_line
 
     text = " ".join(title).strip()
+    quick = None
     with _store() as (store, tz), store.group(_label("add", text)):
+        if not raw:
+            given = {"due": due, "priority": priority, "project": project, "repeat": repeat}
+            skip = frozenset(name for name, value in given.items() if value is not None)
+            quick = parse_quick(argv_words(title), tz=tz, skip=skip)
+            if quick.recognised and quick.title:
+                text = quick.title
+                due = due if due is not None else quick.due
+                priority = priority if priority is not None else quick.priority
+                tag = [*(tag or ()), *quick.tags]
+                project = project if project is not None else quick.project
+                repeat = repeat if repeat is not None else quick.repeat
+            else:
+                quick = None
         task = store.add(
             text,
             notes=notes or None,
@@ -266,6 +287,8 @@ def add(
         )
     if as_json:
         _print_json(task.to_json())
+    elif quick is not None:
+        _echo(f"Added {added_line(task, tz=tz)}")
     else:
         _echo(f"Added {task_line(task, tz=tz)}")
 
