@@ -550,7 +550,9 @@ class ChatSession:
         # and a store that tracks its group in a context variable sees the turn's group.
         ctx = contextvars.copy_context()
         ctx.run(CURRENT_TURN.set, stats)
-        group = self.store.group(f"chat: {' '.join(message.split())[:60]}")
+        group = self.store.group(
+            f"chat: {' '.join(message.split())[:60]}", origin=self._turn_origin()
+        )
         ctx.run(group.__enter__)
         turn = _Turn(message)
         pump: asyncio.Task[Any] | None = None
@@ -625,6 +627,14 @@ class ChatSession:
         finally:
             self._result = None
             ctx.run(group.__exit__, None, None, None)
+
+    def _turn_origin(self) -> Any:
+        """The journal origin of a turn: this conversation (and the chat session, when the
+        store belongs to one), so the agent's undo can keep to its own changes."""
+        from .store import Origin
+
+        session = getattr(getattr(self.store, "origin", None), "session", None)
+        return Origin("chat", self.conversation_id, session=session)
 
     def _turn_end(self, turn: _Turn, stats: TurnStats, result: Any, *, cancelled: bool = False):
         usage = Usage(stats.input_tokens, stats.output_tokens, stats.cost)

@@ -475,8 +475,14 @@ def _stamp(value: str | None, tz: tzinfo) -> str | None:
 UNDO_LINES_MAX = 20
 
 
-def undo_lines(result: Any, *, now: datetime | None = None, tz: tzinfo | None = None) -> list[str]:
-    """Describe what an undo did, before → after.
+def undo_lines(
+    result: Any,
+    *,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+    verb: str = "Undid",
+) -> list[str]:
+    """Describe what an undo (or, with ``verb="Redid"``, a redo) did, before → after.
 
     One change: ["Undid: restored #7 Call mom"]. Several: a heading with the undone
     command's label, then one indented line per task (at most ``UNDO_LINES_MAX``).
@@ -484,13 +490,66 @@ def undo_lines(result: Any, *, now: datetime | None = None, tz: tzinfo | None = 
     now, tz = _clock(now, tz)
     descs = [_change_line(c, now, tz) for c in result.changes]
     if len(descs) == 1:
-        return [f"Undid: {descs[0]}"]
+        return [f"{verb}: {descs[0]}"]
     what = f" {result.label}" if result.label else ""
-    lines = [f"Undid{what} ({len(descs)} changes):"]
+    lines = [f"{verb}{what} ({len(descs)} changes):"]
     lines.extend("  " + d for d in descs[:UNDO_LINES_MAX])
     if len(descs) > UNDO_LINES_MAX:
         lines.append(f"  … and {len(descs) - UNDO_LINES_MAX:,} more")
     return lines
+
+
+def change_owner(
+    info: Any,
+    *,
+    session: str | None = None,
+    conversation: str | None = None,
+    tz: tzinfo | None = None,
+) -> tuple[str, bool]:
+    """Whose change a journal group (``store.GroupInfo``) is, in words, and whether it
+    belongs to the asker: the chat ``session`` it was made in, or the agent
+    ``conversation`` asking. E.g. ("the command `todo tasks add x` (another terminal,
+    10:42)", False)."""
+    origin = info.origin
+    when = _short_time(info.created_at, tz)
+    if origin is None:
+        return f"an earlier change ({when}; its origin was not recorded)", False
+    who = f"{info.user}@{info.host}" if info.user and info.host else info.user or info.host
+    mine = _whoami_text()
+    place = "another terminal" if not who or who == mine else f"{one_line(who)}"
+    if origin.source == "chat":
+        if conversation is not None and origin.ref == conversation:
+            return f"the agent, in this conversation ({when})", True
+        if session is not None and origin.session == session:
+            return f"the agent, in this session ({when})", True
+        where = "another session" if origin.session else "a `todo chat` command"
+        return f"the agent, in {where} (conversation {one_line(origin.ref or '?')}, {when})", False
+    if origin.source == "session":
+        if session is not None and origin.session == session:
+            return f"this session ({when})", True
+        return f"another chat session ({when})", False
+    if origin.ref:
+        return f"the command `{one_line(origin.ref)}` ({place}, {when})", False
+    return f"{one_line(origin.source)} ({place}, {when})", False
+
+
+def _short_time(stamp: str | None, tz: tzinfo | None) -> str:
+    if not stamp:
+        return "unknown time"
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return one_line(stamp)
+    local = moment.astimezone(tz) if tz is not None else moment
+    today = datetime.now(local.tzinfo).date()
+    return local.strftime("%H:%M" if local.date() == today else "%Y-%m-%d %H:%M")
+
+
+def _whoami_text() -> str | None:
+    from .store import whoami
+
+    user, host = whoami()
+    return f"{user}@{host}" if user and host else user or host
 
 
 def _change_line(change: Any, now: datetime, tz: tzinfo) -> str:

@@ -196,6 +196,9 @@ class Repl:
         self.preloader = preloader
         self.chat: Any = None  # the ChatSession, created for the first turn
         self._store = store
+        # Changes made here (slash commands, agent turns) carry this id in the journal, so
+        # /undo can tell this session's changes from other terminals' and ask for those.
+        self.session_id = os.urandom(6).hex()
         self._store_failed = False
         self._store_lock = threading.Lock()
         self.stats: dict[str, int] | None = None
@@ -356,6 +359,10 @@ class Repl:
                 except Exception:
                     self._store_failed = True
                     raise
+            if self._store is not None and getattr(self._store, "origin", False) is None:
+                from .store import Origin
+
+                self._store.origin = Origin("session", session=self.session_id)
             return self._store
 
     def _open_store(self) -> Any:

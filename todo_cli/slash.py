@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from .errors import TodoError, UsageError, with_stop
+from .errors import NotFoundError, TodoError, UsageError, with_stop
 from .termsafe import one_line
 
 if TYPE_CHECKING:
@@ -285,13 +285,40 @@ class SlashCommands:
                 line += f" · next due {when}, {render.repeat_words(task.repeat)}"
             self.console.print(f"[green]✓ {_escape(line)}[/]")
 
-    def cmd_undo(self, args: str) -> None:
-        """Undo the last change (a whole chat turn, or one command)."""
+    async def cmd_undo(self, args: str) -> None:
+        """Undo the last change (a whole chat turn, or one command); asks first when it
+        was made elsewhere (another terminal, another session)."""
+        await self._take_back("undo")
+
+    async def cmd_redo(self, args: str) -> None:
+        """Take back the last undo (repeat for more)."""
+        await self._take_back("redo")
+
+    async def _take_back(self, action: str) -> None:
         from . import render
 
-        result = self.repl.store.undo()
-        for line in render.undo_lines(result, tz=self._tz()):
+        store = self.repl.store
+        info = store.last_change() if action == "undo" else store.next_redo()
+        if info is None:
+            raise NotFoundError(f"Nothing to {action}.")
+        whose, own = render.change_owner(info, session=self.repl.session_id, tz=self._tz())
+        label = info.label or "the last change"
+        if not own:
+            question = f"{action.capitalize()} “{render.one_line(label)}”, made by {whose}?"
+            answer = await self.repl.ask(f"{question} [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                self.console.print(f"[dim]Nothing was {action}ne.[/]")
+                return
+        if action == "undo":
+            result = store.undo(group_id=info.id)
+            lines = render.undo_lines(result, tz=self._tz())
+        else:
+            result = store.redo(group_id=info.id)
+            lines = render.undo_lines(result, tz=self._tz(), verb="Redid")
+        for line in lines:
             self.console.print(_escape(line))
+        if own:
+            self.console.print(f"[dim](made by {_escape(whose)})[/]")
 
     @_usage("[NAME]")
     def cmd_list(self, args: str) -> None:
@@ -571,6 +598,7 @@ _COMMAND_ORDER = [
     "cmd_agenda",
     "cmd_done",
     "cmd_undo",
+    "cmd_redo",
     "cmd_list",
     "cmd_model",
     "cmd_provider",

@@ -11,8 +11,14 @@
 * A change journal: every mutation records the task's state before and after (JSON in the
   ``Task.to_dict`` shape) under a group id. ``undo()`` reverts the newest group that has not
   been undone yet, atomically; repeating it walks further back. An undo is itself journaled
-  (as a group with ``undo_of`` set) but is never a candidate for undo: there is no redo.
-  Undo refuses, changing nothing, if a task no longer looks exactly as the group left it.
+  (as a group with ``undo_of`` set) and is never a candidate for undo; ``redo()`` takes it
+  back instead (a group with ``redo_of`` set, undoable like any change), newest undo first,
+  until a fresh change ends the redo chain. Both refuse, changing nothing, if a task no
+  longer looks exactly as the group left it.
+* Every group records its origin (``Origin``: source such as "cli", "chat", "session" or
+  "import", a reference such as the command line or the conversation id, the chat session)
+  and the user and host that made it, so an undo can be limited to one conversation and
+  can say whose change it takes back.
 * ``due`` is stored as typed by ``dates.parse_due`` ("2026-11-25" or
   "2026-11-27T17:00:00-05:00"), plus ``due_ts`` (UNIX seconds, for sorting: a date-only due
   sorts at the end of its day in the user's zone, after the timed tasks of that day; the
@@ -64,6 +70,8 @@ __all__ = [
     "UndoResult",
     "ImportResult",
     "OpenSubtasksError",
+    "Origin",
+    "GroupInfo",
     "TaskStore",
     "MIGRATION_SET",
     "MIGRATIONS",
@@ -287,6 +295,29 @@ class ImportResult:
     unchanged: list[Task] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a change group comes from: ``source`` ("cli", "import", "chat", "session",
+    ...), ``ref`` (the command line, the file, the conversation id) and ``session`` (the
+    interactive chat session that made it, if any)."""
+
+    source: str
+    ref: str | None = None
+    session: str | None = None
+
+
+@dataclass
+class GroupInfo:
+    """One journal group, as ``last_change``/``next_redo`` describe it."""
+
+    id: str
+    label: str | None
+    created_at: str
+    origin: Origin | None
+    user: str | None
+    host: str | None
+
+
 # --- migrations (append-only: never edit or reorder one that has shipped) ----------------
 
 MIGRATION_SET = "todo"
@@ -436,6 +467,14 @@ def m007_task_model(db: Database) -> None:
     )
 
 
+def m008_journal_origin(db: Database) -> None:
+    """Who made each change group (source, reference, chat session, user, host) and which
+    undo a redo took back."""
+    for column in ("source", "source_ref", "session_id", "user", "host", "redo_of"):
+        db.execute(f"ALTER TABLE journal_groups ADD COLUMN {column} TEXT")
+    db.execute("CREATE INDEX journal_groups_by_source ON journal_groups (source, source_ref)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_tasks,
     m002_journal,
@@ -444,6 +483,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     m005_lists,
     m006_task_uuid,
     m007_task_model,
+    m008_journal_origin,
 ]
 MIGRATION_NAMES = tuple(fn.__name__ for fn in MIGRATIONS)
 
@@ -525,12 +565,24 @@ def _row_to_task(row: tuple[Any, ...]) -> Task:
 
 
 class _Group:
-    __slots__ = ("id", "label", "depth")
+    __slots__ = ("id", "label", "depth", "origin")
 
-    def __init__(self, label: str | None) -> None:
+    def __init__(self, label: str | None, origin: Origin | None) -> None:
         self.id = _new_id()
         self.label = label
         self.depth = 1
+        self.origin = origin
+
+
+# Undoable: a change (or a redo) not undone yet. Redoable: an undo not redone yet, newer
+# than the newest fresh change (neither an undo nor a redo), which ends the redo chain.
+_UNDOABLE = "undo_of IS NULL AND undone_by IS NULL"
+_REDOABLE = (
+    "undo_of IS NOT NULL AND undone_by IS NULL AND seq > coalesce("
+    "(SELECT max(f.seq) FROM journal_groups f WHERE f.list = journal_groups.list"
+    " AND f.undo_of IS NULL AND f.redo_of IS NULL), 0)"
+)
+_GROUP_COLUMNS = "id, label, created_at, source, source_ref, session_id, user, host"
 
 
 class TaskStore:
@@ -556,6 +608,8 @@ class TaskStore:
         self._lock = threading.RLock()
         self._depth = 0  # nesting of _transaction()
         self._group: _Group | None = None
+        # The origin of groups opened without one (the CLI sets its command line here).
+        self.origin: Origin | None = None
         target = str(path)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -756,16 +810,17 @@ class TaskStore:
                 self._depth = 0
 
     @contextmanager
-    def group(self, label: str | None = None) -> Iterator[str]:
+    def group(self, label: str | None = None, *, origin: Origin | None = None) -> Iterator[str]:
         """Record every mutation inside the block under one journal group (one undo step).
 
         Nested calls join the outer group. The group is per store, not per thread, so the
         tools of one agent turn running in worker threads share it. Yields the group id
-        (a group that gets undone while still open continues under a fresh id).
+        (a group that gets undone while still open continues under a fresh id). ``origin``
+        defaults to ``self.origin``.
         """
         with self._lock:
             if self._group is None:
-                self._group = _Group(label)
+                self._group = _Group(label, origin or self.origin)
             else:
                 self._group.depth += 1
             group = self._group
@@ -788,11 +843,40 @@ class TaskStore:
             group.id = _new_id()  # undone while open: later changes form a new step
             row = None
         if row is None:
-            conn.execute(
-                "INSERT INTO journal_groups (id, label, created_at, list) VALUES (?, ?, ?, ?)",
-                (group.id, group.label, self._stamp(), self._list),
-            )
+            self._insert_group(conn, group.id, group.label, group.origin)
         return group.id
+
+    def open_origin(self) -> Origin | None:
+        """The origin of the group open right now (e.g. the agent turn running), or None."""
+        group = self._group
+        return group.origin if group is not None else None
+
+    def _insert_group(
+        self,
+        conn: sqlite3.Connection,
+        group_id: str,
+        label: str | None,
+        origin: Origin | None,
+        **links: str,
+    ) -> None:
+        user, host = whoami()
+        values: dict[str, Any] = {
+            "id": group_id,
+            "label": label,
+            "created_at": self._stamp(),
+            "source": origin.source if origin else None,
+            "source_ref": origin.ref if origin else None,
+            "session_id": origin.session if origin else None,
+            "user": user,
+            "host": host,
+            "list": self._list,
+            **links,
+        }
+        conn.execute(
+            f"INSERT INTO journal_groups ({', '.join(values)})"
+            f" VALUES ({', '.join('?' * len(values))})",
+            tuple(values.values()),
+        )
 
     def _now(self) -> datetime:
         return dates.now_in(self.tz, self._clock() if self._clock else None)
@@ -1503,62 +1587,133 @@ class TaskStore:
             message = exc.message[0].lower() + exc.message[1:]
             raise UsageError(f"Record {index}: {message}", hint=exc.hint) from None
 
-    def undo(self) -> UndoResult:
-        """Revert the newest group of changes made in the bound list that has not been undone,
-        atomically (a list rename or delete counts for the list the store was bound to when
-        it ran). Repeated calls walk further back; undo steps themselves are never undone (no redo).
-        Raises NotFoundError("Nothing to undo.") when the journal has nothing left, and
-        TodoError (changing nothing) if a task was changed outside the journal since.
+    def undo(
+        self,
+        *,
+        scope: Origin | None = None,
+        group_id: str | None = None,
+        origin: Origin | None = None,
+    ) -> UndoResult:
+        """Revert the newest group of changes that has not been undone, atomically.
+
+        Repeated calls walk further back; ``redo`` takes an undo back. ``scope`` limits the
+        choice to groups of that origin (same source, and the same ref and session where
+        the scope gives them): a conversation's undo reverts its own newest turn even if
+        other changes came later, as long as they did not touch the same tasks.
+        ``group_id`` names the group to revert (it must still be the one chosen, e.g. the
+        one ``last_change`` showed). ``origin`` is recorded on the undo (default
+        ``self.origin``). Raises NotFoundError("Nothing to undo.") when nothing is left and
+        TodoError (changing nothing) if a task was changed since.
         """
         with self._transaction() as conn:
-            row = conn.execute(
-                "SELECT id, label FROM journal_groups WHERE list = ?"
-                " AND undo_of IS NULL AND undone_by IS NULL ORDER BY seq DESC LIMIT 1",
-                (self._list,),
-            ).fetchone()
-            if row is None:
-                raise NotFoundError("Nothing to undo.")
-            group_id, label = row
-            entries = conn.execute(
-                "SELECT task_id, before, after FROM journal WHERE group_id = ? ORDER BY seq DESC",
-                (group_id,),
-            ).fetchall()
-            undo_id = _new_id()
-            conn.execute(
-                "INSERT INTO journal_groups (id, label, created_at, undo_of, list)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    undo_id,
-                    f"undo {label}" if label else "undo",
-                    self._stamp(),
-                    group_id,
-                    self._list,
-                ),
-            )
-            firsts: dict[int, Task | None] = {}
-            lasts: dict[int, Task | None] = {}
-            for task_id, before_json, after_json in entries:
-                current = self._fetch(conn, task_id, any_list=True)
-                # Compare through from_dict, and only the keys the entry has: entries written
-                # before a field existed read with its default ("list") or not at all ("uuid").
-                recorded = json.loads(after_json) if after_json else None
-                expected = _as_recorded(Task.from_dict(recorded), recorded) if recorded else None
-                if _as_recorded(current, recorded) != expected:
-                    what = f"'{label}'" if label else "the last change"
+            info = self._pick(conn, _UNDOABLE, scope)
+            if info is None or (group_id is not None and info.id != group_id):
+                if group_id is not None and info is not None:
                     raise TodoError(
-                        f"Cannot undo {what}: task #{task_id} was changed since.",
-                        hint="Nothing was undone; edit the task directly instead.",
+                        "Cannot undo: the task list changed meanwhile.",
+                        hint="Nothing was undone; run undo again to see the newest change.",
                     )
-                target = Task.from_dict(json.loads(before_json)) if before_json else None
-                restored = self._write(conn, current, target, undo_id)
-                firsts.setdefault(task_id, current)
-                lasts[task_id] = restored
-            conn.execute(
-                "UPDATE journal_groups SET undone_by = ? WHERE id = ?", (undo_id, group_id)
+                raise NotFoundError("Nothing to undo.")
+            undo_id = _new_id()
+            label = info.label
+            self._insert_group(
+                conn,
+                undo_id,
+                f"undo {label}" if label else "undo",
+                origin or self.origin,
+                undo_of=info.id,
             )
+            changes = self._revert(conn, info.id, undo_id, "undo", label)
+        return UndoResult(group_id=info.id, label=label, changes=changes)
+
+    def redo(self, *, group_id: str | None = None, origin: Origin | None = None) -> UndoResult:
+        """Take back the newest undo not redone yet (multi-level, like undo), atomically.
+
+        A fresh change made after an undo ends the redo chain. ``group_id`` names the undo
+        group to take back (as ``next_redo`` showed). The result's ``label`` is the label of
+        the change redone. Raises NotFoundError("Nothing to redo.") and, changing nothing,
+        TodoError if a task was changed since the undo.
+        """
+        with self._transaction() as conn:
+            info = self._pick(conn, _REDOABLE, None)
+            if info is None or (group_id is not None and info.id != group_id):
+                if group_id is not None and info is not None:
+                    raise TodoError(
+                        "Cannot redo: the task list changed meanwhile.",
+                        hint="Nothing was redone; run redo again to see the newest undo.",
+                    )
+                raise NotFoundError("Nothing to redo.")
+            label = _undone_label(info.label)
+            redo_id = _new_id()
+            self._insert_group(conn, redo_id, label, origin or self.origin, redo_of=info.id)
+            changes = self._revert(conn, info.id, redo_id, "redo", label)
+        return UndoResult(group_id=info.id, label=label, changes=changes)
+
+    def last_change(self, *, scope: Origin | None = None) -> GroupInfo | None:
+        """The group ``undo(scope=scope)`` would revert now, or None."""
+        with self._lock:
+            return self._pick(self._conn, _UNDOABLE, scope)
+
+    def next_redo(self) -> GroupInfo | None:
+        """The undo ``redo()`` would take back now, or None (its label is the undo's)."""
+        with self._lock:
+            return self._pick(self._conn, _REDOABLE, None)
+
+    def _pick(
+        self, conn: sqlite3.Connection, condition: str, scope: Origin | None
+    ) -> GroupInfo | None:
+        where = ["list = ?", condition]
+        params: list[Any] = [self._list]
+        if scope is not None:
+            where.append("source = ?")
+            params.append(scope.source)
+            for column, value in (("source_ref", scope.ref), ("session_id", scope.session)):
+                if value is not None:
+                    where.append(f"{column} = ?")
+                    params.append(value)
+        row = conn.execute(
+            f"SELECT {_GROUP_COLUMNS} FROM journal_groups WHERE {' AND '.join(where)}"
+            " ORDER BY seq DESC LIMIT 1",
+            params,
+        ).fetchone()
+        if row is None:
+            return None
+        gid, label, created, source, ref, session, user, host = row
+        origin = Origin(source, ref, session) if source else None
+        return GroupInfo(gid, label, created, origin, user, host)
+
+    def _revert(
+        self, conn: sqlite3.Connection, group_id: str, new_id: str, verb: str, label: str | None
+    ) -> list[Change]:
+        """Move every task of ``group_id`` back to its state before the group, journaled
+        under ``new_id``; refuses (raising, so the transaction rolls back) when a task no
+        longer looks as the group left it."""
+        entries = conn.execute(
+            "SELECT task_id, before, after FROM journal WHERE group_id = ? ORDER BY seq DESC",
+            (group_id,),
+        ).fetchall()
+        firsts: dict[int, Task | None] = {}
+        lasts: dict[int, Task | None] = {}
+        for task_id, before_json, after_json in entries:
+            current = self._fetch(conn, task_id, any_list=True)
+            # Compare through from_dict, and only the keys the entry has: entries written
+            # before a field existed read with its default ("list") or not at all ("uuid").
+            recorded = json.loads(after_json) if after_json else None
+            expected = _as_recorded(Task.from_dict(recorded), recorded) if recorded else None
+            if _as_recorded(current, recorded) != expected:
+                what = f"'{label}'" if label else "the last change"
+                raise TodoError(
+                    f"Cannot {verb} {what}: task #{task_id} was changed since.",
+                    hint=f"Nothing was {verb}ne; edit the task directly instead.",
+                )
+            target = Task.from_dict(json.loads(before_json)) if before_json else None
+            restored = self._write(conn, current, target, new_id)
+            firsts.setdefault(task_id, current)
+            lasts[task_id] = restored
+        conn.execute("UPDATE journal_groups SET undone_by = ? WHERE id = ?", (new_id, group_id))
         changes = [Change(before=firsts[tid], after=lasts[tid]) for tid in firsts]
         changes.reverse()  # in the order the original group made them
-        return UndoResult(group_id=group_id, label=label, changes=changes)
+        return changes
 
     # --- public API: lists ---------------------------------------------------------------
 
@@ -1811,6 +1966,33 @@ class TaskStore:
 
 def _zone_name(tz: tzinfo) -> str:
     return str(getattr(tz, "key", None) or tz)
+
+
+def _undone_label(label: str | None) -> str | None:
+    """The label of the change an undo took back ("undo add 'x'" -> "add 'x'")."""
+    if label is None or label == "undo":
+        return None
+    return label[5:] if label.startswith("undo ") else label
+
+
+_WHO: tuple[str | None, str | None] | None = None
+
+
+def whoami() -> tuple[str | None, str | None]:
+    """(user, host) recorded on each group; the environment first (no imports)."""
+    global _WHO
+    if _WHO is None:
+        user = os.environ.get("USER") or os.environ.get("LOGNAME") or os.environ.get("USERNAME")
+        if not user:
+            try:
+                import pwd
+
+                user = pwd.getpwuid(os.getuid()).pw_name
+            except (ImportError, KeyError, AttributeError):
+                user = str(os.getuid()) if hasattr(os, "getuid") else None
+        host = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME")
+        _WHO = (user, host or None)
+    return _WHO
 
 
 def _new_id() -> str:

@@ -65,10 +65,20 @@ def _store() -> Iterator[tuple[TaskStore, tzinfo]]:
 
     settings = load_settings({"list": _list_option()})
     store = TaskStore.open(settings)
+    store.origin = _origin("cli")
     try:
         yield store, store.tz
     finally:
         store.close()
+
+
+def _origin(source: str) -> Any:
+    """The journal origin of this run: its source and the command line as typed."""
+    import shlex
+
+    from ..store import Origin
+
+    return Origin(source, " ".join(["todo", *(shlex.quote(a) for a in sys.argv[1:])]))
 
 
 def _label(*parts: Any) -> str:
@@ -618,6 +628,19 @@ def undo() -> None:
     _echo("\n".join(undo_lines(result, tz=tz)))
 
 
+@app.command("redo")
+def redo() -> None:
+    """Take back the last undo; repeat to redo further undos.
+
+    A new change made after an undo ends the chain: there is nothing to redo then.
+    """
+    from ..render import undo_lines
+
+    with _store() as (store, tz):
+        result = store.redo()
+    _echo("\n".join(undo_lines(result, tz=tz, verb="Redid")))
+
+
 @app.command("search")
 def search(
     text: Annotated[list[str], typer.Argument(help="Words to find.", show_default=False)],
@@ -726,6 +749,7 @@ def import_(
     fmt = _choice(fmt, IMPORT_FORMATS, "--format")
     text, source = _read_input(file)
     with _store() as (store, tz):
+        store.origin = _origin("import")
         parsed = parse_tasks(
             text, fmt, source=source, filename=None if file == "-" else file, tz=tz
         )
