@@ -118,15 +118,38 @@ def test_search_show_update(tools, store) -> None:
 
 
 def test_complete_reopen_delete_undo(tools, store) -> None:
+    from todo_cli.store import Origin
+
     for title in ("A", "B", "C"):
         store.add(title)
-    out = call(tools, "complete_tasks", ids=[1, 2, 2])
-    assert out == {"completed": [{"id": 1, "title": "A"}, {"id": 2, "title": "B"}]}
-    assert call(tools, "reopen_tasks", ids=[2]) == {"reopened": [{"id": 2, "title": "B"}]}
-    assert call(tools, "delete_tasks", ids=[3]) == {"deleted": [{"id": 3, "title": "C"}]}
-    undone = call(tools, "undo_last_change")
-    assert undone["changes"][0]["after"]["title"] == "C"
-    assert store.get(3).title == "C"
+    with store.group("turn", origin=Origin("chat", "conv1")):  # as an agent turn runs them
+        out = call(tools, "complete_tasks", ids=[1, 2, 2])
+        assert out == {"completed": [{"id": 1, "title": "A"}, {"id": 2, "title": "B"}]}
+        assert call(tools, "reopen_tasks", ids=[2]) == {"reopened": [{"id": 2, "title": "B"}]}
+        assert call(tools, "delete_tasks", ids=[3]) == {"deleted": [{"id": 3, "title": "C"}]}
+        undone = call(tools, "undo_last_change")  # the whole turn so far
+        assert [c["after"]["title"] for c in undone["changes"]] == ["A", "B", "C"]
+        assert store.get(3).title == "C" and store.get(1).status == "pending"
+        # nothing of this conversation is left: the user's adds are out of its reach
+        refused = call(tools, "undo_last_change")
+        assert "needs the user's approval" in refused["error"]
+    assert store.count() == 3
+
+
+def test_undo_reaching_beyond_the_conversation_needs_approval(store) -> None:
+    from todo_cli.store import Origin
+    from todo_cli.tools import make_tools
+
+    undo = {t.name: t for t in make_tools(store)}["undo_last_change"]
+    check = undo.needs_approval
+    assert asyncio.run(check(None, {}, "c1")) is False  # nothing at all to undo
+    store.add("the user's")
+    with store.group("turn", origin=Origin("chat", "conv1")):
+        assert asyncio.run(check(None, {}, "c2")) is True  # only the user's change is left
+        store.add("the agent's")
+        assert asyncio.run(check(None, {}, "c3")) is False  # its own turn
+    with store.group("turn", origin=Origin("chat", "conv2")):
+        assert asyncio.run(check(None, {}, "c4")) is True  # another conversation's
 
 
 def test_approval_rules() -> None:
@@ -138,6 +161,14 @@ def test_approval_rules() -> None:
     several = by_name["complete_tasks"].needs_approval
     assert asyncio.run(several(None, {"ids": [1, 2]}, "c")) is True
     assert asyncio.run(several(None, {"ids": [1]}, "c")) is False
+    from todo_cli.tools import TURN_GUARD, TurnGuard
+
+    token = TURN_GUARD.set(TurnGuard())  # inside a turn, completes add up
+    try:
+        assert asyncio.run(several(None, {"ids": [1]}, "c")) is False
+        assert asyncio.run(several(None, {"ids": [2]}, "c")) is True
+    finally:
+        TURN_GUARD.reset(token)
     auto = {t.name: t for t in make_tools(None, auto_approve=True)}
     assert auto["delete_tasks"].needs_approval is False
     assert auto["complete_tasks"].needs_approval is False

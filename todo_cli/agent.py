@@ -53,7 +53,7 @@ from .llm import (
     to_provider_error,
 )
 from .tool_stop import compose_answer
-from .tools import dumps, make_tools
+from .tools import TURN_GUARD, TurnGuard, dumps, make_tools
 
 MAX_TURNS = 12  # model calls per user message
 HISTORY_LIMIT = 60  # stored items sent back to the model; older ones stay stored
@@ -360,6 +360,7 @@ class ChatSession:
         self._touched: list[int] = []  # task ids the conversation's tool results named
         self._touched_for: str | None = None  # the conversation they were read from
         self._listed: tuple[str, str] | None = None  # (conversation, list) recorded
+        self._guard = TurnGuard()
         self.conversation_id: str = ""
         if conversation_id:
             self.resume(conversation_id)
@@ -550,6 +551,8 @@ class ChatSession:
         # and a store that tracks its group in a context variable sees the turn's group.
         ctx = contextvars.copy_context()
         ctx.run(CURRENT_TURN.set, stats)
+        self._guard = TurnGuard()  # approval thresholds count the whole turn
+        ctx.run(TURN_GUARD.set, self._guard)
         group = self.store.group(
             f"chat: {' '.join(message.split())[:60]}", origin=self._turn_origin()
         )
@@ -663,6 +666,8 @@ class ChatSession:
         return ApprovalRequest(call_id, name, args, self._describe(name, args))
 
     def _describe(self, name: str, args: dict[str, Any]) -> str:
+        if name == "undo_last_change":
+            return self._describe_undo()
         ids = [i for i in args.get("ids") or [] if isinstance(i, int)]
         verb = {"delete_tasks": "Delete", "complete_tasks": "Complete"}.get(
             name, name.replace("_", " ").capitalize()
@@ -677,7 +682,21 @@ class ChatSession:
                 labels.append(f"#{task_id} (no such task)")
         shown = labels if len(labels) <= 5 else [*labels[:4], f"… {len(labels) - 4} more"]
         noun = "task" if len(ids) == 1 else "tasks"
+        total = self._guard.completed if name == "complete_tasks" else 0
+        if total > len(ids):  # earlier calls of this turn completed tasks too
+            return f"{verb} {len(ids)} more {noun} ({', '.join(shown)}; {total} this turn)"
         return f"{verb} {len(ids)} {noun} ({', '.join(shown)})"
+
+    def _describe_undo(self) -> str:
+        from .render import change_owner, one_line
+
+        info = self.store.last_change()
+        if info is None:
+            return "Undo the last change"
+        whose, _own = change_owner(
+            info, conversation=self.conversation_id, tz=getattr(self.settings, "tz", None)
+        )
+        return f"Undo “{one_line(info.label or 'the last change')}”, made by {whose}"
 
     async def _repair(self, turn: _Turn) -> None:
         """After a cancelled or failed turn, leave a stored history providers accept."""

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, Literal
 
 from agents import FunctionTool, RunContextWrapper, function_tool
+from agents.tool_context import ToolContext
 from typing_extensions import NotRequired, TypedDict  # noqa: UP035 - pydantic needs it < 3.12
 
 from .errors import TodoError
@@ -34,6 +36,24 @@ class NewTask(TypedDict):
     tags: NotRequired[list[str]]
     project: NotRequired[str]
     notes: NotRequired[str]
+
+
+class TurnGuard:
+    """What the calls of one turn have asked for so far, so that approval thresholds count
+    the whole turn: six single-id completes need the same yes as one call with six ids.
+
+    ``completed`` counts the tasks of every complete call seen this turn (whether it ran,
+    waited for a yes or was declined: counting a declined call only makes the next one
+    ask).
+    """
+
+    def __init__(self) -> None:
+        self.completed = 0
+
+
+# Set by ChatSession for each turn (the SDK's run loop copies the context, so the tools'
+# approval checks see the turn's guard). Without one, each call is judged on its own.
+TURN_GUARD: ContextVar[TurnGuard | None] = ContextVar("todo_turn_guard", default=None)
 
 
 def dumps(value: Any) -> str:
@@ -152,8 +172,37 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         )
 
     async def _several(_ctx: RunContextWrapper[Any], params: dict[str, Any], _id: str) -> bool:
+        """A complete needs a yes when it, with the completes before it this turn, would
+        mark more than one task done."""
         ids = params.get("ids")
-        return not isinstance(ids, list) or len(set(ids)) != 1
+        count = len(set(map(str, ids))) if isinstance(ids, list) else 2
+        guard = TURN_GUARD.get()
+        if guard is None:
+            return count != 1
+        guard.completed += count
+        return guard.completed > 1 or count != 1
+
+    beyond: set[str] = set()  # undo calls that needed a yes to reach beyond the conversation
+
+    def _own_origin() -> Any:
+        """This conversation, as journal groups record it (None outside a chat turn)."""
+        from .store import Origin
+
+        origin = store.open_origin()
+        if origin is None or origin.source != "chat":
+            return None
+        return Origin(origin.source, origin.ref)
+
+    async def _beyond(_ctx: RunContextWrapper[Any], _params: dict[str, Any], call_id: str) -> bool:
+        """An undo needs a yes when this conversation has nothing left to undo but
+        something else (the user's commands, another conversation) would be undone."""
+        own = _own_origin()
+        if own is not None and store.last_change(scope=own) is not None:
+            return False
+        if store.last_change() is None:
+            return False
+        beyond.add(call_id)  # only a call that was asked about may reach further, once approved
+        return True
 
     def _ids(ids: list[int]) -> list[int]:
         unique = list(dict.fromkeys(int(i) for i in ids))
@@ -374,11 +423,29 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         """Delete tasks for good (the user must confirm)."""
         return _bulk("deleted", store.delete, ids)
 
-    @tool()
-    async def undo_last_change() -> str:
-        """Revert the most recent change group (one command or one chat turn)."""
+    @tool(needs_approval=_beyond)
+    async def undo_last_change(ctx: ToolContext[Any]) -> str:
+        """Revert this conversation's latest change (a whole turn); older changes made
+        elsewhere need the user's yes."""
+        own = _own_origin()
+        approved = auto_approve or ctx.tool_call_id in beyond
+        beyond.discard(ctx.tool_call_id)
         try:
-            res = store.undo()
+            if own is not None and store.last_change(scope=own) is not None:
+                res = store.undo(scope=own)
+            elif approved:
+                res = store.undo()
+            else:
+                last = store.last_change()
+                if last is None:
+                    res = store.undo()  # raises "Nothing to undo."
+                return dumps(
+                    {
+                        "error": "Nothing left to undo in this conversation; undoing other "
+                        "changes needs the user's approval: call undo_last_change again "
+                        "and the user will be asked."
+                    }
+                )
         except Exception as exc:
             return error_result(exc)
         changes = []
