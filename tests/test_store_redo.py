@@ -147,3 +147,14 @@ def test_groups_made_before_the_origin_was_recorded(tmp_path: Path) -> None:
         s.undo()
         s.redo()
         assert titles(s) == ["old"]
+
+
+def test_redo_stays_within_the_bound_list(db_path: Path) -> None:
+    with TaskStore(db_path, list_name="work") as work, TaskStore(db_path) as home:
+        work.add("report")
+        work.undo()
+        home.add("milk")  # a fresh change in another list leaves work's redo chain alone
+        with pytest.raises(NotFoundError):
+            home.redo()
+        assert work.redo().label == "add 'report'"
+        assert titles(work) == ["report"] and titles(home) == ["milk"]
