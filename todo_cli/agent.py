@@ -814,7 +814,7 @@ def _message_text(raw: Any) -> str:
 def _parse_args(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text) if text else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
         return {"_raw": text}
     return value if isinstance(value, dict) else {"_value": value}
 

@@ -81,6 +81,9 @@ def main() -> None:
     from .errors import ExitCode, TodoError
 
     try:
+        from .textin import check_argv
+
+        check_argv(sys.argv[1:])  # bytes that are not UTF-8 fail here, in one line
         # Typer's standalone mode handles usage errors (exit 2), --help and Ctrl-C at the
         # argument-parsing stage; our domain errors propagate to here.
         app()

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 from .errors import UsageError
+from .textin import shown
 
 __all__ = [
     "parse_due",
@@ -193,7 +194,21 @@ def parse_due(text: str, *, now: datetime | None = None, tz: tzinfo | None = Non
     if not isinstance(text, str) or not text.strip():
         raise UsageError("The due date is empty.", hint=_HINT)
     zone = resolve_tz(tz)
-    current = now_in(zone, now)
+    try:
+        result = _parse_due(text, now_in(zone, now), zone)
+        due_bounds(result, tz=zone)  # its day must fit the calendar too (sorting needs it)
+    except (OverflowError, ValueError) as exc:
+        # e.g. "in 10000 years", "9999-12-31" (its day ends in the year 10000)
+        if isinstance(exc, ValueError) and "range" not in str(exc):
+            raise _bad(text) from None
+        raise UsageError(
+            f"The date '{shown(text)}' is too far away.",
+            hint="Use a date before 9999-12-31, e.g. 2030-12-31.",
+        ) from None
+    return result
+
+
+def _parse_due(text: str, current: datetime, zone: tzinfo) -> str:
     raw = text.strip()
 
     if _ISO_DATE.match(raw):
@@ -218,7 +233,7 @@ def parse_due(text: str, *, now: datetime | None = None, tz: tzinfo | None = Non
 
 
 def _bad(text: str) -> UsageError:
-    return UsageError(f"Could not understand the date '{text}'.", hint=_HINT)
+    return UsageError(f"Could not understand the date '{shown(text)}'.", hint=_HINT)
 
 
 def _parse_common(raw: str, now: datetime, tz: tzinfo) -> str | None:
@@ -354,8 +369,10 @@ def _add_months(d: date, months: int) -> date:
         try:
             return date(year, month, min(d.day, day))
         except ValueError:
+            if not MINYEAR <= year <= MAXYEAR:
+                raise OverflowError(f"year {year} is out of range") from None
             continue
-    raise AssertionError("unreachable")
+    raise ValueError(f"no day {d.day} in {year}-{month:02d}")
 
 
 def _parse_fallback(raw: str, now: datetime, tz: tzinfo) -> str | None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import math
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -171,6 +173,63 @@ def _fix_tool_call_ids(tool_calls: Any, seen: dict[int, str]) -> None:
             tc.id = None
 
 
+MAX_ARGUMENT_DEPTH = 32  # our tools need 2; JSON nested thousands deep crashes json.loads
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def safe_arguments(text: str) -> str:
+    """A model's tool-call arguments made safe for the Agents SDK, which parses and
+    fingerprints them before any tool runs: JSON nested deeper than ``MAX_ARGUMENT_DEPTH``
+    is cut (invalid JSON, reported to the model as nested too deeply, where the whole text
+    would raise RecursionError and end the turn), and lone surrogates (``\\udcff``, not
+    valid Unicode, which would raise UnicodeEncodeError) become U+FFFD, as a decoder would
+    replace bad bytes."""
+    depth = 0
+    in_string = escaped = False
+    for n, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_ARGUMENT_DEPTH:
+                return text[:n]
+        elif ch in "]}":
+            depth -= 1
+    text = _LONE_SURROGATE.sub("\ufffd", text)
+    if "\\u" not in text:
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    fixed = _replace_surrogates(value)
+    return text if fixed == value else json.dumps(fixed, ensure_ascii=False)
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _safe_output(items: Any) -> None:
+    """Make the arguments of every function call in a response's output safe."""
+    for item in items or []:
+        if getattr(item, "type", None) == "function_call" and isinstance(item.arguments, str):
+            item.arguments = safe_arguments(item.arguments)
+
+
 class _WatchedStream:
     """Wraps the provider's chunk stream: fixes tool-call ids, records model and usage."""
 
@@ -201,6 +260,21 @@ class _WatchedStream:
 
 class TodoChatModel(OpenAIChatCompletionsModel):
     """Chat Completions model with visible rate-limit retries and stream bookkeeping."""
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        response = await super().get_response(*args, **kwargs)
+        _safe_output(getattr(response, "output", None))
+        return response
+
+    async def stream_response(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        event: Any
+        async for event in super().stream_response(*args, **kwargs):
+            kind = getattr(event, "type", None)
+            if kind == "response.completed":
+                _safe_output(getattr(event.response, "output", None))
+            elif kind == "response.output_item.done":
+                _safe_output([event.item])
+            yield event
 
     async def _fetch_response(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         attempt = 0

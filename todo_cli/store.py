@@ -50,6 +50,8 @@ from typing import TYPE_CHECKING, Any
 from . import dates
 from .errors import NotFoundError, TodoError, UsageError
 from .listnames import DEFAULT_LIST, validate_list_name
+from .textin import checked_text
+from .textin import shown as _shown
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -1071,12 +1073,12 @@ class TaskStore:
         task = Task(
             id=0,
             title=clean_title,
-            notes=_text(notes),
+            notes=_text(notes, "notes"),
             status="pending",
             priority=_priority(priority),
             due=self._due(due),
             tags=_tags(tags),
-            project=_text(project),
+            project=_text(project, "project"),
             created_at=stamp,
             updated_at=stamp,
             completed_at=None,
@@ -1126,13 +1128,13 @@ class TaskStore:
         if "title" in fields:
             changes["title"] = _title(fields["title"])
         if "notes" in fields:
-            changes["notes"] = _text(fields["notes"])
+            changes["notes"] = _text(fields["notes"], "notes")
         if "priority" in fields:
             changes["priority"] = _priority(fields["priority"])
         if "due" in fields:
             changes["due"] = self._due(fields["due"])
         if "project" in fields:
-            changes["project"] = _text(fields["project"])
+            changes["project"] = _text(fields["project"], "project")
         if "wait" in fields:
             changes["wait"] = self._due(fields["wait"])
         if "repeat" in fields:
@@ -1564,12 +1566,12 @@ class TaskStore:
             task = Task(
                 id=0,
                 title=_title(record.get("title")),
-                notes=_text(record.get("notes")),
+                notes=_text(record.get("notes"), "notes"),
                 status=status,
                 priority=_priority(record.get("priority")),
                 due=self._due(record.get("due")),
                 tags=_tags(record.get("tags") or ()),
-                project=_text(record.get("project")),
+                project=_text(record.get("project"), "project"),
                 created_at=created,
                 updated_at=updated,
                 completed_at=completed,
@@ -1594,7 +1596,9 @@ class TaskStore:
         group_id: str | None = None,
         origin: Origin | None = None,
     ) -> UndoResult:
-        """Revert the newest group of changes that has not been undone, atomically.
+        """Revert the newest group of changes made in the bound list that has not been
+        undone, atomically (a list rename or delete counts for the list the store was bound
+        to when it ran).
 
         Repeated calls walk further back; ``redo`` takes an undo back. ``scope`` limits the
         choice to groups of that origin (same source, and the same ref and session where
@@ -1917,7 +1921,7 @@ class TaskStore:
             params.append(tag[0] if tag else q.tag)
         if q.project:
             clauses.append("t.project = ? COLLATE NOCASE")
-            params.append(q.project.strip())
+            params.append(checked_text(q.project.strip(), "project"))
         if q.due_before:
             sql, values = self._bound(q.due_before, after=False)
             clauses.append(sql)
@@ -2047,15 +2051,26 @@ def _id_list(ids: Iterable[int]) -> str:
     return ", ".join(f"#{i}" for i in ids)
 
 
+_MAX_INT = 2**63 - 1  # SQLite's largest integer
+
+
 def _task_id(value: Any) -> int:
     if isinstance(value, bool):
         raise UsageError(f"Not a task id: {value!r}.", hint=_LIST_HINT)
     if isinstance(value, int):
-        return value
-    text = str(value).strip().lstrip("#")
-    if text.isdigit():
-        return int(text)
-    raise UsageError(f"Not a task id: '{value}'.", hint="Task ids are numbers, e.g. 12 or #12.")
+        number = value
+    else:
+        text = str(value).strip().lstrip("#")
+        if not (text.isascii() and text.isdigit()):
+            raise UsageError(
+                f"Not a task id: '{_shown(value)}'.", hint="Task ids are numbers, e.g. 12 or #12."
+            )
+        number = int(text)
+    if not 0 <= number <= _MAX_INT:  # no task has it (and SQLite could not even look)
+        if abs(number) < 10**20:
+            raise _not_found([number])
+        raise NotFoundError(f"No task #{str(number)[:20]}… (no id is that large)", hint=_LIST_HINT)
+    return number
 
 
 def _unique_ids(ids: Iterable[int]) -> list[int]:
@@ -2071,14 +2086,14 @@ def _title(value: Any) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not text:
         raise UsageError("A task needs a title.", hint='Give a short description, e.g. "Buy milk".')
-    return text
+    return checked_text(text, "title")
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, what: str = "text") -> str | None:
     if value is None:
         return None
     text = str(value).strip()
-    return text or None
+    return checked_text(text, what) or None
 
 
 def _priority(value: Any) -> str:
@@ -2108,8 +2123,8 @@ def _tags(value: Iterable[str] | str) -> list[str]:
     seen: set[str] = set()
     for item in items:
         if not isinstance(item, str):
-            raise UsageError(f"Tags must be text, not {item!r}.")
-        tag = _CONTROL.sub(" ", item).strip().lstrip("#").strip()
+            raise UsageError(f"Tags must be text, not {_shown(repr(item))}.")
+        tag = _CONTROL.sub(" ", checked_text(item, "tag")).strip().lstrip("#").strip()
         if tag and tag.casefold() not in seen:
             seen.add(tag.casefold())
             result.append(tag)
@@ -2204,8 +2219,10 @@ def _timestamp(value: Any, name: str, tz: tzinfo) -> str | None:
 
 def _non_negative(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UsageError(f"The {name} must be a whole number of 0 or more, not {value!r}.")
-    return value
+        raise UsageError(
+            f"The {name} must be a whole number of 0 or more, not {_shown(repr(value))}."
+        )
+    return min(value, _MAX_INT)  # more than SQLite can count means "all of them"
 
 
 def _fts_query(text: str) -> str | None:

@@ -88,11 +88,42 @@ def error_result(exc: BaseException) -> str:
     """The tool result for a failure: the real reason (and hint) for the model."""
     if isinstance(exc, TodoError):
         text = exc.message + (f" {exc.hint}" if exc.hint else "")
+    elif isinstance(exc, OverflowError):
+        text = "A number in the arguments is too large."
+    elif isinstance(exc, UnicodeError):
+        text = "The arguments hold text that is not valid Unicode (lone surrogates)."
+    elif isinstance(exc, RecursionError):
+        text = _TOO_DEEP
     else:
         text = str(exc) or type(exc).__name__
         if "validation error" in text.lower():
             text = "Invalid arguments: " + " ".join(text.split())[:300]
+        elif not isinstance(exc, (ValueError, TypeError)):  # no internals for the model
+            text = f"The tool failed ({type(exc).__name__}); try other arguments."
     return dumps({"error": text})
+
+
+_TOO_DEEP = "The arguments are nested too deeply."
+
+
+def _depth(raw: str) -> int:
+    """How deep brackets nest in ``raw`` (strings not parsed: a rough count)."""
+    depth = deepest = 0
+    for ch in raw:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _short_repr(value: Any, width: int = 60) -> str:
+    try:
+        text = repr(value)
+    except RecursionError:
+        return "a deeply nested value"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 _JSON_TYPES = {
@@ -112,7 +143,9 @@ def explain_arguments(schema: dict[str, Any], raw: str) -> str | None:
     try:
         args = json.loads(raw) if raw.strip() else {}
     except ValueError:
-        return "The arguments are not valid JSON."
+        return _TOO_DEEP if _depth(raw) > 30 else "The arguments are not valid JSON."
+    except RecursionError:
+        return _TOO_DEEP
     if not isinstance(args, dict):
         return "The arguments must be a JSON object."
     props: dict[str, Any] = schema.get("properties", {})
@@ -126,10 +159,12 @@ def explain_arguments(schema: dict[str, Any], raw: str) -> str | None:
         ok_types = _JSON_TYPES.get(kind, (object,))
         bad_bool = isinstance(value, bool) and kind in ("integer", "number")
         if value is not None and (not isinstance(value, ok_types) or bad_bool):
-            problems.append(f"{name} must be {_TYPE_NAMES.get(kind, kind)}, got {value!r}.")
+            problems.append(
+                f"{name} must be {_TYPE_NAMES.get(kind, kind)}, got {_short_repr(value)}."
+            )
         elif "enum" in spec and value not in spec["enum"]:
             choices = ", ".join(repr(c) for c in spec["enum"])
-            problems.append(f"{name} must be one of {choices}, got {value!r}.")
+            problems.append(f"{name} must be one of {choices}, got {_short_repr(value)}.")
         elif kind == "array" and isinstance(value, list) and "items" in spec:
             item_kind = spec["items"].get("type")
             item_types = _JSON_TYPES.get(item_kind, (object,))

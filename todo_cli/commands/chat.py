@@ -77,7 +77,9 @@ def chat(
         list_name = validate_list_name(list_name)
     text = " ".join(message or []).strip()
     if not text and not sys.stdin.isatty():
-        text = sys.stdin.read().strip()
+        from ..textin import read_stdin
+
+        text = read_stdin().strip()
         if not text:
             from ..errors import UsageError
 

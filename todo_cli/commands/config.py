@@ -144,8 +144,14 @@ def _read_secret(key: str, label: str) -> str:
 
         value = getpass.getpass(f"{label} (input hidden): ")
     else:
-        value = sys.stdin.read() if sys.stdin is not None else ""
+        from ..textin import read_stdin
+
+        value = read_stdin() if sys.stdin is not None else ""
     value = value.strip()
+    from ..textin import ENCODING_HINT, has_bad_bytes
+
+    if has_bad_bytes(value):  # never quoted: it is a secret
+        raise UsageError(f"The value for {key} is not valid UTF-8 text.", hint=ENCODING_HINT)
     if not value:
         raise UsageError(
             f"No value given for {key}.",

@@ -782,7 +782,9 @@ def _read_input(file: str) -> tuple[str, str]:
     from ..interchange import decode_text
 
     if file == "-":
-        return sys.stdin.read(), "standard input"
+        from ..textin import read_stdin
+
+        return read_stdin(), "standard input"
     path = Path(file).expanduser()
     try:
         data = path.read_bytes()

@@ -1,0 +1,178 @@
+"""Bad input fails in one clear line: far-away dates, bytes that are not UTF-8 (command
+line, stdin), huge numbers and deeply nested tool arguments from a model."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import fakeserver
+import pytest
+from conftest import TODO_EXE
+from fakeserver import FakeServer
+
+from todo_cli import dates
+from todo_cli.errors import UsageError
+
+fake_server = fakeserver.fake_server
+
+LEAKS = ("Traceback", "OverflowError", "AssertionError", "unreachable", "surrogates",
+         "UnicodeEncodeError", "RecursionError", "SQLite INTEGER")  # fmt: skip
+
+
+def run(env: dict[str, str], *args: str | bytes, stdin: bytes | None = None):
+    proc = subprocess.run(
+        [*TODO_EXE, *args],
+        env=env,
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=60,
+    )
+    return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode()
+
+
+def one_clean_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.startswith("Error: "), err
+    assert not any(leak in err for leak in LEAKS), err
+    return err
+
+
+def count_tasks(todo_home: Path) -> int:
+    path = todo_home / "data" / "todo.db"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT count(*) FROM tasks").fetchone()[0])
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["in 99999999 days", "in 10000 years", "9999-12-31", "in 99999999999999999999 days"],
+)
+def test_far_away_dates_are_usage_errors(phrase: str) -> None:
+    with pytest.raises(UsageError, match="too far away"):
+        dates.parse_due(phrase)
+
+
+def test_the_last_representable_day_still_works() -> None:
+    assert dates.parse_due("9999-12-30") == "9999-12-30"
+
+
+def test_far_away_dates_on_the_command_line(todo_env, todo_home) -> None:
+    for phrase in ("in 99999999 days", "in 10000 years", "9999-12-31"):
+        code, _out, err = run(todo_env, "tasks", "add", "x", "--due", phrase)
+        assert code == 2
+        assert one_clean_line(err) == (
+            f"Error: The date '{phrase}' is too far away. Use a date before 9999-12-31, "
+            "e.g. 2030-12-31.\n"
+        )
+        code, _out, err = run(todo_env, "tasks", "list", "--due-before", phrase)
+        assert code == 2 and "too far away" in one_clean_line(err)
+    assert count_tasks(todo_home) == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"tasks", b"add", b"Buy \xffmilk"],
+        [b"tasks", b"add", b"ok", b"-t", b"\xfe"],
+        [b"tasks", b"add", b"ok", b"--notes", b"caf\xe9"],
+        [b"tasks", b"list", b"--tag", b"\xff"],
+        [b"config", b"set", b"openrouter.model", b"\xff"],
+    ],
+)
+def test_bytes_that_are_not_utf8_on_the_command_line(args, todo_env, todo_home) -> None:
+    env = {**todo_env, "LC_ALL": "C.UTF-8"}
+    proc = subprocess.run(
+        [os.fsencode(a) for a in TODO_EXE] + args, env=env, capture_output=True, timeout=60
+    )
+    assert proc.returncode == 2
+    err = one_clean_line(proc.stderr.decode())
+    assert "is not valid UTF-8 text" in err
+    assert count_tasks(todo_home) == 0
+    assert not (todo_home / "config.toml").exists()
+
+
+def test_bytes_that_are_not_utf8_on_stdin(todo_env, todo_home) -> None:
+    code, _out, err = run(
+        todo_env, "tasks", "import", "-", stdin=b'[{"title": "ok"},\n{"title": "\xff"}]'
+    )
+    assert code == 2
+    assert one_clean_line(err).startswith("Error: standard input line 2: not valid UTF-8 text.")
+    code, _out, err = run(
+        todo_env, "config", "set", "openrouter.api_key", stdin=b"sk-or-v1-\xffsecret"
+    )
+    assert code == 2
+    assert "secret" not in one_clean_line(err)
+    code, _out, err = run(todo_env, "chat", stdin=b"hello \xff")
+    assert code == 2 and "not valid UTF-8" in one_clean_line(err)
+    # a JSON escape of a lone surrogate is refused by the store, naming the record's line
+    code, _out, err = run(todo_env, "tasks", "import", "-", stdin=b'[{"title": "a\\udcff"}]')
+    assert code == 1
+    assert "the title is not valid UTF-8 text: 'a\\xff'" in one_clean_line(err)
+    assert count_tasks(todo_home) == 0
+
+
+def test_huge_ids_and_limits(todo_env) -> None:
+    huge = "9" * 30
+    code, _out, err = run(todo_env, "tasks", "show", huge)
+    assert code == 3
+    assert one_clean_line(err).startswith("Error: No task #99999999999999999999… (no id")
+    code, _out, err = run(todo_env, "tasks", "done", "1", huge)
+    assert code == 3
+    code, _out, err = run(todo_env, "tasks", "list", "--limit", huge, "--offset", huge)
+    assert code == 0, err
+
+
+def test_a_model_sending_bad_arguments_gets_clear_tool_errors(
+    fake_server: FakeServer, todo_env, todo_home
+) -> None:
+    nested = {"title": json.loads("[" * 900 + "]" * 900)}  # deep, but Python can read it
+    fake_server.add_tool_calls(
+        [
+            {"name": "add_task", "arguments": '{"title": ' + "[" * 5000 + "]" * 5000 + "}"},
+            ("add_task", nested),
+            ("show_task", {"task_id": 10**30}),
+            ("complete_tasks", {"ids": [10**25]}),
+            {"name": "add_task", "arguments": '{"title": "bad \\udcff"}'},
+            ("add_task", {"title": "far", "due": "in 10000 years"}),
+        ]
+    )
+    fake_server.add_text("Nothing worked.")
+    env = {**todo_env, "OPENROUTER_BASE_URL": fake_server.url, "OPENROUTER_API_KEY": "sk-or-v1-x"}
+    code, out, err = run(env, "chat", "--json", "go")
+    assert code == 0, err
+    calls = json.loads(out)["tool_calls"]
+    results = [c["result"].get("error", "added") for c in calls]
+    assert len(results) == 6, results
+    assert results[0] == "Invalid arguments for add_task: The arguments are nested too deeply."
+    assert results[1] == results[0]
+    assert results[2].startswith("No task #10000000000000000000… (no id is that large)")
+    assert results[3].startswith("No task #")
+    assert results[4] == "added"  # a lone surrogate is replaced, as a decoder would
+    assert results[5].startswith("The date 'in 10000 years' is too far away.")
+    for text in results:
+        assert not any(leak in text for leak in LEAKS), text
+    assert "Traceback" not in err
+    assert count_tasks(todo_home) == 1  # "bad \ufffd"
+
+
+def test_explain_arguments_survives_any_depth() -> None:
+    from todo_cli.tools import explain_arguments
+
+    schema = {"properties": {"title": {"type": "string"}}, "required": ["title"]}
+    deep = '{"title": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert explain_arguments(schema, deep) == "The arguments are nested too deeply."
+    assert explain_arguments(schema, '{"title": [[1]]}') == "title must be a string, got [[1]]."
+
+
+def test_safe_arguments() -> None:
+    from todo_cli.llm import safe_arguments
+
+    assert safe_arguments('{"ids": [1, 2]}') == '{"ids": [1, 2]}'
+    assert safe_arguments('{"title": "\\ud83d\\ude00 ok"}') == '{"title": "\\ud83d\\ude00 ok"}'
+    assert safe_arguments('{"title": "bad \\udcff"}') == '{"title": "bad \ufffd"}'
+    assert safe_arguments('{"t": "[[[[", "x": ' + "[" * 40) == '{"t": "[[[[", "x": ' + "[" * 31
