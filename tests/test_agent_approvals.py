@@ -94,7 +94,7 @@ def test_an_obedient_model_cannot_destroy_tasks_without_yes(server: FakeServer, 
     more = [d for d in declined if d.startswith("Complete")]
     assert len(more) == 6  # five of the parallel six, and the later one
     assert "Complete 1 more task (#2 Call mom; " in more[0]
-    assert more[-1].startswith("Complete 1 more task (#2 Call mom; 7 this turn)")
+    assert more[-1].startswith("Complete 1 more task (#2 Call mom; 2 this turn)")
     results = [c for c in data["tool_calls"] if c["name"] == "undo_last_change"]
     ran = [c["result"] for c in results if c["ok"]]
     assert len(ran) == 1 and ran[0]["changes"][0]["after"]["title"] == "Buy milk"
@@ -119,7 +119,7 @@ def test_one_shot_lines_say_what_was_not_done(server: FakeServer, todo) -> None:
     r = todo("chat", "finish everything")
     assert r.code == 0, r.err
     assert "✓ #1 Buy milk" in r.err
-    assert "! not done without --yes: Complete 1 more task (#2 Call mom; 3 this turn)" in r.err
+    assert "! not done without --yes: Complete 1 more task (#2 Call mom; 2 this turn)" in r.err
     assert "! not done without --yes: Complete 1 more task (#3 " in r.err
     assert [s for _i, _t, s in tasks()] == ["pending", "pending", "pending"]  # own undo ran
 
@@ -128,15 +128,28 @@ def test_yes_allows_a_whole_turn_and_an_undo_beyond_it(server: FakeServer, todo)
     for title in TITLES[:3]:
         todo("tasks", "add", title)
     server.add_tool_calls([("complete_tasks", {"ids": [i]}) for i in (1, 2)])
-    server.add_tool_calls([("undo_last_change", {})] * 2)  # the second finds nothing own
-    server.add_tool_call("undo_last_change", {})  # asked about, so --yes lets it reach beyond
-    server.add_text("ok")
-    r = todo("chat", "--yes", "--json", "do it")
+    r = todo("chat", "--yes", "--json", "finish 1 and 2")
     assert r.code == 0, r.err
     approvals = json.loads(r.out)["approvals"]
-    assert [a["approved"] for a in approvals] == [True, True]
-    assert approvals[1]["description"].startswith(f"Undo “todo tasks add {TITLES[2]}”")
-    # the turn's completes were undone, then the user's last add (allowed by --yes)
+    assert [(a["description"], a["approved"]) for a in approvals] == [
+        ("Complete 1 more task (#2 Call mom; 2 this turn)", True)
+    ]
+    assert [s for _i, _t, s in tasks()] == ["done", "done", "pending"]
+    # the next turn of the same conversation: its undo takes back that turn without asking;
+    # a second undo in the same response finds nothing of its own left and is refused
+    server.add_tool_calls([("undo_last_change", {})] * 2)
+    server.add_text("Undid my turn.")
+    r = todo("chat", "-c", "--yes", "--json", "undo that")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["approvals"] == []
+    assert [s for _i, _t, s in tasks()] == ["pending", "pending", "pending"]
+    # asked about (and allowed by --yes), an undo reaches the user's own last command
+    server.add_tool_call("undo_last_change", {})
+    r = todo("chat", "-c", "--yes", "--json", "undo more")
+    assert r.code == 0, r.err
+    approvals = json.loads(r.out)["approvals"]
+    assert len(approvals) == 1 and approvals[0]["approved"] is True
+    assert approvals[0]["description"].startswith(f"Undo “todo tasks add {TITLES[2]}”")
     assert tasks() == [(1, "Buy milk", "pending"), (2, "Call mom", "pending")]
 
 
@@ -154,7 +167,7 @@ def test_the_session_asks_for_each_call_beyond_the_first_of_a_turn(
     session_server.add_tool_calls([("complete_tasks", {"ids": [i]}) for i in (1, 2, 3)])
     session_server.add_text("Completed what you allowed.")
     session_server.add_tool_call("undo_last_change", {})  # its own turn: no question
-    session_server.add_tool_call("undo_last_change", {})  # beyond: asks
+    session_server.add_tool_call("undo_last_change", {})  # the next turn: beyond, asks
     session_server.add_text("Undid my change; yours stays.")
 
     async def main() -> None:
@@ -172,11 +185,14 @@ def test_the_session_asks_for_each_call_beyond_the_first_of_a_turn(
             await d.answer("n")
             await d.idle()
             assert asked == [
-                "Complete 1 more task (#2 Call mom; 3 this turn)? [y/N] ",
-                f"Complete 1 more task (#3 {TITLES[2]}; 3 this turn)? [y/N] ",
+                "Complete 1 more task (#2 Call mom; 2 this turn)? [y/N] ",
+                f"Complete 1 more task (#3 {TITLES[2]}; 2 this turn)? [y/N] ",
             ]
             assert [s for _i, _t, s in tasks()] == ["done", "done", "pending"]
-            await d.send("undo that", wait=False)
+            await d.send("undo that")
+            assert len(asked) == 2
+            assert [s for _i, _t, s in tasks()] == ["pending", "pending", "pending"]
+            await d.send("and the one before", wait=False)
             await d.answer("n")
             await d.idle()
             assert asked[2].startswith(

@@ -682,8 +682,9 @@ class ChatSession:
                 labels.append(f"#{task_id} (no such task)")
         shown = labels if len(labels) <= 5 else [*labels[:4], f"… {len(labels) - 4} more"]
         noun = "task" if len(ids) == 1 else "tasks"
-        total = self._guard.completed if name == "complete_tasks" else 0
-        if total > len(ids):  # earlier calls of this turn completed tasks too
+        guard = self._guard
+        total = guard.completed + guard.reserved + len(ids) if name == "complete_tasks" else 0
+        if total > len(ids):  # other calls of this turn complete tasks too
             return f"{verb} {len(ids)} more {noun} ({', '.join(shown)}; {total} this turn)"
         return f"{verb} {len(ids)} {noun} ({', '.join(shown)})"
 

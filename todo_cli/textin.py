@@ -17,7 +17,6 @@ from typing import Any
 from .errors import UsageError
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 ENCODING_HINT = "Check the terminal's or the file's character encoding (UTF-8 is expected)."
 
 
@@ -37,8 +36,9 @@ def checked_text(value: str, what: str) -> str:
 
 def shown(value: Any, width: int = 40) -> str:
     """A value as an error message may quote it: bad bytes as \\xNN, one line, short."""
-    text = _SURROGATES.sub(_byte, str(value))
-    text = _CONTROL.sub(" ", text)
+    from .termsafe import one_line
+
+    text = one_line(_SURROGATES.sub(_byte, str(value)))  # escape sequences go whole
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

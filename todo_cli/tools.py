@@ -39,16 +39,23 @@ class NewTask(TypedDict):
 
 
 class TurnGuard:
-    """What the calls of one turn have asked for so far, so that approval thresholds count
-    the whole turn: six single-id completes need the same yes as one call with six ids.
+    """What the calls of one turn have done so far, so that approval thresholds count the
+    whole turn: six single-id completes need the same yes as one call with six ids.
 
-    ``completed`` counts the tasks of every complete call seen this turn (whether it ran,
-    waited for a yes or was declined: counting a declined call only makes the next one
-    ask).
+    ``completed`` counts tasks that complete calls of this turn marked done; ``reserved``
+    those of calls let through without a question that have not run yet (calls of one
+    response are all checked before any runs), by call id in ``pending``.
     """
 
     def __init__(self) -> None:
         self.completed = 0
+        self.reserved = 0
+        self.pending: dict[str, int] = {}
+
+    def ran(self, call_id: str, count: int) -> None:
+        """A complete call ran and marked ``count`` tasks done."""
+        self.reserved -= self.pending.pop(call_id, 0)
+        self.completed += count
 
 
 # Set by ChatSession for each turn (the SDK's run loop copies the context, so the tools'
@@ -214,8 +221,11 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         guard = TURN_GUARD.get()
         if guard is None:
             return count != 1
-        guard.completed += count
-        return guard.completed > 1 or count != 1
+        if count != 1 or guard.completed + guard.reserved + count > 1:
+            return True
+        guard.reserved += count
+        guard.pending[_id] = count
+        return False
 
     beyond: set[str] = set()  # undo calls that needed a yes to reach beyond the conversation
 
@@ -444,9 +454,20 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         return dumps({key: [{"id": t.id, "title": t.title} for t in tasks]})
 
     @tool(needs_approval=_several)
-    async def complete_tasks(ids: list[int]) -> str:
+    async def complete_tasks(ctx: ToolContext[Any], ids: list[int]) -> str:
         """Mark tasks done."""
-        return _bulk("completed", store.complete, ids)
+        done: list[Any] = []
+
+        def complete(wanted: list[int]) -> list[Any]:
+            done.extend(store.complete(wanted))
+            return done
+
+        try:
+            return _bulk("completed", complete, ids)
+        finally:
+            guard = TURN_GUARD.get()
+            if guard is not None:
+                guard.ran(ctx.tool_call_id, len(done))
 
     @tool()
     async def reopen_tasks(ids: list[int]) -> str:
