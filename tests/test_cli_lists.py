@@ -250,3 +250,49 @@ def test_delete_asks_on_a_terminal(todo_env: dict[str, str], todo_home: Path) ->
     )
     assert typed and code == 0 and "Deleted list work (1 task)." in screen, screen
     assert rows(todo_home) == []
+
+
+def test_conversations_belong_to_their_list(
+    server: FakeServer, todo_home: Path, offline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from todo_cli import conversations
+
+    for _ in range(4):
+        server.add_text("ok")
+    work = json.loads(ok("chat", "--list", "work", "--json", "hi from work"))["conversation_id"]
+    home = json.loads(ok("chat", "--json", "hi from default"))["conversation_id"]
+    assert work != home
+    again = json.loads(ok("chat", "--list", "work", "-c", "--json", "more work"))
+    assert again["conversation_id"] == work  # the latest of this list, not the latest overall
+    assert json.loads(ok("chat", "-c", "--json", "more"))["conversation_id"] == home
+    assert [c.id for c in conversations.list_conversations(list_name="work")] == [work]
+    assert [c.id for c in conversations.list_conversations(list_name="default")] == [home]
+    assert {c.id for c in conversations.list_conversations()} == {work, home}
+    assert conversations.latest_conversation_id(list_name="other") is None
+    # the second turn of the work conversation saw the first one
+    users = [m.get("content") for m in server.chat_requests[2].messages if m["role"] == "user"]
+    assert users == ["hi from work", "more work"]
+
+
+def test_conversations_from_before_lists_are_in_default(todo_home: Path) -> None:
+    from todo_cli import conversations
+
+    path = conversations.db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as conn:  # the SDK's tables, without ours
+        conn.execute(
+            "CREATE TABLE agent_sessions (session_id TEXT PRIMARY KEY,"
+            " created_at TEXT, updated_at TEXT)"
+        )
+        conn.execute(
+            "CREATE TABLE agent_messages (id INTEGER PRIMARY KEY, session_id TEXT,"
+            " message_data TEXT, created_at TEXT)"
+        )
+        conn.execute("INSERT INTO agent_sessions VALUES ('old1', '2026-01-01', '2026-01-01')")
+    assert [c.id for c in conversations.list_conversations(list_name="default")] == ["old1"]
+    assert conversations.list_conversations(list_name="work") == []
+    conversations.set_list("new1", "work")
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO agent_sessions VALUES ('new1', '2026-01-02', '2026-01-02')")
+    assert [c.id for c in conversations.list_conversations(list_name="work")] == ["new1"]
+    assert [c.id for c in conversations.list_conversations(list_name="default")] == ["old1"]

@@ -48,6 +48,7 @@ def test_the_agent_works_on_the_current_list_and_follows_a_switch(
             assert "list work" in toolbar(d)
             out = await d.send("add write report")
             assert "+ #2 Write report" in out
+            work_conv = d.repl.chat.conversation_id
             out = await d.send("/list")
             assert "* work" in out and "  default" in out
             out = await d.send("/list default")
@@ -56,6 +57,9 @@ def test_the_agent_works_on_the_current_list_and_follows_a_switch(
             out = await d.send("what is open? and finish #2")
             assert "No task #2" in out  # the other list's task is out of reach
             assert d.repl.stats is not None and d.repl.stats["open"] == 1
+            default_conv = d.repl.chat.conversation_id
+            out = await d.send("/history")  # this list's conversations only
+            assert default_conv in out and work_conv not in out
             start = len(d.out)
             await d.send("/undo", wait=False)  # the failed turn changed nothing: the add before
             await d.answer("y")  # it was made outside this session, so /undo asks first
@@ -63,6 +67,8 @@ def test_the_agent_works_on_the_current_list_and_follows_a_switch(
             out = d.out[start:]
             assert "Buy milk" in out and "Write report" not in out
             await d.send("/list work")
+            out = await d.send("/history")
+            assert work_conv in out and default_conv not in out
             out = await d.send("/undo")
             assert "Write report" in out
 

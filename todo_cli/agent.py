@@ -365,7 +365,9 @@ class ChatSession:
         if conversation_id:
             self.resume(conversation_id)
         elif continue_latest:
-            latest = conversations.latest_conversation_id(paths=self._paths())
+            latest = conversations.latest_conversation_id(
+                paths=self._paths(), list_name=self.list_name
+            )
             self.conversation_id = latest or conversations.new_conversation_id()
         else:
             self.conversation_id = conversations.new_conversation_id()

@@ -879,7 +879,10 @@ def run_repl(
                 hint="Run `todo chat` and type /history to list them.",
             )
     elif continue_latest:
-        conversation_id = conversations.latest_conversation_id()
+        from .config import load_settings
+
+        current = list_name or load_settings().list_name
+        conversation_id = conversations.latest_conversation_id(list_name=current)
         if conversation_id is None:
             notice = "No earlier conversation: starting a new one."
     repl = Repl(

@@ -406,7 +406,7 @@ class SlashCommands:
         self.console.print(f"New conversation{f' {conv}' if conv else ''}.")
 
     def cmd_history(self, args: str) -> None:
-        """List past conversations: id, date, first message."""
+        """List past conversations of this list: id, date, first message."""
         from rich.table import Table
 
         conversations = self._conversations()
@@ -543,7 +543,9 @@ class SlashCommands:
     def _conversations(self, limit: int = 20) -> list[Any]:
         from .conversations import list_conversations
 
-        return list(list_conversations(limit=limit))
+        store = self.repl.store
+        list_name = store.list_name if store is not None else None
+        return list(list_conversations(limit=limit, list_name=list_name))
 
     # -- argument completion ------------------------------------------------------------
 
