@@ -57,6 +57,14 @@ def task_line(task: Any, *, now: datetime, tz: tzinfo) -> str:
         parts.append("tags:" + json.dumps(tags, ensure_ascii=False, separators=(",", ":")))
     if task.project:
         parts.append(f"project:{quoted(task.project)}")
+    if getattr(task, "repeat", None):
+        from .render import repeat_words
+
+        parts.append(f"repeats:{quoted(repeat_words(task.repeat))}")
+    if getattr(task, "parent", None):
+        parts.append(f"subtask of #{task.parent}")
+    if getattr(task, "blocked", False):
+        parts.append("blocked by " + ",".join(f"#{b}" for b in task.blocked_by))
     return " ".join(parts)
 
 

@@ -107,7 +107,12 @@ def compose_answer(
             ("deleted", "deleted {}"),
         ):
             if key in data:
-                clauses.append(verb.format(_join([_ref(t) for t in data[key] or []])))
+                refs = [
+                    _ref(t)
+                    + (f" (next due {_due(t['next_due'], tz, now)})" if "next_due" in t else "")
+                    for t in data[key] or []
+                ]
+                clauses.append(verb.format(_join(refs)))
         if "undone" in data:
             n = len(data.get("changes") or [])
             label = md(data["undone"] or "the last change")

@@ -36,6 +36,8 @@ class NewTask(TypedDict):
     tags: NotRequired[list[str]]
     project: NotRequired[str]
     notes: NotRequired[str]
+    repeat: NotRequired[str]
+    wait: NotRequired[str]
 
 
 class TurnGuard:
@@ -81,6 +83,13 @@ def brief(task: Any, *, full: bool = False) -> dict[str, Any]:
         out["priority"] = d["priority"]
     if d.get("tags"):
         out["tags"] = list(d["tags"])
+    if d.get("repeat"):
+        out["repeat"] = _rule_words(d["repeat"])
+    for key in ("wait", "parent", "blocked_by"):
+        if d.get(key):
+            out[key] = d[key]
+    if getattr(task, "blocked", False):
+        out["blocked"] = True
     if d.get("notes"):
         notes = d["notes"]
         out["notes"] = notes if full or len(notes) <= 80 else notes[:77] + "..."
@@ -89,6 +98,12 @@ def brief(task: Any, *, full: bool = False) -> dict[str, Any]:
             if d.get(key):
                 out[key] = d[key]
     return out
+
+
+def _rule_words(rule: dict[str, Any]) -> str:
+    from .render import repeat_words
+
+    return repeat_words(rule)
 
 
 def error_result(exc: BaseException) -> str:
@@ -270,11 +285,18 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         tags: list[str] | None = None,
         project: str = "",
         notes: str = "",
+        repeat: str = "",
+        wait: str = "",
+        parent: int | None = None,
+        blocked_by: list[int] | None = None,
     ) -> str:
         """Add a task.
 
         Args:
             due: Natural language or ISO, e.g. "friday 5pm".
+            repeat: "every sunday", "every! 3 days" (from completion)...
+            wait: Hide until.
+            blocked_by: Ids to finish first.
         """
         try:
             task = store.add(
@@ -284,6 +306,10 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
                 tags=tuple(tags or ()),
                 project=_none_if_empty(project),
                 notes=_none_if_empty(notes),
+                repeat=_none_if_empty(repeat),
+                wait=_none_if_empty(wait),
+                parent=parent or None,
+                blocked_by=tuple(blocked_by or ()),
             )
         except Exception as exc:
             return error_result(exc)
@@ -305,6 +331,8 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
                         "tags": list(t.get("tags") or ()),
                         "project": _none_if_empty(t.get("project")),
                         "notes": _none_if_empty(t.get("notes")),
+                        "repeat": _none_if_empty(t.get("repeat")),
+                        "wait": _none_if_empty(t.get("wait")),
                     }
                     for t in tasks
                 ]
@@ -414,11 +442,17 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         tags: list[str] | None = None,
         add_tags: list[str] | None = None,
         remove_tags: list[str] | None = None,
+        repeat: str = "",
+        wait: str = "",
+        parent: int | None = None,
+        blocked_by: list[int] | None = None,
+        skip: bool = False,
     ) -> str:
-        """Change fields of a task; omitted fields stay. "none" clears due, notes or project.
+        """Change fields of a task; omitted fields stay. "none" clears a text field, 0 parent.
 
         Args:
             tags: Replaces all tags.
+            skip: Move a repeating task to its next due.
         """
         fields: dict[str, Any] = {}
         if title.strip():
@@ -437,10 +471,21 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
             fields["add_tags"] = list(add_tags)
         if remove_tags:
             fields["remove_tags"] = list(remove_tags)
-        if not fields:
+        if repeat.strip():
+            fields["repeat"] = _clearable(repeat)
+        if wait.strip():
+            fields["wait"] = _clearable(wait)
+        if parent is not None:
+            fields["parent"] = parent or None
+        if blocked_by is not None:
+            fields["blocked_by"] = list(blocked_by)
+        if not fields and not skip:
             return dumps({"error": "Nothing to change: give at least one field."})
         try:
-            task = store.update(task_id, **fields)
+            task = store.update(task_id, **fields) if fields else None
+            if skip:
+                (task,) = store.skip([task_id])
+                fields["due"] = task.due
         except Exception as exc:
             return error_result(exc)
         return dumps({"updated": brief(task), "changed": sorted(fields)})
@@ -451,15 +496,31 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
             tasks = action(_ids(ids))
         except Exception as exc:
             return error_result(exc)
-        return dumps({key: [{"id": t.id, "title": t.title} for t in tasks]})
+        done = [{"id": t.id, "title": t.title} for t in tasks]
+        for item, task in zip(done, tasks, strict=True):
+            if getattr(task, "repeat", None) and task.status == "pending":
+                item["next_due"] = task.due
+        return dumps({key: done})
 
-    @tool(needs_approval=_several)
+    async def _confirm_done(ctx: RunContextWrapper[Any], params: dict[str, Any], _id: str) -> bool:
+        """A task with open subtasks (completed with it) needs a yes, like several tasks."""
+        from .store import TaskQuery
+
+        try:
+            ids = _ids(params.get("ids") or [])
+            if any(store.count(TaskQuery(parent=i)) for i in ids):
+                return True
+        except Exception:
+            pass
+        return await _several(ctx, params, _id)
+
+    @tool(needs_approval=_confirm_done)
     async def complete_tasks(ctx: ToolContext[Any], ids: list[int]) -> str:
-        """Mark tasks done."""
+        """Mark tasks done; a repeating one moves to its next due."""
         done: list[Any] = []
 
         def complete(wanted: list[int]) -> list[Any]:
-            done.extend(store.complete(wanted))
+            done.extend(store.complete(wanted, subtasks=True))
             return done
 
         try:
