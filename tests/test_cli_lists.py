@@ -296,3 +296,43 @@ def test_conversations_from_before_lists_are_in_default(todo_home: Path) -> None
         conn.execute("INSERT INTO agent_sessions VALUES ('new1', '2026-01-02', '2026-01-02')")
     assert [c.id for c in conversations.list_conversations(list_name="work")] == ["new1"]
     assert [c.id for c in conversations.list_conversations(list_name="default")] == ["old1"]
+
+
+def test_a_whole_backup_restores_every_list(
+    todo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok("tasks", "add", "Buy milk")
+    ok("tasks", "--list", "work", "add", "Write report")
+    ok("tasks", "--list", "work", "done", "2")
+    backup = tmp_path / "all.json"
+    ok("tasks", "export", "--all-lists", "-o", str(backup))
+    exported = json.loads(backup.read_text())
+    assert [(t["title"], t["list"]) for t in exported] == [
+        ("Buy milk", "default"),
+        ("Write report", "work"),
+    ]
+    fresh = tmp_path / "fresh-home"
+    fresh.mkdir()
+    monkeypatch.setenv("TODO_HOME", str(fresh))
+    ok("tasks", "import", "--keep-lists", str(backup))
+    assert [r[1:] for r in rows(fresh)] == [
+        ("Buy milk", "pending", "default"),
+        ("Write report", "done", "work"),
+    ]
+    assert ok("lists").splitlines()[1:] == ["* default     1     0", "  work        0     1"]
+    # the same file again changes nothing (the uuids are known), in whatever list
+    out = ok("tasks", "--list", "home", "import", str(backup))
+    assert len(rows(fresh)) == 2, out
+    ok("tasks", "undo")  # the backup's import: one step in the list it was made from
+    assert rows(fresh) == []
+
+
+def test_a_bad_list_name_in_a_file_is_reported_with_its_place(
+    todo_home: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('[\n{"title": "a"},\n{"title": "b", "list": "no spaces"}\n]\n')
+    out = todo("tasks", "import", "--keep-lists", str(bad))
+    assert out.code != 0
+    assert "'no spaces' is not a valid list name" in out.stderr and "line 3" in out.stderr
+    assert not (todo_home / "data" / "todo.db").exists() or rows(todo_home) == []

@@ -211,7 +211,8 @@ class TaskQuery:
     ``waiting``: None (default) hides tasks whose wait date is still ahead when listing
     pending tasks only; True lists only those; False hides them whatever the status.
     ``repeating`` keeps repeating tasks only; ``blocked`` True/False keeps blocked/unblocked
-    tasks; ``parent`` keeps the subtasks of that task.
+    tasks; ``parent`` keeps the subtasks of that task. ``all_lists`` looks at every list
+    instead of the bound one (a whole-database export).
     Blocked tasks sort after unblocked ones, whatever the sort.
     ``sort``: "due" (soonest first, no due date last), "priority" (high first, then due),
     "created" (oldest first) or "id".
@@ -233,6 +234,7 @@ class TaskQuery:
     sort: str = "due"
     limit: int | None = None
     offset: int = 0
+    all_lists: bool = False
 
 
 @dataclass
@@ -1907,8 +1909,8 @@ class TaskStore:
         ]
 
     def _where(self, q: TaskQuery) -> tuple[str, list[Any]]:
-        clauses: list[str] = ["t.list = ?"]
-        params: list[Any] = [self._list]
+        clauses: list[str] = [] if q.all_lists else ["t.list = ?"]
+        params: list[Any] = [] if q.all_lists else [self._list]
         if q.status is not None and q.status != "all":
             clauses.append("t.status = ?")
             params.append(_status(q.status))
@@ -1962,7 +1964,7 @@ class TaskStore:
             else:
                 clauses.append("t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)")
                 params.append(match)
-        return "WHERE " + " AND ".join(clauses), params
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 # --- helpers -----------------------------------------------------------------------------

@@ -686,14 +686,17 @@ def export(
             help="Write to this file (atomically) instead of stdout.",
         ),
     ] = None,
+    all_lists: Annotated[
+        bool, typer.Option("--all-lists", help="Every list, not only the current one.")
+    ] = False,
 ) -> None:
-    """Export every task (pending and done)."""
+    """Export every task (pending and done) of the current list."""
     from ..interchange import FORMATS, format_tasks
     from ..store import TaskQuery
 
     fmt = _choice(fmt, FORMATS, "--format")
     with _store() as (store, tz):
-        tasks = store.query(TaskQuery(status=None, sort="id", limit=None))
+        tasks = store.query(TaskQuery(status=None, sort="id", limit=None, all_lists=all_lists))
     text = format_tasks(tasks, fmt, tz=tz)
     if output is None or str(output) == "-":
         # Exact when piped or redirected; on a terminal nothing in a title may act on it.
@@ -736,6 +739,13 @@ def import_(
             "--format", "-f", metavar="FORMAT", help="auto (default), json, taskwarrior or todotxt."
         ),
     ] = "auto",
+    keep_lists: Annotated[
+        bool,
+        typer.Option(
+            "--keep-lists",
+            help="Put each task in the list the file names (our JSON), not the current one.",
+        ),
+    ] = False,
 ) -> None:
     """Import tasks: our JSON export, a Taskwarrior export or todo.txt.
 
@@ -757,7 +767,7 @@ def import_(
             match_lines(parsed, store.query(TaskQuery(status=None, sort="id")), tz=tz)
         with store.group(_label("import", file)):
             try:
-                result = store.import_tasks(parsed.records)
+                result = store.import_tasks(parsed.records, keep_lists=keep_lists)
             except UsageError as exc:
                 raise _record_error(exc, parsed.places, source) from None
     for line in import_report(parsed, result, source):

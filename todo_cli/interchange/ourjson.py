@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import tzinfo
 from typing import Any
 
+from ..listnames import list_name_problem
 from ..store import PRIORITIES, STATUSES
 from ._common import LineError, ParsedImport, iso_due, iso_stamp, record, tags_of
 
@@ -34,6 +35,12 @@ def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedI
         for key in ("notes", "project", "uuid"):
             if item.get(key) is not None and not isinstance(item[key], str):
                 raise LineError(place, f"{key} must be a string")
+        list_name = item.get("list")
+        if list_name is not None:
+            problem = list_name_problem(list_name)
+            if problem:
+                raise LineError(place, problem)
+            list_name = list_name.strip().lower()
         extra = item.get("extra")
         if extra is not None and not isinstance(extra, dict):
             raise LineError(place, "extra must be a JSON object")
@@ -66,6 +73,7 @@ def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedI
                 project=item.get("project") or None,
                 uuid=item.get("uuid") or None,
                 extra=extra or None,
+                **({"list": list_name} if list_name else {}),
                 **stamps,
             ),
             lineno,
