@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +235,40 @@ def test_the_fake_server_rejects_what_strict_providers_reject(server: FakeServer
     assert "user message right after a tool" in (history_problem(ok[:3] + ok[4:]) or "")
     assert "no tool message" in (history_problem(ok[:2] + ok[3:]) or "")
     assert "unanswered" in (history_problem(ok[:2]) or "")
+
+
+_SPINNER_PROBE = r"""
+import sys
+import todo_cli.spinner as sp
+
+first = sp.Spinner._draw
+
+
+def draw(self, n):
+    if n == 0:  # the first frame: which heavy packages have been loaded by then?
+        heavy = [m for m in ("agents", "openai", "rich", "prompt_toolkit") if m in sys.modules]
+        self.stream.write(f"[first frame; loaded: {heavy}]")
+    first(self, n)
+
+
+sp.Spinner._draw = draw
+from todo_cli.cli import main
+
+sys.argv = ["todo", "chat", "hi there"]
+main()
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_one_shot_on_a_terminal_shows_a_spinner_before_the_sdk_loads(
+    fake_server: FakeServer, todo_env: dict[str, str]
+) -> None:
+    fake_server.add_text("Hello from the model.")
+    env = {**todo_env, "OPENROUTER_BASE_URL": fake_server.url, "OPENROUTER_API_KEY": "sk-or-x"}
+    screen, code, _ = helpers.run_on_pty(
+        [sys.executable, "-c", _SPINNER_PROBE], env, prompt=b"\x00never", reply=b""
+    )
+    assert code == 0, screen
+    assert "[first frame; loaded: []]" in screen  # drawn before any heavy import
+    assert "thinking…" in screen
+    assert "Hello from the model." in screen.split("[first frame")[1]

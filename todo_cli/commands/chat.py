@@ -123,6 +123,41 @@ def one_shot(
     list_name: str | None = None,
 ) -> None:
     """Run one turn: answer on stdout as it streams, tool activity on stderr."""
+    from ..spinner import terminal_spinner
+
+    # Shown at once on a terminal: the imports below take over a second.
+    spinner = None if as_json else terminal_spinner()
+    try:
+        _one_shot(
+            text,
+            spinner,
+            provider=provider,
+            model=model,
+            base_url=base_url,
+            yes=yes,
+            as_json=as_json,
+            continue_latest=continue_latest,
+            conversation_id=conversation_id,
+            list_name=list_name,
+        )
+    finally:
+        if spinner is not None:
+            spinner.stop()
+
+
+def _one_shot(
+    text: str,
+    spinner: Any,
+    *,
+    provider: str | None,
+    model: str | None,
+    base_url: str | None,
+    yes: bool,
+    as_json: bool,
+    continue_latest: bool,
+    conversation_id: str | None,
+    list_name: str | None,
+) -> None:
     import asyncio
 
     from ..config import load_settings
@@ -141,9 +176,15 @@ def one_shot(
     session.endpoint  # noqa: B018 - fail early (missing key, no URL) before any output
     warning = _tool_warning(session, settings)
     if warning and not as_json:
+        if spinner is not None:
+            spinner.stop()
         _err(warning)
+        if spinner is not None:
+            spinner.start()
     try:
-        asyncio.run(_run(session, text, settings=settings, yes=yes, as_json=as_json))
+        asyncio.run(
+            _run(session, text, settings=settings, yes=yes, as_json=as_json, spinner=spinner)
+        )
     finally:
         session.close()
 
@@ -250,7 +291,15 @@ class _Output:
             self.newline()
 
 
-async def _run(session: ChatSession, text: str, *, settings: Any, yes: bool, as_json: bool):
+async def _run(
+    session: ChatSession,
+    text: str,
+    *,
+    settings: Any,
+    yes: bool,
+    as_json: bool,
+    spinner: Any = None,
+):
     import asyncio
 
     from ..chat_render import tool_activity_line, usage_footer
@@ -274,6 +323,8 @@ async def _run(session: ChatSession, text: str, *, settings: Any, yes: bool, as_
     approvals: list[dict[str, Any]] = []
     notices: list[str] = []
     answer: list[str] = []
+    if spinner is not None and sys.stdout.isatty():
+        spinner.stop()  # the rendered answer has its own spinner from here on
     out = None if as_json else _Output(settings.show_reasoning)
     tz = settings.tz
     end: TurnEnd | None = None
@@ -281,6 +332,8 @@ async def _run(session: ChatSession, text: str, *, settings: Any, yes: bool, as_
     try:
         event: Event
         async for event in session.stream_turn(text, approve=approve_all if yes else None):
+            if spinner is not None and not isinstance(event, ToolCall):
+                spinner.stop()  # something to show: the line is free again
             if isinstance(event, TextDelta):
                 answer.append(event.text)
                 if out:
