@@ -33,17 +33,18 @@ from .harness import (
     unavailable,
 )
 
-SECTIONS = ("startup", "store", "agent", "tokens", "memory")
+SECTIONS = ("startup", "store", "agent", "tokens", "intents", "memory")
 
 
 def _section_module(name: str) -> ModuleType:
-    from . import agent_bench, memory, startup, store_bench, tokens
+    from . import agent_bench, intents, memory, startup, store_bench, tokens
 
     return {
         "startup": startup,
         "store": store_bench,
         "agent": agent_bench,
         "tokens": tokens,
+        "intents": intents,
         "memory": memory,
     }[name]
 

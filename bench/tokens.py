@@ -33,6 +33,7 @@ from .turns import (
 )
 
 TARGET_TOKENS = 1500
+LIST_BUDGET = 1000  # the agent.task_list_tokens default
 LIST_TASKS = 200
 
 
@@ -120,7 +121,10 @@ def run(ctx: Context) -> list[Figure]:
     if len(bodies) < 2:
         raise BenchError(f"expected 2 requests in a tool-calling turn, saw {len(bodies)}")
     first, second = bodies[0], bodies[1]
-    instructions = instructions_of(first)
+    system = instructions_of(first)
+    # The open-task list the instructions carry (rebuilt every request) is counted apart.
+    cut = system.find("\n\nOpen tasks")
+    instructions, task_list = (system, "") if cut < 0 else (system[:cut], system[cut + 2 :])
     tools = first.get("tools") or []
     n_instr = count(instructions)
     n_tools = count(compact(tools))
@@ -147,6 +151,23 @@ def run(ctx: Context) -> list[Figure]:
             },
         )
     ]
+    if task_list:
+        n_list = count(task_list)
+        budget = TARGET_TOKENS + LIST_BUDGET
+        figures.append(
+            Figure(
+                "tokens.with_task_list",
+                f"instructions + schemas + task list ({LIST_TASKS} tasks in store)" + label_suffix,
+                total + n_list,
+                "tokens",
+                target=f"≤ {budget:,} tokens",
+                met=total + n_list <= budget,
+                note=f"the task list is {n_list} tokens "
+                f"({sum(1 for line in task_list.splitlines() if line.startswith('#'))} tasks, "
+                f"budget {LIST_BUDGET:,} by default)",
+                extra={"task_list_tokens": n_list},
+            )
+        )
     result = tool_result_of(second)
     if result is None:
         raise BenchError("the second request carries no tool result")

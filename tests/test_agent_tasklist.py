@@ -76,9 +76,10 @@ def test_task_line_quotes_user_text_and_shows_every_field() -> None:
     assert "\n" not in line and "\x1b" not in line
     assert line.startswith('#7 "Say \\"hi\\" then ')
     assert json.loads(line[3 : line.index(" due ")]).endswith(HOSTILE)
-    assert 'due tomorrow (Wed 2026-12-02) high tags:["errand","x\\"y"] project:"Home new line"' in (
-        line
-    )
+    assert 'due tomorrow (2026-12-02) high tags:["errand","x\\"y"] project:"Home new line"' in line
+    plain = StubTask(8, "Plain", tags=["errand", "home"], project="work", due="2026-12-11")
+    expected = '#8 "Plain" due Fri 2026-12-11 tags:errand,home project:work'
+    assert task_line(plain, now=now, tz=TZ) == expected
 
 
 def test_counts_and_every_task_when_they_fit() -> None:
@@ -113,7 +114,7 @@ def test_ten_thousand_tasks_stay_in_budget_and_say_how_many_are_left_out() -> No
     shown = task_lines(text)
     assert 5 < len(shown) < 60
     left = 10_002 - len(shown)
-    assert f"{len(shown)} shown; {left} not shown: use search_tasks" in text
+    assert f"{len(shown)} shown; {left} more: search for them" in text
     # The overdue task and the one just added are there, whatever the filler.
     assert any(f"#{overdue.id} " in line for line in shown)
     assert any(f"#{recent.id} " in line for line in shown)
@@ -131,11 +132,11 @@ def test_the_model_sees_the_list_and_its_budget_setting(
     server.add_text("You have many tasks.")
     turn("what is on my list?")
     system = system_text(server.chat_requests[0])
-    assert "use their ids directly" in system and "never guess" not in system
+    assert "current: use their ids" in system and "never guess" not in system
     listed = system[system.index("Open tasks (") :]
     assert estimate_tokens(listed) <= 1000
     assert f'"{HOSTILE}"' in listed  # the newest task, quoted as data
-    assert "10001 open" in listed and "not shown: use search_tasks" in listed
+    assert "10001 open" in listed and "more: search for them" in listed
 
     # A smaller budget from the settings gives a shorter list.
     from todo_cli.agent import ChatSession

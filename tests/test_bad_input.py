@@ -135,7 +135,7 @@ def test_a_model_sending_bad_arguments_gets_clear_tool_errors(
         [
             {"name": "add_task", "arguments": '{"title": ' + "[" * 5000 + "]" * 5000 + "}"},
             ("add_task", nested),
-            ("show_task", {"task_id": 10**30}),
+            ("update_task", {"task_id": 10**30, "title": "x"}),
             ("complete_tasks", {"ids": [10**25]}),
             {"name": "add_task", "arguments": '{"title": "bad \\udcff"}'},
             ("add_task", {"title": "far", "due": "in 10000 years"}),

@@ -24,6 +24,7 @@ from typing_extensions import NotRequired, TypedDict  # noqa: UP035 - pydantic n
 from .errors import TodoError
 
 LIST_CAP = 50
+FULL_MATCHES = 3  # search results this small carry every field (full notes, timestamps)
 SHOW_CAP = 100  # rows show_tasks puts in front of the user
 
 
@@ -32,7 +33,7 @@ class NewTask(TypedDict):
 
     title: str
     due: NotRequired[str]
-    priority: NotRequired[Literal["none", "low", "medium", "high"]]
+    priority: NotRequired[Literal["low", "medium", "high"]]
     tags: NotRequired[list[str]]
     project: NotRequired[str]
     notes: NotRequired[str]
@@ -281,7 +282,7 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
     async def add_task(
         title: str,
         due: str = "",
-        priority: Literal["none", "low", "medium", "high"] = "none",
+        priority: Literal["low", "medium", "high"] | None = None,
         tags: list[str] | None = None,
         project: str = "",
         notes: str = "",
@@ -293,7 +294,6 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         """Add a task.
 
         Args:
-            due: Natural language or ISO, e.g. "friday 5pm".
             repeat: "every sunday", "every! 3 days" (from completion)...
             wait: Hide until.
             blocked_by: Ids to finish first.
@@ -317,7 +317,7 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
 
     @tool()
     async def add_tasks(tasks: list[NewTask]) -> str:
-        """Add several tasks at once (all or none)."""
+        """Add several tasks in one call (all or none)."""
         try:
             if not tasks:
                 raise TodoError("No tasks given.")
@@ -371,16 +371,15 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         due: str = "",
         tag: str = "",
         project: str = "",
-        priority: Literal["low", "medium", "high"] | None = None,
         text: str = "",
     ) -> str:
-        """Show tasks to the user as a table (they see it: do not repeat it).
+        """Show tasks to the user as a table; do not repeat it.
 
         Args:
-            due: "today", "overdue", or a date (due before it).
+            due: "today", "overdue" or a date (due before it).
         """
         try:
-            q = _filtered(status, due, tag, project, priority, text)
+            q = _filtered(status, due, tag, project, None, text)
             total = store.count(q)
             q.limit = SHOW_CAP
             found = store.query(q)
@@ -393,21 +392,17 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
 
     @tool()
     async def list_tasks(
-        status: Literal["pending", "done", "all"] = "pending",
         due: str = "",
         tag: str = "",
         project: str = "",
-        priority: Literal["low", "medium", "high"] | None = None,
-        sort: Literal["due", "priority", "created", "id"] = "due",
     ) -> str:
-        """List tasks for you to read (max 50); the user does not see them.
+        """List open tasks for you to read (max 50); the user does not see them.
 
         Args:
-            due: "today", "overdue", or a date (due before it).
+            due: As for show_tasks.
         """
         try:
-            q = _filtered(status, due, tag, project, priority)
-            q.sort = sort
+            q = _filtered("pending", due, tag, project, None)
             total = store.count(q)
             q.limit = LIST_CAP
             return capped(store.query(q), total)
@@ -416,18 +411,12 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
 
     @tool()
     async def search_tasks(text: str, include_done: bool = False) -> str:
-        """Find tasks whose title, notes, tags or project match text."""
+        """Find tasks by words in any field (a few matches come with every field)."""
         try:
             found = store.search(text, status=None if include_done else "pending", limit=None)
+            if len(found) <= FULL_MATCHES:
+                return dumps({"tasks": [brief(t, full=True) for t in found]})
             return capped(found, len(found))
-        except Exception as exc:
-            return error_result(exc)
-
-    @tool()
-    async def show_task(task_id: int) -> str:
-        """Show one task in full."""
-        try:
-            return dumps(brief(store.get(task_id), full=True))
         except Exception as exc:
             return error_result(exc)
 
@@ -439,7 +428,6 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         priority: Literal["none", "low", "medium", "high"] | None = None,
         notes: str = "",
         project: str = "",
-        tags: list[str] | None = None,
         add_tags: list[str] | None = None,
         remove_tags: list[str] | None = None,
         repeat: str = "",
@@ -448,10 +436,9 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         blocked_by: list[int] | None = None,
         skip: bool = False,
     ) -> str:
-        """Change fields of a task; omitted fields stay. "none" clears a text field, 0 parent.
+        """Change a task; "none" clears a text field, 0 parent.
 
         Args:
-            tags: Replaces all tags.
             skip: Move a repeating task to its next due.
         """
         fields: dict[str, Any] = {}
@@ -465,8 +452,6 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
             fields["notes"] = _clearable(notes)
         if project.strip():
             fields["project"] = _clearable(project)
-        if tags is not None:
-            fields["tags"] = list(tags)
         if add_tags:
             fields["add_tags"] = list(add_tags)
         if remove_tags:
@@ -532,12 +517,12 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
 
     @tool()
     async def reopen_tasks(ids: list[int]) -> str:
-        """Mark done tasks pending again."""
+        """Reopen done tasks."""
         return _bulk("reopened", store.reopen, ids)
 
     @tool(needs_approval=True)
     async def delete_tasks(ids: list[int]) -> str:
-        """Delete tasks for good (the user must confirm)."""
+        """Delete tasks (the user confirms)."""
         return _bulk("deleted", store.delete, ids)
 
     @tool(needs_approval=_beyond)
@@ -578,7 +563,6 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         show_tasks,
         list_tasks,
         search_tasks,
-        show_task,
         update_task,
         complete_tasks,
         reopen_tasks,
@@ -589,6 +573,9 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         t.params_json_schema = slim_schema(t.params_json_schema)
         schemas[t.name] = t.params_json_schema
     return tools
+
+
+_PLAIN_DEFAULTS = ("", None, "none", False)  # defaults that go without saying
 
 
 def slim_schema(schema: Any) -> Any:
@@ -607,7 +594,12 @@ def slim_schema(schema: Any) -> Any:
     for key, value in schema.items():
         if key == "properties" and isinstance(value, dict):
             out[key] = {name: slim_schema(v) for name, v in value.items()}
-        elif key == "title" and isinstance(value, str) or key == "default" and value in ("", None):
+        elif (
+            key == "title"
+            and isinstance(value, str)
+            or key == "default"
+            and value in _PLAIN_DEFAULTS
+        ):
             continue
         else:
             out[key] = slim_schema(value)
