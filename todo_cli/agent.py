@@ -12,8 +12,10 @@ that talk to a model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime, tzinfo
 from typing import Any
@@ -359,6 +361,7 @@ class ChatSession:
         self._touched_for: str | None = None  # the conversation they were read from
         self._listed: tuple[str, str] | None = None  # (conversation, list) recorded
         self._guard = TurnGuard()
+        self._notices: list[str] = []  # said at the start of the next turn
         self.conversation_id: str = ""
         if conversation_id:
             self.resume(conversation_id)
@@ -503,12 +506,46 @@ class ChatSession:
             self._close_session()
             path = conversations.db_path(self._paths())
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._session = HistorySession(
-                self.conversation_id,
-                path,
-                session_settings=SessionSettings(limit=HISTORY_LIMIT),
-            )
+            try:
+                self._session = self._open_history(path)
+            except sqlite3.DatabaseError as exc:
+                # A damaged conversations.db must not stop the chat: keep it for a look,
+                # start a fresh file and a fresh conversation, and say so.
+                moved = conversations.move_aside(path)
+                self.conversation_id = conversations.new_conversation_id()
+                self._notices.append(
+                    f"The conversation store {path} is damaged ({exc}); moved it to "
+                    f"{moved.name} and started a new conversation."
+                )
+                self._session = self._open_history(path)
         return self._session
+
+    def _history_error(self, exc: BaseException) -> Any:
+        from .errors import TodoError
+
+        path = conversations.db_path(self._paths())
+        return TodoError(
+            f"The conversation store {path} failed ({exc}).",
+            hint=f"Your tasks are safe. Move {path.name} aside and run the command again: a "
+            "fresh one is started.",
+        )
+
+    def _open_history(self, path: Any) -> HistorySession:
+        """The stored conversation, checked by reading it (a damaged page fails here)."""
+        session = HistorySession(
+            self.conversation_id, path, session_settings=SessionSettings(limit=HISTORY_LIMIT)
+        )
+        try:
+            with contextlib.closing(sqlite3.connect(path, timeout=5)) as conn:
+                table = conversations.MESSAGES_TABLE
+                conn.execute(
+                    f"SELECT count(*), max(length(message_data)) FROM {table} WHERE session_id = ?",
+                    (self.conversation_id,),
+                ).fetchone()
+        except BaseException:
+            session.close()
+            raise
+        return session
 
     def cancel(self) -> None:
         """Stop the running turn: ``stream_turn`` then ends with ``TurnEnd(cancelled=True)``.
@@ -541,6 +578,8 @@ class ChatSession:
         run_config = run_config_for(agent)
         endpoint = self.endpoint
         session = self.session
+        while self._notices:
+            yield Notice(self._notices.pop(0))
         self._record_list()
         await self._load_touched()
         await _close_open_exchange(session)
@@ -579,6 +618,8 @@ class ChatSession:
                     if isinstance(item, _Failed):
                         await _settle(result, pump)
                         await self._repair(turn)
+                        if isinstance(item.exc, sqlite3.DatabaseError):  # not the provider
+                            raise self._history_error(item.exc) from item.exc
                         raise to_provider_error(item.exc, endpoint) from item.exc
                     if isinstance(item, Notice):
                         yield item

@@ -47,6 +47,38 @@ def db_path(paths: Any | None = None) -> Path:
     return Path(paths.data_dir) / "conversations.db"
 
 
+def _damage_tolerant(default: Any) -> Any:
+    """A read that meets a damaged file answers as if nothing were stored (the chat itself
+    moves the damaged file aside and says so)."""
+    import functools
+
+    def wrap(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.DatabaseError:
+                return default() if callable(default) else default
+
+        return guarded
+
+    return wrap
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged conversations.db (and its -wal/-shm) out of the way, keeping it for
+    a look: ``conversations.db.damaged-20261201-101500``. Returns the new path."""
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            source.replace(Path(f"{target}{suffix}"))
+    return target
+
+
 def new_conversation_id() -> str:
     """A short id users can type: 8 hex digits."""
     return uuid.uuid4().hex[:8]
@@ -125,6 +157,7 @@ def _title(text: str, width: int = 60) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+@_damage_tolerant(list)
 def list_conversations(
     limit: int = 20, *, paths: Any | None = None, list_name: str | None = None
 ) -> list[ConversationInfo]:
@@ -169,6 +202,7 @@ def _info(
     return ConversationInfo(sid, created, updated, title, turns, list_name)
 
 
+@_damage_tolerant(None)
 def get_conversation(conversation_id: str, *, paths: Any | None = None) -> ConversationInfo | None:
     """One conversation's summary, or None when there is no such id."""
     conn = _connect(db_path(paths))
@@ -189,6 +223,7 @@ def latest_conversation_id(*, paths: Any | None = None, list_name: str | None = 
     return found[0].id if found else None
 
 
+@_damage_tolerant(list)
 def conversation_messages(
     conversation_id: str, *, paths: Any | None = None
 ) -> list[tuple[str, str]]:

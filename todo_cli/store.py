@@ -75,6 +75,7 @@ __all__ = [
     "Origin",
     "GroupInfo",
     "TaskStore",
+    "DatabaseDamagedError",
     "MIGRATION_SET",
     "MIGRATIONS",
     "build_migrations",
@@ -615,15 +616,14 @@ class TaskStore:
         # The origin of groups opened without one (the CLI sets its command line here).
         self.origin: Origin | None = None
         target = str(path)
+        self.read_only = False  # opened read-only: the file or its folder is not writable
+        self.notices: list[str] = []  # things the user should hear about (printed by the CLI)
         if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            self._check_empty_file(Path(target))
+            with suppress(OSError):  # a read-only parent: the connect below says what matters
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = sqlite3.connect(
-                target,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                check_same_thread=False,
-                isolation_level=None,  # autocommit; transactions are explicit
-            )
+            self._conn = self._connect(target)
         except sqlite3.Error as exc:
             raise TodoError(
                 f"Cannot open the task database {target}: {exc}.",
@@ -633,6 +633,8 @@ class TaskStore:
             self._setup()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
+            if _fault_kind(exc) == "full":
+                raise self._fault(exc) from exc
             raise TodoError(
                 f"Cannot open the task database {target}: {exc}.",
                 hint="The file is unchanged. Restore a backup or move it aside to start afresh.",
@@ -640,6 +642,43 @@ class TaskStore:
         except BaseException:
             self._conn.close()
             raise
+
+    def _connect(self, target: str) -> sqlite3.Connection:
+        """A connection to ``target``; read-only (``self.read_only``) when the file or its
+        folder cannot be written, so reading commands still work there."""
+        options: dict[str, Any] = {
+            "timeout": BUSY_TIMEOUT_MS / 1000,
+            "check_same_thread": False,
+            "isolation_level": None,  # autocommit; transactions are explicit
+        }
+        conn = sqlite3.connect(target, **options)
+        try:
+            conn.execute("PRAGMA schema_version")  # opens the file now (connect is lazy)
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            path = Path(target)
+            if target == ":memory:" or not path.is_file() or _writable(path):
+                raise
+        # WAL needs its -shm/-wal files next to the database: a read-only folder only
+        # allows an immutable reader (nobody can write there anyway).
+        self.read_only = True
+        uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+        return sqlite3.connect(uri, uri=True, **options)
+
+    def _check_empty_file(self, path: Path) -> None:
+        """A 0-byte todo.db (and no WAL holding its pages) opens as a new, empty list:
+        say so, since it usually means the file was truncated."""
+        try:
+            empty = path.stat().st_size == 0
+        except OSError:
+            return
+        wal = Path(f"{path}-wal")
+        if empty and not (wal.exists() and wal.stat().st_size > 0):
+            self.notices.append(
+                f"Warning: the task database {path} was an empty file (0 bytes); starting a "
+                "new, empty task list in it. If you had tasks, restore the file from a backup."
+            )
 
     @classmethod
     def open(cls, settings: Settings | None = None, list_name: str | None = None) -> TaskStore:
@@ -651,7 +690,17 @@ class TaskStore:
             settings = load_settings()
         if list_name is None:
             list_name = getattr(settings, "list_name", None)
-        return cls(get_paths().ensure().db_file, tz=settings.tz, list_name=list_name)
+        paths = get_paths()
+        with suppress(OSError):  # a read-only data folder can still be read
+            paths.ensure()
+        store = cls(paths.db_file, tz=settings.tz, list_name=list_name)
+        for notice in store.notices:
+            import sys
+
+            from .termsafe import one_line
+
+            sys.stderr.write(one_line(notice) + "\n")
+        return store
 
     @property
     def list_name(self) -> str:
@@ -704,11 +753,19 @@ class TaskStore:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
+        if self.read_only:
+            if self.pending_migrations():
+                raise TodoError(
+                    f"The task database {self.path} needs an upgrade, and it is read-only.",
+                    hint="Make its folder writable and run the command again.",
+                )
+            return  # nothing is written; sort keys of another zone stay as they are
         if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         if self.pending_migrations():
             self._migrate()
-        self._sync_due_keys()
+        with suppress(TodoError):  # full disk, damaged file: sort keys can wait, reading not
+            self._sync_due_keys()
 
     def _sync_due_keys(self) -> None:
         """Recompute the sort keys of date-only dues when the time zone has changed.
@@ -791,27 +848,132 @@ class TaskStore:
                 finally:
                     self._depth -= 1
                 return
+            self._refuse_damaged()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise _db_error(exc) from exc
+            except sqlite3.DatabaseError as exc:
+                raise self._fault(exc) from exc
             self._depth = 1
             try:
                 yield self._conn
             except BaseException as exc:
                 if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise _db_error(exc) from exc
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.DatabaseError):
+                    raise self._fault(exc) from exc
                 raise
             else:
                 try:
                     self._conn.execute("COMMIT")
-                except sqlite3.OperationalError as exc:
-                    self._conn.execute("ROLLBACK")
-                    raise _db_error(exc) from exc
+                except sqlite3.DatabaseError as exc:
+                    # A failed COMMIT (disk full) may already have rolled back.
+                    if self._conn.in_transaction:
+                        with suppress(sqlite3.Error):
+                            self._conn.execute("ROLLBACK")
+                    raise self._fault(exc) from exc
             finally:
                 self._depth = 0
+
+    # --- storage faults ------------------------------------------------------------------
+
+    def _fault(self, exc: sqlite3.DatabaseError) -> TodoError:
+        """The one-line error for a failure of the database file itself (busy, disk full,
+        damaged, read-only, I/O), naming the file and the fix. A damaged file is marked so
+        that later writes refuse it before touching it."""
+        kind = _fault_kind(exc)
+        where = self.path
+        if kind == "busy":
+            return TodoError(
+                "The task database is busy (another todo process is writing).",
+                hint="Nothing was changed; try again in a moment.",
+            )
+        if kind == "full":
+            return TodoError(
+                f"The disk is full: the change was not saved to {where}.",
+                hint="Nothing was changed and your tasks are intact; free some space on that "
+                "disk and run the command again.",
+            )
+        if kind == "damaged":
+            self._mark_damaged(str(exc))
+            return DatabaseDamagedError(where, str(exc))
+        if kind == "readonly":
+            return TodoError(
+                f"Cannot change the task database {where}: it is read-only.",
+                hint="Nothing was changed; make the file and its folder writable "
+                "(see `todo config path`). Reading commands still work.",
+            )
+        if kind == "io":
+            return TodoError(
+                f"Could not read or write the task database {where} ({exc}).",
+                hint="Nothing was changed; check the disk, then run the command again.",
+            )
+        return TodoError(f"The task database failed: {exc}.", hint="Nothing was changed.")
+
+    def _marker(self) -> Path | None:
+        return None if str(self.path) == ":memory:" else Path(f"{self.path}-damaged")
+
+    def _mark_damaged(self, reason: str) -> None:
+        marker = self._marker()
+        if marker is None:
+            return
+        with suppress(OSError):
+            info = self.path.stat()
+            marker.write_text(
+                json.dumps({"inode": info.st_ino, "device": info.st_dev, "error": reason}) + "\n"
+            )
+
+    def damaged(self) -> str | None:
+        """Why the database file is known to be damaged (a read found it so), or None.
+
+        The mark lives next to the file (``todo.db-damaged``) and names the file by inode, so
+        a file restored or started afresh under the same name is not taken for the old one.
+        """
+        marker = self._marker()
+        if marker is None:
+            return None
+        try:
+            data = json.loads(marker.read_text())
+            info = self.path.stat()
+        except (OSError, ValueError):
+            return None
+        if (data.get("inode"), data.get("device")) != (info.st_ino, info.st_dev):
+            with suppress(OSError):
+                marker.unlink()  # a different file now: the mark was for the old one
+            return None
+        return str(data.get("error") or "damaged")
+
+    def _refuse_damaged(self) -> None:
+        reason = self.damaged()
+        if reason is not None:
+            raise DatabaseDamagedError(self.path, reason, writing=True)
+
+    def salvage(self, *, all_lists: bool = False) -> tuple[list[Task], int]:
+        """Every task of the bound list (of every list with ``all_lists``) that can still be
+        read from a damaged database, read
+        one id at a time, and the highest id the file knows (ids up to it that are missing
+        were lost to the damage, deleted before, or belong to another list)."""
+        with self._lock:
+            conn = self._conn
+            highest = 0
+            for sql in (
+                "SELECT max(id) FROM tasks",
+                "SELECT seq FROM sqlite_sequence WHERE name = 'tasks'",
+            ):
+                try:
+                    row = conn.execute(sql).fetchone()
+                except sqlite3.DatabaseError:
+                    continue
+                highest = max(highest, int(row[0] or 0) if row else 0)
+            found: list[Task] = []
+            for task_id in range(1, highest + 1):
+                try:
+                    task = self._fetch(conn, task_id, any_list=all_lists)
+                except sqlite3.DatabaseError:
+                    continue  # its row, or one of its tags, sits on a damaged page
+                if task is not None:
+                    found.append(task)
+            return found, highest
 
     @contextmanager
     def group(self, label: str | None = None, *, origin: Origin | None = None) -> Iterator[str]:
@@ -1967,6 +2129,39 @@ class TaskStore:
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
+def _reads_fail_cleanly(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Map a storage failure during a read (a damaged page, an I/O error) to the store's
+    one-line error; writes get the same through ``_transaction``."""
+    import functools
+
+    @functools.wraps(method)
+    def guarded(self: TaskStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise self._fault(exc) from exc
+
+    return guarded
+
+
+for _name in (
+    "get",
+    "get_many",
+    "query",
+    "count",
+    "search",
+    "stats",
+    "subtasks",
+    "completions",
+    "done_records",
+    "last_change",
+    "next_redo",
+    "lists",
+):
+    if hasattr(TaskStore, _name):
+        setattr(TaskStore, _name, _reads_fail_cleanly(getattr(TaskStore, _name)))
+
+
 # --- helpers -----------------------------------------------------------------------------
 
 
@@ -2015,13 +2210,53 @@ def new_uuid() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _db_error(exc: sqlite3.OperationalError) -> TodoError:
-    if "locked" in str(exc) or "busy" in str(exc):
-        return TodoError(
-            "The task database is busy (another todo process is writing).",
-            hint="Nothing was changed; try again in a moment.",
+class DatabaseDamagedError(TodoError):
+    """The task database file is damaged: names the file and how to save what it holds."""
+
+    def __init__(self, path: Path, reason: str, *, writing: bool = False) -> None:
+        name = path.name
+        what = "is damaged, so nothing is written to it" if writing else "is damaged"
+        super().__init__(
+            f"The task database {path} {what} ({reason}).",
+            hint=f"Nothing was changed. Save every task that can still be read with `todo "
+            f"tasks export -o tasks-backup.json`, move {name} aside, then run `todo tasks "
+            "import tasks-backup.json`.",
         )
-    return TodoError(f"The task database failed: {exc}.", hint="Nothing was changed.")
+        self.path = path
+
+
+_FAULT_CODES = {
+    5: "busy",  # SQLITE_BUSY
+    6: "busy",  # SQLITE_LOCKED
+    8: "readonly",  # SQLITE_READONLY
+    10: "io",  # SQLITE_IOERR
+    11: "damaged",  # SQLITE_CORRUPT
+    13: "full",  # SQLITE_FULL
+    26: "damaged",  # SQLITE_NOTADB
+}
+
+
+def _fault_kind(exc: sqlite3.Error) -> str | None:
+    """What kind of storage failure ``exc`` is: busy, full, damaged, readonly, io or None."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _FAULT_CODES:
+        return _FAULT_CODES[code & 0xFF]
+    text = str(exc).lower()
+    for words, kind in (
+        (("locked", "busy"), "busy"),
+        (("disk is full", "database or disk is full"), "full"),
+        (("malformed", "not a database"), "damaged"),
+        (("readonly", "read-only"), "readonly"),
+        (("disk i/o",), "io"),
+    ):
+        if any(w in text for w in words):
+            return kind
+    return None
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite could write next to ``path`` (its -wal and -shm files too)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
 
 
 def _as_recorded(task: Task | None, recorded: dict[str, Any] | None) -> dict[str, Any] | None:

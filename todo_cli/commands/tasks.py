@@ -692,12 +692,24 @@ def export(
 ) -> None:
     """Export every task (pending and done) of the current list."""
     from ..interchange import FORMATS, format_tasks
-    from ..store import TaskQuery
+    from ..store import DatabaseDamagedError, TaskQuery
 
     fmt = _choice(fmt, FORMATS, "--format")
+    salvaged: str | None = None
     with _store() as (store, tz):
-        tasks = store.query(TaskQuery(status=None, sort="id", limit=None, all_lists=all_lists))
+        try:
+            tasks = store.query(TaskQuery(status=None, sort="id", limit=None, all_lists=all_lists))
+        except DatabaseDamagedError:
+            # A damaged file: save every row that can still be read, one at a time.
+            tasks, highest = store.salvage(all_lists=all_lists)
+            salvaged = (
+                f"Warning: {store.path} is damaged; exported the {_tasks(len(tasks))} that "
+                f"could still be read, of ids 1 to {highest:,} (the others were lost to the "
+                "damage, or deleted before)."
+            )
     text = format_tasks(tasks, fmt, tz=tz)
+    if salvaged:
+        sys.stderr.write(clean(salvaged) + "\n")
     if output is None or str(output) == "-":
         # Exact when piped or redirected; on a terminal nothing in a title may act on it.
         sys.stdout.write(clean(text) if sys.stdout.isatty() else text)
