@@ -158,3 +158,15 @@ def test_redo_stays_within_the_bound_list(db_path: Path) -> None:
             home.redo()
         assert work.redo().label == "add 'report'"
         assert titles(work) == ["report"] and titles(home) == ["milk"]
+
+
+def test_redo_of_a_repeating_completion_brings_back_its_due_and_record(store: TaskStore) -> None:
+    task = store.add("water plants", due="2026-12-01", repeat="every week")
+    store.complete([task.id])
+    moved = store.get(task.id)
+    assert moved.due == "2026-12-08" and len(store.completions(task.id)) == 1
+    store.undo()
+    assert store.get(task.id).due == "2026-12-01" and store.completions(task.id) == []
+    store.redo()
+    assert store.get(task.id) == moved
+    assert [c["due"] for c in store.completions(task.id)] == ["2026-12-01"]
