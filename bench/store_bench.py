@@ -4,6 +4,8 @@ Bulk insert: the store is filled through ``TaskStore.import_tasks`` in ten equal
 (each one transaction and one journal group, as `todo tasks import` does); the rate is the
 median over the batches after the first. Then, on the full store: a filtered list (priority +
 tag, 50 rows), full-text searches, undo of a 1,000-change group, and the size on disk.
+Lists: a second list of 1% as many tasks in the same file, the same filter there (next to
+the big list's figure in the same run), `lists()` with its counts, and renaming that list.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ FTS_TARGET_MS = 20.0
 BATCHES = 10
 UNDO_CHANGES = 1_000
 SEARCHES = ("dentist", "plumber friday", "lisb")  # common word, two words, a prefix
+SMALL_LIST = "bench-small"
 
 
 def _discard(_result: object) -> None:
@@ -144,6 +147,8 @@ def run(ctx: Context) -> list[Figure]:
                 extra={"ms": undos.to_dict(1000), "changes": len(ids)},
             )
         )
+        if hasattr(store, "use_list"):
+            figures += _list_figures(ctx, store, store_mod, n, total, listed.median, micro_runs)
     finally:
         store.close()
 
@@ -162,3 +167,58 @@ def run(ctx: Context) -> list[Figure]:
         )
     )
     return figures
+
+
+def _list_figures(
+    ctx: Context, store: Any, store_mod: Any, n: int, total: int, big_ms: float, runs: int
+) -> list[Figure]:
+    """A small list next to the big one: the same filter there, lists(), a rename."""
+    small = max(n // 100, 50)
+    store.use_list(SMALL_LIST)
+    store.import_tasks(generate_tasks(small, seed=7))
+    query = store_mod.TaskQuery(priority="high", tag="work", limit=50)
+    listed = measure_calls(lambda: _discard(store.query(query)), runs=runs, warmup=1)
+    rows = len(store.query(query))
+    lists = measure_calls(lambda: _discard(store.lists()), runs=runs, warmup=1)
+    counted = {info.name: info.open + info.done for info in store.lists()}
+    in_file = sum(counted.values())
+
+    def one_rename() -> float:
+        start = time.perf_counter()
+        store.rename_list(SMALL_LIST, "bench-renamed")
+        took = time.perf_counter() - start
+        store.undo()  # recorded in the renamed list, where the store followed
+        store.use_list(SMALL_LIST)
+        return took
+
+    renames = measure_calls(one_rename, runs=ctx.runs, warmup=ctx.warmup)
+    store.use_list(store_mod.DEFAULT_LIST)
+    ratio = big_ms / listed.median if listed.median else None
+    return [
+        Figure(
+            "store.list_filtered",
+            f"filtered list in a {small:,}-task list ({in_file:,} tasks in the file)",
+            listed.median * 1000,
+            "ms",
+            reference=f"the {total:,}-task list {big_ms * 1000:.1f} ms",
+            ratio=f"{ratio:.1f}x faster" if ratio and ratio >= 1 else None,
+            note=f"{rows} rows; same filter as above, scoped by the (list, status, due) index",
+            extra={"ms": listed.to_dict(1000), "rows": rows, "tasks": small},
+        ),
+        Figure(
+            "store.lists",
+            f"lists() with open/done counts ({in_file:,} tasks, {len(counted)} lists)",
+            lists.median * 1000,
+            "ms",
+            note="one GROUP BY over the (list, status, due) index",
+            extra={"ms": lists.to_dict(1000), "lists": counted},
+        ),
+        Figure(
+            "store.rename_list",
+            f"rename a {small:,}-task list",
+            renames.median * 1000,
+            "ms",
+            note="every task rewritten and journaled: one undo step",
+            extra={"ms": renames.to_dict(1000), "tasks": small},
+        ),
+    ]

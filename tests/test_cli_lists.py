@@ -56,6 +56,9 @@ def test_tasks_commands_work_on_the_list_given(todo_home: Path) -> None:
     assert {t["list"] for t in listed} == {"work"}
     assert titles("tasks", "--list", "work", "search", "invoice") == ["Send invoice"]
     assert titles("tasks", "search", "invoice") == []
+    assert ok("tasks", "--list", "errands") == (
+        "In list errands: no pending tasks. Add one with `todo tasks add ...`.\n"
+    )
     ok("tasks", "--list", "work", "done", "3")
     assert rows(todo_home)[2][2] == "done"
 

@@ -400,7 +400,10 @@ def list_(
         _print_json([t.to_json() for t in tasks])
         return
     if not tasks:
-        _echo(_empty_message(q, offset))
+        message = _empty_message(q, offset)
+        if store.list_name != "default":  # say where, so an empty list is not a surprise
+            message = f"In list {store.list_name}: {message[0].lower()}{message[1:]}"
+        _echo(message)
         return
     print_tasks(tasks, tz=tz, more=more)
 
