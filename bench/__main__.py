@@ -33,11 +33,11 @@ from .harness import (
     unavailable,
 )
 
-SECTIONS = ("startup", "store", "agent", "tokens", "intents", "memory")
+SECTIONS = ("startup", "store", "agent", "tokens", "intents", "memory", "server")
 
 
 def _section_module(name: str) -> ModuleType:
-    from . import agent_bench, intents, memory, startup, store_bench, tokens
+    from . import agent_bench, intents, memory, server_bench, startup, store_bench, tokens
 
     return {
         "startup": startup,
@@ -46,6 +46,7 @@ def _section_module(name: str) -> ModuleType:
         "tokens": tokens,
         "intents": intents,
         "memory": memory,
+        "server": server_bench,
     }[name]
 
 

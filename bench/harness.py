@@ -328,6 +328,8 @@ def format_value(value: float, unit: str) -> str:
         return f"{value:.1f} MB"
     if unit in ("tasks/s", "tokens", "tasks"):
         return f"{value:,.0f} {unit}"
+    if unit == "turns/s":
+        return f"{value:.1f} turns/s"
     if unit == "x":
         return f"{value:.2f}x"
     return f"{value:g} {unit}".strip()

@@ -12,7 +12,7 @@ import fakeserver
 import helpers
 import pytest
 from fakeserver import FakeServer
-from server_helpers import LiveServer, sse_events, todo_model
+from server_helpers import FakeModelProcess, LiveServer, sse_events, todo_model
 
 httpx = pytest.importorskip("httpx", reason="the dev group installs httpx")
 pytest.importorskip("fastapi", reason="the dev group installs the server extra")
@@ -45,7 +45,9 @@ class Api:
         return httpx.Client(base_url=self.url, headers=headers, timeout=20)
 
 
-def start_api(fake: FakeServer, **limits: Any) -> tuple[LiveServer, dict[str, str]]:
+def start_api(_model: Any, **limits: Any) -> tuple[LiveServer, dict[str, str]]:
+    """The server (on the settings of the environment, which point at ``_model``) with
+    tokens for alice and bob."""
     from todo_cli.config import load_settings
     from todo_cli.server.scoping import ServerConfig
     from todo_cli.server.tokens import TokenStore, tokens_path
@@ -495,7 +497,24 @@ def test_a_stream_error_keeps_the_partial_answer(api: Api) -> None:
 # --------------------------------------------------------------------------- load
 
 
-def test_fifty_users_five_turns_each_at_once(api: Api) -> None:
+@pytest.fixture
+def loaded_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The server with the fake model in its own process (so that, under load, the model
+    does not compete with the server for this interpreter's lock)."""
+    fake = FakeModelProcess()
+    try:
+        helpers.point_openrouter_at(monkeypatch, fake.url, timeout="60")
+        live, _ = start_api(fake, rate_per_minute=0)
+        try:
+            yield live.url
+        finally:
+            live.stop()
+    finally:
+        fake.stop()
+
+
+@pytest.mark.timeout(300)  # about 10 s on an idle 2-core machine; far more when it is busy
+def test_fifty_users_five_turns_each_at_once(loaded_api: str) -> None:
     """Bounded loopback load: 50 users, 5 turns each on their own conversation, all at
     once. No errors, no lost or crossed tasks, every history in order."""
     import asyncio
@@ -532,8 +551,36 @@ def test_fifty_users_five_turns_each_at_once(api: Api) -> None:
 
     async def run() -> list[str]:
         limits = httpx.Limits(max_connections=100)
-        async with httpx.AsyncClient(base_url=api.url, timeout=60, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=loaded_api, timeout=60, limits=limits) as client:
             results = await asyncio.gather(*(one_user(client, u) for u in users))
         return [e for errs in results for e in errs]
 
     assert asyncio.run(run()) == []
+
+
+def test_a_client_that_leaves_a_stream_stops_its_turn_and_frees_the_user(api: Api) -> None:
+    def slow_model(rec: Any) -> Any:
+        answer = todo_model(rec)
+        if answer is not None:
+            answer.delay = 0.3  # between chunks: the client leaves in the middle
+        return answer
+
+    api.fake.responder = slow_model
+    with api.client("alice") as c:
+        with c.stream(
+            "POST", "/api/alice/chat/stream", json={"message": "tell me a long story"}
+        ) as r:
+            lines = r.iter_lines()
+            assert next(lines) == "event: start"
+            convo = json.loads(next(lines).removeprefix("data: "))["conversation_id"]
+        # Gone. The user's next turn runs at once on a history the provider accepts.
+        api.fake.responder = todo_model
+        r = chat(c, "alice", "add after the break", conversation_id=convo)
+        assert r.status_code == 200, r.text
+        assert "after the break" in r.json()["response"]
+        said = [
+            m["text"]
+            for m in c.get(f"/api/alice/conversations/{convo}").json()["messages"]
+            if m["role"] == "user"
+        ]
+        assert said == ["tell me a long story", "add after the break"]

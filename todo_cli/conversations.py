@@ -119,6 +119,9 @@ def set_list(conversation_id: str, list_name: str, *, paths: Any | None = None) 
     path = db_path(paths)
     path.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(path, timeout=30)) as conn:
+        # Like the stored messages (WAL, synchronous=NORMAL): no fsync per commit, and the
+        # log keeps the order, so a conversation's messages never outlive its list.
+        conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {LISTS_TABLE} "
             "(session_id TEXT PRIMARY KEY, list TEXT NOT NULL)"

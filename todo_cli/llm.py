@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
 import math
 import os
@@ -98,13 +99,30 @@ def make_client(endpoint: Endpoint, *, timeout: float | None = None) -> openai.A
     headers: dict[str, str] = {}
     if endpoint.is_openrouter:
         headers = {"HTTP-Referer": APP_URL, "X-OpenRouter-Title": APP_TITLE, "X-Title": APP_TITLE}
+    tls = _tls_context()
     return openai.AsyncOpenAI(
         base_url=endpoint.base_url,
         api_key=endpoint.api_key,
         default_headers=headers,
         max_retries=0,
         timeout=timeout if timeout is not None else timeout_seconds(),
+        http_client=openai.DefaultAsyncHttpxClient(verify=tls) if tls is not None else None,
     )
+
+
+@functools.cache
+def _tls_context() -> Any:
+    """One TLS context, the HTTP library's default, for every client: loading the CA
+    bundle costs ~50 ms, once per client otherwise (the server makes one per user).
+    None (each client makes its own) if the library does not offer it."""
+    import importlib
+
+    try:
+        base = openai.DefaultAsyncHttpxClient.__mro__[1]  # httpx's AsyncClient
+        library = importlib.import_module(base.__module__.split(".")[0])
+        return library.create_ssl_context()
+    except Exception:
+        return None
 
 
 def make_model_settings(endpoint: Endpoint, fallback_models: list[str] | None = None):

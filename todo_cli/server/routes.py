@@ -7,6 +7,7 @@ for the token's own user, whose id it reads from ``request.state.user``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -124,7 +125,7 @@ async def chat(body: ChatRequest, request: Request, user: User) -> Any:
     message = runner.check(user, body.conversation_id, body.message)
     record = TurnRecord(body.confirm)
     try:
-        async for event in runner.events(user, body.conversation_id, message, confirm=body.confirm):
+        async for event in runner.turn(user, body.conversation_id, message, confirm=body.confirm):
             record.add(event)
     except ProviderError as exc:
         return _provider_error(exc, record)
@@ -145,13 +146,18 @@ async def chat_stream(body: ChatRequest, request: Request, user: User) -> Any:
     message = runner.check(user, body.conversation_id, body.message)
     record = TurnRecord(body.confirm)
 
+    gone = asyncio.Event()  # set when the client disconnects: the turn stops
+    events = runner.turn(user, body.conversation_id, message, confirm=body.confirm, stop=gone)
+    first = record.add(await anext(events))  # NotFoundError (404) before the stream starts
+
     async def stream() -> AsyncIterator[bytes]:
+        watcher = asyncio.create_task(_watch_disconnect(request, gone))
         try:
-            async for event in runner.events(
-                user, body.conversation_id, message, confirm=body.confirm
-            ):
+            if first is not None:
+                yield sse(*first)
+            async for event in events:
                 item = record.add(event)
-                if item is not None:
+                if item is not None and not gone.is_set():
                     yield sse(*item)
         except ProviderError as exc:
             status, _ = provider_status(exc)
@@ -160,13 +166,24 @@ async def chat_stream(body: ChatRequest, request: Request, user: User) -> Any:
         except TodoError as exc:
             yield sse("error", {**error_body("error", exc.message, exc.hint), "status": 500})
             return
-        yield sse("done", record.result())
+        finally:
+            watcher.cancel()
+        if not gone.is_set():
+            yield sse("done", record.result())
 
     return StreamingResponse(
         stream(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+async def _watch_disconnect(request: Request, gone: asyncio.Event) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
+            return
 
 
 def _provider_body(exc: ProviderError, record: TurnRecord) -> dict[str, Any]:

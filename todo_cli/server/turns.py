@@ -10,6 +10,7 @@ is not set up, 502 any other failure of the provider.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -108,12 +109,14 @@ class TurnRunner:
         self.locks = TurnLocks()
         self.max_idle = max_idle
         self._idle: OrderedDict[str, Any] = OrderedDict()  # user -> ChatSession
+        self._tasks: set[asyncio.Task[None]] = set()  # turns running
 
     def check(self, user: str, conversation_id: str | None, message: str) -> str:
         """Validate a request before anything runs; returns the message to send.
 
-        UsageError for an empty or too long message, NotFoundError for a conversation
-        that is not this user's, ProviderNotReady (503) when the provider is not set up.
+        UsageError for an empty or too long message, ProviderNotReady (503) when the
+        provider is not set up. (Whose conversation it is, is checked when the turn holds
+        the user's lock: a conversation whose first turn is still running exists then.)
         """
         text = message.strip()
         if not text:
@@ -126,8 +129,6 @@ class TurnRunner:
                 f"The message is {len(text)} characters long; the limit is {limit}.",
                 hint="Send a shorter message.",
             )
-        if conversation_id is not None:
-            user_conversation(self.config, user, conversation_id)
         from ..llm import resolve_endpoint
 
         cfg = self.config
@@ -162,32 +163,90 @@ class TurnRunner:
         finally:
             session.store.close()
 
-    async def events(
-        self, user: str, conversation_id: str | None, message: str, *, confirm: bool
+    async def turn(
+        self,
+        user: str,
+        conversation_id: str | None,
+        message: str,
+        *,
+        confirm: bool,
+        stop: asyncio.Event | None = None,
     ) -> AsyncIterator[Started | Event]:
-        """``Started`` with the conversation id, then the turn's events."""
+        """``Started`` with the conversation id, then the turn's events.
+
+        The turn runs in a task of its own, so a request that is cancelled (its client
+        went away) never cuts the turn's clean-up short: leaving this iterator, or setting
+        ``stop``, stops the turn the way Ctrl-C does in the CLI (the model call ends, what
+        was done stays stored, the history stays valid) and the task finishes by itself.
+        """
+        stop = stop or asyncio.Event()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def produce() -> None:
+            try:
+                async for item in self._events(
+                    user, conversation_id, message, confirm=confirm, stop=stop
+                ):
+                    queue.put_nowait(item)
+            except Exception as exc:
+                queue.put_nowait(_Raised(exc))
+            finally:
+                queue.put_nowait(_END)
+
+        task = asyncio.create_task(produce())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, _Raised):
+                    raise item.exc
+                yield item
+        finally:
+            if not task.done():
+                stop.set()
+
+    async def _events(
+        self,
+        user: str,
+        conversation_id: str | None,
+        message: str,
+        *,
+        confirm: bool,
+        stop: asyncio.Event | None = None,
+    ) -> AsyncIterator[Started | Event]:
+        """The turn itself (one at a time per user); ``stop`` cancels it."""
 
         async def approve_all(_request: ApprovalRequest) -> bool:
             return True
 
         async with self.locks.hold(user):
+            if stop is not None and stop.is_set():
+                return  # the client left while waiting for its turn
+            if conversation_id is not None:
+                user_conversation(self.config, user, conversation_id)  # NotFoundError
             session = self._idle.pop(user, None) or self._new_session(user)
             reusable = False
+            canceller = asyncio.create_task(_cancel_when(stop, session)) if stop else None
+            turn = session.stream_turn(message, approve=approve_all if confirm else None)
             try:
                 if conversation_id is None:
                     session.new_conversation()
                 else:
                     session.resume(conversation_id)
                 yield Started(session.conversation_id)
-                async for event in session.stream_turn(
-                    message, approve=approve_all if confirm else None
-                ):
+                async for event in turn:
                     yield event
                 reusable = True
             except ProviderError:
                 reusable = True
                 raise
             finally:
+                if canceller is not None:
+                    canceller.cancel()
+                await turn.aclose()  # a consumer that left: the turn cleans up now
                 if reusable:
                     self._idle[user] = session
                     while len(self._idle) > self.max_idle:
@@ -197,10 +256,25 @@ class TurnRunner:
                     await self._close(session)
 
     async def aclose(self) -> None:
-        """Close every kept session (at shutdown)."""
+        """Wait for the running turns, then close every kept session (at shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=30)
         while self._idle:
             _, session = self._idle.popitem()
             await self._close(session)
+
+
+_END = object()
+
+
+class _Raised:
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+
+async def _cancel_when(stop: asyncio.Event, session: Any) -> None:
+    await stop.wait()
+    session.cancel()
 
 
 @dataclass
