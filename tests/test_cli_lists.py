@@ -166,6 +166,8 @@ def test_chat_works_on_the_list_given(
         (2, "Write report", "pending", "work"),
         (3, "Book room", "pending", "work"),
     ]
+    system = str(server.chat_requests[0].messages[0]["content"])
+    assert "task list named work; the tools see only it" in system
     # the turn is one undo step of "work"; default's history is untouched
     ok("tasks", "--list", "work", "undo")
     assert [r[1] for r in rows(todo_home)] == ["Buy milk", "Write report"]
@@ -339,3 +341,16 @@ def test_a_bad_list_name_in_a_file_is_reported_with_its_place(
     assert out.code != 0
     assert "'no spaces' is not a valid list name" in out.stderr and "line 3" in out.stderr
     assert not (todo_home / "data" / "todo.db").exists() or rows(todo_home) == []
+
+
+def test_a_conversation_goes_on_with_its_own_list(
+    server: FakeServer, todo_home: Path, offline
+) -> None:
+    server.add_text("Hi.")
+    server.add_tool_call("add_task", {"title": "Book room"})
+    server.add_text("Added.")
+    conv = json.loads(ok("chat", "--list", "work", "--json", "hi"))["conversation_id"]
+    ok("chat", "--conversation", conv, "--json", "add book room")  # no --list given
+    assert rows(todo_home) == [(1, "Book room", "pending", "work")]
+    system = str(server.chat_requests[1].messages[0]["content"])
+    assert "task list named work" in system

@@ -44,6 +44,7 @@ from .events import (
     TurnEnd,
     Usage,
 )
+from .listnames import DEFAULT_LIST
 from .llm import (
     CURRENT_TURN,
     Endpoint,
@@ -116,7 +117,11 @@ def _instructions_fn(
                 budget=budget,
                 touched=touched() if touched is not None else (),
             )
-        return build_instructions(tz, now, task_list)
+        text = build_instructions(tz, now, task_list)
+        list_name = getattr(store, "list_name", DEFAULT_LIST)
+        if list_name != DEFAULT_LIST:  # a validated name: letters, digits, "-", "_", "."
+            text += f"\n\nThe user is on their task list named {list_name}; the tools see only it."
+        return text
 
     return instructions
 

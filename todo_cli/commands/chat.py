@@ -75,6 +75,12 @@ def chat(
         from ..listnames import validate_list_name
 
         list_name = validate_list_name(list_name)
+    elif conversation:
+        from .. import conversations
+
+        # A conversation goes on with the list it talks about.
+        info = conversations.get_conversation(conversation)
+        list_name = info.list_name if info is not None else None
     text = " ".join(message or []).strip()
     if not text and not sys.stdin.isatty():
         from ..textin import read_stdin
