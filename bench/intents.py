@@ -784,7 +784,7 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value:.3f} s"
     if unit == "tokens":
         return f"{value:,.0f} tokens"
-    return f"{value:g}"
+    return f"{value:.3g}"
 
 
 def spinner_figure(ctx: Any) -> Any:
