@@ -550,3 +550,103 @@ def occurrences(
         if moment.date() > anchor.date():
             out.append(_store_form(moment, timed, zone))
     return out
+
+
+# --- other tools' notations (Taskwarrior recur, todo.txt rec:) ----------------------------
+
+_DURATION = re.compile(
+    r"^(\d+)\s*(d|days?|w|wks?|weeks?|mo|mos|months?|q|qtrs?|quarters?|y|yrs?|years?)$"
+)
+_TW_WORDS = {
+    "daily": "every day", "day": "every day", "weekdays": "every weekday",
+    "weekly": "every week", "week": "every week", "biweekly": "every 2 weeks",
+    "fortnight": "every 2 weeks", "monthly": "every month", "month": "every month",
+    "bimonthly": "every 2 months", "quarterly": "every 3 months", "semiannual": "every 6 months",
+    "annual": "every year", "yearly": "every year", "year": "every year",
+    "biannual": "every 2 years", "biyearly": "every 2 years",
+}  # fmt: skip
+
+
+def from_duration(text: str) -> str | None:
+    """A Taskwarrior ``recur`` value ("weekly", "2w", "3mo", "P1W", "weekdays") as a rule in
+    words ("every 2 weeks"), or None when it is not one of ours (hours, minutes...)."""
+    value = (text or "").strip().lower()
+    if value in _TW_WORDS:
+        return _TW_WORDS[value]
+    iso = re.fullmatch(r"p(\d+)([dwmy])", value)
+    if iso:
+        value = iso.group(1) + {"d": "d", "w": "w", "m": "mo", "y": "y"}[iso.group(2)]
+    m = _DURATION.match(value)
+    if not m or int(m.group(1)) < 1:
+        return None
+    n, unit = int(m.group(1)), m.group(2)
+    if unit.startswith("q"):
+        n, unit = 3 * n, "mo"
+    word = {"d": "day", "w": "week", "m": "month", "y": "year"}[unit[0]]
+    return f"every {word}" if n == 1 else f"every {n} {word}s"
+
+
+def to_duration(rule: str) -> str | None:
+    """The rule as a Taskwarrior ``recur`` value ("weekly", "3d", "2mo", "weekdays"), the
+    day-naming parts left to the due date; None when it has none (e.g. no FREQ)."""
+    p = split_rule(rule)
+    freq = p.get("FREQ")
+    n = int(p.get("INTERVAL", "1") or 1)
+    if freq == "WEEKLY" and p.get("BYDAY") == "MO,TU,WE,TH,FR" and n == 1:
+        return "weekdays"
+    names = {"DAILY": ("daily", "d"), "WEEKLY": ("weekly", "w"), "MONTHLY": ("monthly", "mo"),
+             "YEARLY": ("yearly", "y")}  # fmt: skip
+    if freq not in names:
+        return None
+    word, unit = names[freq]
+    return word if n == 1 else f"{n}{unit}"
+
+
+def exact_in_duration(rule: str) -> bool:
+    """Whether ``to_duration`` (with the due date as its anchor) says all the rule says."""
+    p = split_rule(rule)
+    if p.get("FREQ") == "WEEKLY" and p.get("BYDAY") == "MO,TU,WE,TH,FR":
+        return p.get("INTERVAL", "1") == "1" and "BYHOUR" not in p
+    days = p.get("BYDAY", "")
+    one_day = bool(days) and "," not in days and days.isalpha()
+    monthday = p.get("BYMONTHDAY", "")
+    one_monthday = bool(monthday) and ("," not in monthday or p.get("BYSETPOS") == "-1")
+    if p.get("FREQ") == "WEEKLY" and days:
+        return one_day and "BYHOUR" not in p
+    if "BYDAY" in p:
+        return False
+    if p.get("BYMONTHDAY"):
+        return one_monthday and "BYHOUR" not in p
+    return "BYHOUR" not in p
+
+
+def until_date(rule: str) -> date | None:
+    """The rule's UNTIL day, if it has one."""
+    until = split_rule(rule).get("UNTIL")
+    return datetime.strptime(until[:8], "%Y%m%d").date() if until else None
+
+
+def from_rec(value: str) -> str | None:
+    """A todo.txt ``rec:`` value (topydo, SimpleTask: "1w" from completion, "+1w" from the
+    due date; d, w, m, y and b for business days) as a rule in words, or None."""
+    m = re.fullmatch(r"(\+?)(\d+)([dwmyb])", (value or "").strip().lower())
+    if not m or int(m.group(2)) < 1:
+        return None
+    strict, n, unit = m.group(1) == "+", int(m.group(2)), m.group(3)
+    if unit == "b":
+        return "every weekday" if n == 1 and strict else None
+    word = {"d": "day", "w": "week", "m": "month", "y": "year"}[unit]
+    body = word if n == 1 else f"{n} {word}s"
+    return f"every {body}" if strict else f"every! {body}"
+
+
+def to_rec(rule: str, from_: str) -> str | None:
+    """The rule as a todo.txt ``rec:`` value ("+1w", "3d", "+1b"), or None."""
+    p = split_rule(rule)
+    freq = p.get("FREQ")
+    n = int(p.get("INTERVAL", "1") or 1)
+    plus = "" if from_ == "done" else "+"
+    if freq == "WEEKLY" and p.get("BYDAY") == "MO,TU,WE,TH,FR" and n == 1 and plus:
+        return "+1b"
+    unit = {"DAILY": "d", "WEEKLY": "w", "MONTHLY": "m", "YEARLY": "y"}.get(freq or "")
+    return f"{plus}{n}{unit}" if unit else None

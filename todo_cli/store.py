@@ -214,7 +214,7 @@ class TaskQuery:
     ``repeating`` keeps repeating tasks only; ``blocked`` True/False keeps blocked/unblocked
     tasks; ``parent`` keeps the subtasks of that task. ``all_lists`` looks at every list
     instead of the bound one (a whole-database export).
-    Blocked tasks sort after unblocked ones, whatever the sort.
+    Blocked tasks sort after unblocked ones in the "due" and "priority" sorts.
     ``sort``: "due" (soonest first, no due date last), "priority" (high first, then due),
     "created" (oldest first) or "id".
     """
@@ -1624,6 +1624,7 @@ class TaskStore:
         UsageError ("Record 3: ...") and nothing is written. One transaction, one undo step.
         ``parent`` and ``blocked_by`` name the ``id`` of other records of the same import
         (remapped to the new ids; references to records not imported are dropped);
+        ``blocked_by_uuids`` names blockers by uuid (in the import or already stored);
         ``completions`` (a list of {"at", "due"}) brings a repeating task's history along.
         """
         records = list(records)
@@ -1687,6 +1688,9 @@ class TaskStore:
             for rec, task in zip(records, stored, strict=True)
             if task is not None and rec.get("id") is not None
         }
+        wanted = {u for rec in records for u in rec.get("blocked_by_uuids") or []}
+        by_uuid = {u: t.id for u, t in self._fetch_by_uuid(conn, sorted(wanted)).items()}
+        by_uuid.update({t.uuid: t.id for t in stored if t is not None and t.uuid})
         for i, (rec, task) in enumerate(zip(records, stored, strict=True)):
             if task is None:
                 continue
@@ -1702,7 +1706,10 @@ class TaskStore:
                     ],
                 )
             parent = new_id.get(rec.get("parent"))
-            blockers = sorted({new_id[b] for b in rec.get("blocked_by") or [] if b in new_id})
+            found = {new_id[b] for b in rec.get("blocked_by") or [] if b in new_id}
+            found |= {by_uuid[u] for u in rec.get("blocked_by_uuids") or [] if u in by_uuid}
+            found.discard(task.id)
+            blockers = sorted(found)
             if parent is None and not blockers:
                 continue
             after = Task.from_dict(task.to_dict())
@@ -1746,9 +1753,7 @@ class TaskStore:
                 repeat=self._repeat(record.get("repeat")),
                 **_history(record, self.tz),
             )
-            if task.repeat and task.due is None and task.status == "pending":
-                task.due = self._first_due(task.repeat)
-            return task
+            return task  # an imported rule with no due keeps none (completing starts it)
         except UsageError as exc:
             message = exc.message[0].lower() + exc.message[1:]
             raise UsageError(f"Record {index}: {message}", hint=exc.hint) from None
@@ -1963,7 +1968,10 @@ class TaskStore:
         offset = _non_negative(q.offset or 0, "offset")
         order = _ORDER_BY[sort]
         with self._lock:
-            if self._conn.execute("SELECT 1 FROM task_deps LIMIT 1").fetchone():
+            if (
+                sort in ("due", "priority")
+                and self._conn.execute("SELECT 1 FROM task_deps LIMIT 1").fetchone()
+            ):
                 order = f"{_BLOCKED_SQL}, {order}"  # blocked tasks after the unblocked ones
         sql = f"{_TASK_SELECT} {where} ORDER BY {order} LIMIT ? OFFSET ?"
         with self._lock:

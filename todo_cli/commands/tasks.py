@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -694,6 +694,7 @@ def export(
     ] = False,
 ) -> None:
     """Export every task (pending and done) of the current list."""
+    from ..errors import TodoError
     from ..interchange import FORMATS, format_tasks
     from ..store import DatabaseDamagedError, TaskQuery
 
@@ -710,6 +711,11 @@ def export(
                 f"could still be read, of ids 1 to {highest:,} (the others were lost to the "
                 "damage, or deleted before)."
             )
+        if salvaged is None:
+            for task in tasks:
+                if task.done_count:  # a repeating task's past completions go along (json)
+                    with suppress(TodoError):  # (another list's: its last one only)
+                        task.history = store.completions(task.id)  # type: ignore[attr-defined]
     text = format_tasks(tasks, fmt, tz=tz)
     if salvaged:
         sys.stderr.write(clean(salvaged) + "\n")

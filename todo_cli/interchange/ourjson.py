@@ -62,8 +62,10 @@ def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedI
                 stamps[key] = iso_stamp(value, tz)
             except (TypeError, ValueError):
                 raise LineError(place, f"{key} '{value}' is not an ISO 8601 timestamp") from None
+        links = _task_model(item, place, tz)
         result.add(
             record(
+                **links,
                 title=title.strip(),
                 notes=item.get("notes") or None,
                 status=status,
@@ -82,6 +84,42 @@ def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedI
     return result
 
 
+def _task_model(item: dict[str, Any], place: str, tz: tzinfo) -> dict[str, Any]:
+    """wait, repeat, completions and the links between records (parent, blocked_by by the
+    records' ``id``), checked for their types; the store validates the values."""
+    out: dict[str, Any] = {}
+    wait = item.get("wait")
+    if wait not in (None, ""):
+        if not isinstance(wait, str):
+            raise LineError(place, "wait must be an ISO 8601 string")
+        try:
+            out["wait"] = iso_due(wait, tz)
+        except ValueError:
+            raise LineError(place, f"'{wait}' is not a valid wait date (ISO 8601)") from None
+    repeat = item.get("repeat")
+    if repeat is not None:
+        if not isinstance(repeat, (dict, str)):
+            raise LineError(place, "repeat must be an object or a rule in words")
+        out["repeat"] = repeat
+    for key in ("id", "parent"):
+        value = item.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise LineError(place, f"{key} must be a task id (a whole number)")
+        if value is not None:
+            out[key] = value
+    blocked = item.get("blocked_by")
+    if blocked is not None:
+        if not isinstance(blocked, list) or any(
+            isinstance(b, bool) or not isinstance(b, int) for b in blocked
+        ):
+            raise LineError(place, "blocked_by must be a list of task ids")
+        out["blocked_by"] = blocked
+    for key in ("completions", "last_done"):
+        if item.get(key) is not None:
+            out[key] = item[key]
+    return out
+
+
 def json_array(items: Iterable[Any]) -> str:
     """A JSON array with one compact object per line (the shape `task export` prints).
 
@@ -96,4 +134,13 @@ def json_array(items: Iterable[Any]) -> str:
 
 def export_json(tasks: Iterable[Any]) -> str:
     """Our own format: a JSON array of ``Task.to_dict()``, the same shape as ``list --json``."""
-    return json_array(t.to_dict() for t in tasks)
+    return json_array(_with_history(t) for t in tasks)
+
+
+def _with_history(t: Any) -> dict[str, Any]:
+    """``to_dict``, plus the completion records the exporter attached (``history``)."""
+    data: dict[str, Any] = t.to_dict()
+    history = getattr(t, "history", None)
+    if history:
+        data["completions"] = history
+    return data

@@ -25,24 +25,50 @@ _NAMESPACE = uuid_mod.UUID("5c1f0c1e-3d53-4c1b-9f43-6f1f3c7f2a10")
 # Fields todo maps onto its own; `id` and `urgency` are computed by Taskwarrior itself.
 MAPPED = frozenset(
     ("uuid", "description", "status", "entry", "modified", "end", "due", "priority")
-    + ("project", "tags", "annotations")
+    + ("project", "tags", "annotations", "wait", "depends", "recur", "until")
 )
+INSTANCES = "taskwarrior_instances"  # extra key: the instance records a template collapsed
 COMPUTED = frozenset(("id", "urgency"))
 _BASIC = re.compile(r"(\d{8})T(\d{2})(\d{2})(\d{2})?(Z?)")
 
 
 def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedImport:
-    """Records from `task export` (array, or one object per line)."""
+    """Records from `task export` (array, or one object per line).
+
+    A recurring task (the template, ``status: recurring``, and the instances Taskwarrior
+    made from it, ``parent`` = the template's uuid) becomes one repeating task: the rule from
+    ``recur`` and ``until``, the due of its first pending instance, and the completed
+    instances as its past completions. ``wait`` (or else ``scheduled``) is the hide-until
+    date; ``depends`` (uuids) the tasks it is blocked by.
+    """
     result = ParsedImport(format="taskwarrior")
+    items = list(items)
+    templates = {
+        item["uuid"]: item
+        for _place, _line, item in items
+        if isinstance(item, dict) and item.get("status") == "recurring" and item.get("uuid")
+    }
+    instances: dict[str, list[dict[str, Any]]] = {}
+    for _place, _line, item in items:
+        if isinstance(item, dict) and item.get("status") != "recurring":
+            parent = item.get("parent")
+            if isinstance(parent, str) and parent in templates:
+                instances.setdefault(parent, []).append(item)
+    merged = 0
     for place, lineno, item in items:
         if not isinstance(item, dict):
             raise LineError(place, "expected a JSON object for each task")
         status = item.get("status") or "pending"
-        if status in ("deleted", "recurring"):
-            # Deleted tasks are history; a recurring parent is a template for its instances.
-            result.count(result.skipped, "deleted" if status == "deleted" else "recurring template")
+        if status == "deleted" and item.get("parent") not in templates:
+            result.count(result.skipped, "deleted")  # deleted tasks are history
+            continue
+        if item.get("parent") in templates and status != "recurring":
+            merged += 1  # part of its template's repeating task
             continue
         rec = to_record(item, place, tz)
+        _task_model_fields(rec, item, instances.get(item.get("uuid") or "", []), place, tz)
+        if status == "recurring" and rec.get("repeat") is None:
+            result.count(result.lossy, "recur (not in days, weeks, months or years)")
         kept = {k: v for k, v in item.items() if k not in COMPUTED}
         for key in kept:
             if key not in MAPPED:
@@ -50,14 +76,75 @@ def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedI
         if (item.get("priority") or "") not in PRIORITY_IN:
             result.count(result.kept, "priority (not H, M or L)")
         rec["extra"] = {"taskwarrior": kept}
+        if instances.get(item.get("uuid") or ""):
+            rec["extra"][INSTANCES] = [
+                {k: v for k, v in i.items() if k not in COMPUTED} for i in instances[item["uuid"]]
+            ]
         result.add(rec, lineno, place)
+    if merged:
+        result.notes.append(
+            f"{merged:,} recurring instance{'s' if merged != 1 else ''} became part of "
+            "their repeating task (past ones are its completions)."
+        )
     return result
+
+
+def _task_model_fields(
+    rec: dict[str, Any],
+    item: dict[str, Any],
+    instances: list[dict[str, Any]],
+    place: str,
+    tz: tzinfo,
+) -> None:
+    """wait, blocked-by uuids and the repeat rule of one record (in place)."""
+    from ..repeat import from_duration
+
+    for key in ("wait", "scheduled"):
+        value = item.get(key)
+        if value not in (None, "") and rec.get("wait") is None:
+            rec["wait"] = _due_form(parse_date(value, tz, place, key), tz)
+    depends = item.get("depends")
+    if isinstance(depends, str):
+        depends = [d for d in depends.split(",") if d.strip()]
+    if isinstance(depends, list):
+        rec["blocked_by_uuids"] = [d.strip() for d in depends if isinstance(d, str)]
+    if item.get("status") != "recurring":
+        return
+    words = item.get("todo_repeat") or from_duration(str(item.get("recur") or ""))
+    if not words:
+        rec["status"] = "pending"
+        return
+    until = item.get("until")
+    if until not in (None, "") and "until" not in str(words):
+        day = parse_date(until, tz, place, "until").astimezone(tz).date()
+        words = f"{words} until {day.isoformat()}"
+    rec["repeat"] = str(words)
+    pending = [i for i in instances if i.get("status") in ("pending", "waiting") and i.get("due")]
+    if pending:
+        dues = [parse_date(i["due"], tz, place, "due") for i in pending]
+        rec["due"] = _due_form(min(dues), tz)
+    done = [i for i in instances if i.get("status") == "completed" and i.get("end")]
+    history = []
+    for i in done:
+        end = parse_date(i["end"], tz, place, "end")
+        due = parse_date(i["due"], tz, place, "due") if i.get("due") else None
+        history.append((end, {"at": iso(end.astimezone(tz)), "due": _due_form(due, tz)}))
+    if history:
+        rec["completions"] = [h for _end, h in sorted(history, key=lambda pair: pair[0])]
+
+
+def _due_form(moment: datetime | None, tz: tzinfo) -> str | None:
+    """A Taskwarrior moment as todo stores a due: local midnight is a plain date."""
+    if moment is None:
+        return None
+    local = moment.astimezone(tz)
+    return local.date().isoformat() if local.time() == time(0) else iso(local)
 
 
 def to_record(item: dict[str, Any], place: str, tz: tzinfo) -> dict[str, Any]:
     """The todo fields of one Taskwarrior record (``extra`` not set)."""
     status = item.get("status") or "pending"
-    if status not in ("pending", "waiting", "completed"):
+    if status not in ("pending", "waiting", "completed", "recurring", "deleted"):
         raise LineError(place, f"unknown Taskwarrior status '{status}'")
     description = item.get("description")
     if not isinstance(description, str) or not description.strip():
@@ -167,12 +254,40 @@ def _date(text: str, place: str, key: str) -> date:
 
 
 def export_taskwarrior(tasks: Iterable[Any], *, tz: tzinfo | None = None) -> str:
-    """A JSON array that `task import` accepts (Taskwarrior 2.6 and 3.x)."""
+    """A JSON array that `task import` accepts (Taskwarrior 2.6 and 3.x).
+
+    A repeating task is a recurring template (``recur``, ``due``, ``until``) from which
+    Taskwarrior makes the instances; one imported from Taskwarrior and not changed since
+    goes back with the instances it came with."""
     tz = tz or local_tz()
-    return json_array(to_taskwarrior(t, tz) for t in tasks)
+    tasks = list(tasks)
+    uuids = {t.id: task_uuid(t) for t in tasks}
+    out: list[dict[str, Any]] = []
+    for t in tasks:
+        rec = to_taskwarrior(t, tz, uuids)
+        out.append(rec)
+        kept = (getattr(t, "extra", None) or {}).get(INSTANCES)
+        if kept and rec.get("status") == "recurring" and _unchanged(t, tz):
+            out.extend(kept)
+    return json_array(out)
 
 
-def to_taskwarrior(t: Any, tz: tzinfo) -> dict[str, Any]:
+def task_uuid(t: Any) -> str:
+    return getattr(t, "uuid", "") or str(uuid_mod.uuid5(_NAMESPACE, f"{t.id}/{t.created_at}"))
+
+
+def _unchanged(t: Any, tz: tzinfo) -> bool:
+    """Imported from Taskwarrior and not changed in todo since (every change stamps it)."""
+    raw = ((getattr(t, "extra", None) or {}).get("taskwarrior")) or None
+    if not isinstance(raw, dict):
+        return False
+    try:
+        return to_record(raw, "", tz)["updated_at"] == t.updated_at
+    except LineError:
+        return False
+
+
+def to_taskwarrior(t: Any, tz: tzinfo, uuids: dict[int, str] | None = None) -> dict[str, Any]:
     """One task as a Taskwarrior record: the record it came from (if any), with todo's
     value written for every field that changed in todo since."""
     raw = ((getattr(t, "extra", None) or {}).get("taskwarrior")) or None
@@ -187,8 +302,8 @@ def to_taskwarrior(t: Any, tz: tzinfo) -> dict[str, Any]:
     def changed(name: str) -> bool:
         return seen is None or seen[name] != getattr(t, name)
 
-    task_uuid = getattr(t, "uuid", "") or str(uuid_mod.uuid5(_NAMESPACE, f"{t.id}/{t.created_at}"))
-    out["uuid"] = task_uuid
+    out["uuid"] = task_uuid(t)
+    unchanged = seen is not None and seen["updated_at"] == t.updated_at
     if changed("title"):
         out["description"] = t.title
     if changed("status"):
@@ -201,7 +316,8 @@ def to_taskwarrior(t: Any, tz: tzinfo) -> dict[str, Any]:
         _put(
             out, "end", stamp(t.completed_at, tz) if t.status == "done" and t.completed_at else None
         )
-    if changed("due"):
+    template = isinstance(raw, dict) and raw.get("status") == "recurring"
+    if changed("due") and not (unchanged and template):  # a template keeps its own due
         _put(out, "due", stamp(t.due, tz) if t.due else None)
     if changed("priority"):
         _put(out, "priority", PRIORITY_OUT.get(t.priority))
@@ -211,7 +327,41 @@ def to_taskwarrior(t: Any, tz: tzinfo) -> dict[str, Any]:
         _put(out, "tags", list(t.tags) or None)
     if changed("notes"):
         _put(out, "annotations", _annotations(t, raw, tz))
+    if not unchanged:
+        _task_model_out(out, t, tz, uuids or {}, raw)
     return out
+
+
+def _task_model_out(
+    out: dict[str, Any], t: Any, tz: tzinfo, uuids: dict[int, str], raw: Any
+) -> None:
+    """wait, depends and the repeat rule, from todo's values."""
+    from ..repeat import exact_in_duration, from_duration, to_duration, until_date
+
+    wait = getattr(t, "wait", None)
+    _put(out, "wait", stamp(wait, tz) if wait else None)
+    blockers = [uuids[b] for b in getattr(t, "blocked_by", None) or [] if b in uuids]
+    if blockers and isinstance(raw, dict) and isinstance(raw.get("depends"), str):
+        _put(out, "depends", ",".join(blockers))  # as Taskwarrior 2.5 wrote it
+    else:
+        _put(out, "depends", blockers or None)
+    rule = getattr(t, "repeat", None)
+    recur = to_duration(rule["rule"]) if rule and t.due and t.status != "done" else None
+    for key in ("recur", "until", "mask", "rtype", "todo_repeat"):
+        out.pop(key, None)
+    if recur is None or rule is None:
+        if out.get("status") == "recurring":
+            out["status"] = "completed" if t.status == "done" else "pending"
+        return
+    out["status"] = "recurring"
+    out["recur"] = recur
+    until = until_date(rule["rule"])
+    if until is not None:
+        out["until"] = stamp(until.isoformat(), tz)
+    if rule.get("from") == "done" or not exact_in_duration(rule["rule"]):
+        out["todo_repeat"] = rule.get("text")  # what recur cannot say, for todo
+    elif rule.get("text") != from_duration(recur):
+        out["todo_repeat"] = rule.get("text")  # "every monday", not just "every week"
 
 
 def _annotations(t: Any, raw: Any, tz: tzinfo) -> list[dict[str, Any]] | None:

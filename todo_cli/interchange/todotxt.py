@@ -95,7 +95,17 @@ def _kind(tok: str, done: bool) -> str:
         return "time"
     if done and tok.startswith("pri:") and re.fullmatch(r"[A-Za-z]", tok[4:]):
         return "pri"
+    if tok.startswith("t:") and DATE_RE.match(tok[2:]):
+        return "t"
+    if tok.startswith("rec:") and _rec_words(tok[4:]):
+        return "rec"
     return "word"
+
+
+def _rec_words(value: str) -> str | None:
+    from ..repeat import from_rec
+
+    return from_rec(value)
 
 
 def fields_of(line: Line, lineno: int, tz: tzinfo) -> dict[str, Any]:
@@ -105,6 +115,8 @@ def fields_of(line: Line, lineno: int, tz: tzinfo) -> dict[str, Any]:
     project: str | None = None
     due_day: str | None = None
     due_time: str | None = None
+    wait: str | None = None
+    repeat: str | None = None
     for tok in line.body:
         kind = _kind(tok, line.done)
         if kind == "+":
@@ -119,10 +131,14 @@ def fields_of(line: Line, lineno: int, tz: tzinfo) -> dict[str, Any]:
             due_day = tok[4:]
         elif kind == "time":
             due_time = tok[len(TIME_KEY) + 1 :]
+        elif kind == "t":
+            wait = _date(tok[2:], lineno).isoformat()
+        elif kind == "rec":
+            repeat = _rec_words(tok[4:])
         elif kind == "word":
             words.append(tok)
     due = _due(due_day, due_time, lineno, tz) if due_day else None
-    title = " ".join(words) or " ".join(t for t in line.body if _kind(t, line.done) in "+@")
+    title = " ".join(words) or " ".join(t for t in line.body if _kind(t, line.done) in ("+", "@"))
     if not title:
         raise LineError(lineno, f"the task has no text: '{line.text.strip()}'")
     created_at = _midnight(line.created, tz) if line.created else None
@@ -139,6 +155,8 @@ def fields_of(line: Line, lineno: int, tz: tzinfo) -> dict[str, Any]:
         created_at=created_at,
         updated_at=completed_at or created_at,
         completed_at=completed_at,
+        wait=wait,
+        repeat=repeat,
     )
 
 
@@ -209,9 +227,11 @@ def to_line(t: Any, tz: tzinfo) -> str:
 
 
 def _says_the_same(raw: Line, seen: dict[str, Any], t: Any, tz: tzinfo) -> bool:
-    for name in ("title", "status", "priority", "due", "tags", "project"):
+    for name in ("title", "status", "priority", "due", "tags", "project", "wait"):
         if seen[name] != getattr(t, name):
             return False
+    if _rec_token(t) != next((tok for tok in raw.body if _kind(tok, raw.done) == "rec"), None):
+        return False
     if raw.created and (
         not t.created_at or local_date(t.created_at, tz) != raw.created.isoformat()
     ):
@@ -259,7 +279,35 @@ def _due_tokens(t: Any, tz: tzinfo) -> tuple[str | None, str | None]:
     return f"due:{local.date().isoformat()}", f"{TIME_KEY}:{local:%H.%M}"
 
 
+def _rec_token(t: Any) -> str | None:
+    """rec:+1w (from the due) / rec:3d (from completion) for a repeating task."""
+    from ..repeat import to_rec
+
+    rule = getattr(t, "repeat", None)
+    value = to_rec(rule["rule"], rule.get("from") or "due") if rule else None
+    return f"rec:{value}" if value else None
+
+
+def _wait_token(t: Any, tz: tzinfo) -> str | None:
+    wait = getattr(t, "wait", None)
+    if not wait:
+        return None
+    return f"t:{wait if DATE_RE.match(wait) else local_date(wait, tz)}"
+
+
 def _body(t: Any, raw: Line | None, tz: tzinfo) -> list[str]:
+    out = _body_core(t, raw, tz)
+    extra = {"t": _wait_token(t, tz), "rec": _rec_token(t)}
+    if raw is not None:  # where the line had them
+        for i, tok in enumerate(out):
+            kind = _kind(tok, raw.done)
+            if kind in extra:
+                out[i] = extra.pop(kind) or ""
+    out.extend(tok for tok in extra.values() if tok)
+    return [tok for tok in out if tok]
+
+
+def _body_core(t: Any, raw: Line | None, tz: tzinfo) -> list[str]:
     due_tok, time_tok = _due_tokens(t, tz)
     tags = list(t.tags)
     if raw is None:
@@ -296,6 +344,9 @@ def _body(t: Any, raw: Line | None, tz: tzinfo) -> list[str]:
         elif kind == "time" and time_tok and "time" not in placed:
             out.append(time_tok)
             placed.add("time")
+        elif kind in ("t", "rec") and kind not in placed:
+            out.append(tok)  # replaced by todo's value in _body
+            placed.add(kind)
     if not same_title and not title_placed:
         out[:0] = t.title.split()
     if t.project and t.project not in placed:
