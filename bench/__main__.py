@@ -33,15 +33,25 @@ from .harness import (
     unavailable,
 )
 
-SECTIONS = ("startup", "store", "agent", "tokens", "intents", "memory", "server")
+SECTIONS = ("startup", "store", "import", "agent", "tokens", "intents", "memory", "server")
 
 
 def _section_module(name: str) -> ModuleType:
-    from . import agent_bench, intents, memory, server_bench, startup, store_bench, tokens
+    from . import (
+        agent_bench,
+        import_bench,
+        intents,
+        memory,
+        server_bench,
+        startup,
+        store_bench,
+        tokens,
+    )
 
     return {
         "startup": startup,
         "store": store_bench,
+        "import": import_bench,
         "agent": agent_bench,
         "tokens": tokens,
         "intents": intents,

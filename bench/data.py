@@ -107,3 +107,36 @@ def to_taskwarrior(records: list[dict[str, Any]], *, seed: int = 42) -> list[dic
             task["annotations"] = [{"entry": entry, "description": rec["notes"]}]
         out.append(task)
     return out
+
+
+def taskwarrior_export(
+    n: int, *, seed: int = 42, today: date | None = None
+) -> list[dict[str, Any]]:
+    """``n`` records shaped like a real `task export`: every record its own entry and
+    modified stamps over the past year, a fifth completed (with ``end``), annotations with
+    their own stamps, a UDA (``estimate``) on some and a ``wait`` on a few."""
+    rng = random.Random(seed)
+    base = datetime.combine(today or date.today(), datetime.min.time(), tzinfo=UTC)
+    out: list[dict[str, Any]] = []
+    for rec, task in zip(
+        generate_tasks(n, seed=seed, today=today),
+        to_taskwarrior(generate_tasks(n, seed=seed, today=today), seed=seed),
+        strict=True,
+    ):
+        entry = base - timedelta(seconds=rng.randint(3_600, 365 * 86_400))
+        modified = entry + timedelta(seconds=rng.randint(0, 30 * 86_400))
+        task["entry"], task["modified"] = _tw_time(entry), _tw_time(modified)
+        if rng.random() < 0.2:
+            task["status"] = "completed"
+            task["end"] = task["modified"]
+        if rec.get("notes"):
+            task["annotations"] = [
+                {"entry": _tw_time(entry + timedelta(seconds=i * 60)), "description": part}
+                for i, part in enumerate(rec["notes"].split(" ", 1))
+            ]
+        if rng.random() < 0.5:
+            task["estimate"] = str(rng.choice((15, 30, 60, 120)))
+        if rng.random() < 0.05:
+            task["wait"] = _tw_time(base + timedelta(days=rng.randint(1, 30)))
+        out.append(task)
+    return out

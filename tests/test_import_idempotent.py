@@ -182,3 +182,36 @@ def test_upgrade_gives_every_task_a_uuid_and_keeps_old_undo(tmp_path: Path):
         assert result.label == "add 'Two'"
         assert [t.title for t in store.query(TaskQuery(status=None))] == ["One"]
         assert store.add("Three").uuid not in uuids
+
+
+def test_a_bulk_import_stores_what_single_writes_would(tmp_path: Path):
+    """Plain new tasks are written together; they must read back exactly as returned, be
+    searchable, carry their tags, and undo as one step."""
+    with TaskStore(tmp_path / "t.db", tz=NY) as store:
+        store.add("Already here", tags=["old"])
+        records = [
+            {
+                "title": f"Task {i}",
+                "notes": "note" if i % 2 else None,
+                "tags": ["bulk", f"t{i % 3}"],
+                "due": "2026-12-01" if i % 4 else "2026-12-01T17:00:00-05:00",
+                "project": "p" if i % 5 else None,
+                "uuid": f"00000000-0000-4000-8000-{i:012d}",
+                "extra": {"taskwarrior": {"estimate": str(i)}} if i % 3 else None,
+            }
+            for i in range(1, 1201)  # over the size where the import widens SQLite's cache
+        ]
+        with store.group("import"):
+            result = store.import_tasks(records)
+        assert len(result.added) == 1200
+        assert [t.id for t in result.added] == list(range(2, 1202))
+        for task in result.added[:50] + result.added[-50:]:
+            assert store.get(task.id) == task
+        assert len(store.search("bulk", limit=None)) == 1200
+        assert store.count(TaskQuery(status=None, tag="t1")) == 400
+        # due keys: the date-only ones sort after the timed one on the same day
+        first = store.query(TaskQuery(sort="due", limit=1))[0]
+        assert first.due == "2026-12-01T17:00:00-05:00"
+        store.undo()
+        assert [t.title for t in store.query(TaskQuery(status=None))] == ["Already here"]
+        assert store.add("Next").id == 1202  # ids are never reused

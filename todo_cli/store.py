@@ -1086,6 +1086,45 @@ class TaskStore:
         start, end = dates.due_bounds(due, tz=self.tz)
         return start if start == end else end - 1
 
+    _COLUMNS = (
+        "title, notes, status, priority, due, due_ts, project, created_at, updated_at,"
+        " completed_at, list, uuid, extra, wait, wait_ts, parent_id, repeat, repeat_rule,"
+        " repeat_from, repeat_left, done_count"
+    )
+
+    def _row(
+        self,
+        task: Task,
+        due_ts: Callable[[str | None], int | None] | None = None,
+        extra_json: str | None = None,
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The ``tasks`` columns a task is stored in, and its values for them (``extra_json``:
+        ``task.extra`` already encoded)."""
+        due_ts = due_ts or self._due_ts
+        if extra_json is None and task.extra:
+            extra_json = json.dumps(task.extra, ensure_ascii=False)
+        values = (
+            task.title,
+            task.notes,
+            task.status,
+            task.priority,
+            task.due,
+            due_ts(task.due),
+            task.project,
+            task.created_at,
+            task.updated_at,
+            task.completed_at,
+            task.list_name,
+            task.uuid,
+            extra_json,
+            task.wait,
+            self._wait_ts(task.wait),
+            task.parent,
+            *_repeat_columns(task.repeat),
+            task.done_count,
+        )
+        return self._COLUMNS, values
+
     def _write(
         self, conn: sqlite3.Connection, before: Task | None, after: Task | None, group_id: str
     ) -> Task | None:
@@ -1103,29 +1142,7 @@ class TaskStore:
         else:
             if not after.uuid:
                 after.uuid = before.uuid if before is not None and before.uuid else new_uuid()
-            values = (
-                after.title,
-                after.notes,
-                after.status,
-                after.priority,
-                after.due,
-                self._due_ts(after.due),
-                after.project,
-                after.created_at,
-                after.updated_at,
-                after.completed_at,
-                after.list_name,
-                after.uuid,
-                json.dumps(after.extra, ensure_ascii=False) if after.extra else None,
-                after.wait,
-                self._wait_ts(after.wait),
-                after.parent,
-                *_repeat_columns(after.repeat),
-                after.done_count,
-            )
-            cols = "title, notes, status, priority, due, due_ts, project, created_at, "
-            cols += "updated_at, completed_at, list, uuid, extra, wait, wait_ts, parent_id, "
-            cols += "repeat, repeat_rule, repeat_from, repeat_left, done_count"
+            cols, values = self._row(after)
             if before is None:
                 if after.id:
                     cur = conn.execute(
@@ -1201,6 +1218,14 @@ class TaskStore:
         return dates.due_bounds(wait, tz=self.tz)[0]
 
     # --- validation ----------------------------------------------------------------------
+
+    def _memo_due(self, value: Any, memo: dict[tuple[str, Any], Any]) -> str | None:
+        if not isinstance(value, str):
+            return self._due(value)
+        key = ("due", value)
+        if key not in memo:
+            memo[key] = self._due(value)
+        return memo[key]  # type: ignore[no-any-return]
 
     def _due(self, value: Any) -> str | None:
         if value is None:
@@ -1628,18 +1653,42 @@ class TaskStore:
         ``completions`` (a list of {"at", "due"}) brings a repeating task's history along.
         """
         records = list(records)
+        memo: dict[tuple[str, Any], Any] = {}
         tasks = [
-            self._task_from_record(i, rec, keep_lists=keep_lists)
+            self._task_from_record(i, rec, keep_lists=keep_lists, memo=memo)
             for i, rec in enumerate(records, start=1)
         ]
         result = ImportResult()
         if not tasks:
             return result
         label = f"import {len(tasks)} task{'s' if len(tasks) != 1 else ''}"
+        big = len(tasks) > 1000
+        if big:
+            # Random uuids land all over their index: give a big import the pages it needs
+            # in memory (64 MB at most, only while it runs) instead of rereading them.
+            self._conn.execute("PRAGMA cache_size = -65536")
+        try:
+            self._import(records, tasks, label, keep_lists, result)
+        finally:
+            if big:
+                self._conn.execute("PRAGMA cache_size = -2000")  # SQLite's default again
+        if result.added or result.updated:
+            self._optimize(analyze=True)  # a bulk import changes the planner's best choices
+        return result
+
+    def _import(
+        self,
+        records: list[Any],
+        tasks: list[Task],
+        label: str,
+        keep_lists: bool,
+        result: ImportResult,
+    ) -> None:
         with self.group(label), self._transaction() as conn:
             known = self._fetch_by_uuid(conn, [t.uuid for t in tasks if t.uuid])
             group_id = ""
             written: list[Task | None] = []
+            new: list[Task] = []  # plain new tasks, written together (few statements, linear)
             for rec, task in zip(records, tasks, strict=True):
                 old = known.get(task.uuid) if task.uuid else None
                 if old is not None and not _newer(rec, task, old):
@@ -1647,6 +1696,15 @@ class TaskStore:
                     written.append(None)
                     continue
                 group_id = group_id or self._group_id(conn)
+                if old is None and not task.blocked_by and not task.done_count:
+                    task.uuid = task.uuid or new_uuid()
+                    known[task.uuid] = task
+                    new.append(task)
+                    written.append(task)
+                    continue
+                if new:  # an update may be of a task added just before: write those first
+                    result.added += self._insert_new(conn, new, group_id)
+                    new = []
                 if old is not None:
                     task.id = old.id
                     if not (keep_lists and isinstance(rec, dict) and rec.get("list")):
@@ -1656,14 +1714,59 @@ class TaskStore:
                 known[stored.uuid] = stored
                 written.append(stored)
                 (result.added if old is None else result.updated).append(stored)
+            if new:
+                result.added += self._insert_new(conn, new, group_id)
             if group_id:
                 self._import_links(conn, records, written, group_id)
                 latest = {t.id: t for t in written if t is not None}
                 result.added = [latest.get(t.id, t) for t in result.added]
                 result.updated = [latest.get(t.id, t) for t in result.updated]
-        if result.added or result.updated:
-            self._optimize(analyze=True)  # a bulk import changes the planner's best choices
-        return result
+
+    def _insert_new(self, conn: sqlite3.Connection, tasks: list[Task], group_id: str) -> list[Task]:
+        """Add new tasks (no dependencies, no completions yet) as ``_write`` would, with one
+        statement per table for all of them: rows with the next ids, tags, FTS, journal."""
+        (top,) = conn.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM tasks), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0))"
+        ).fetchone()
+        due_keys: dict[str | None, int | None] = {}
+
+        def due_ts(due: str | None) -> int | None:
+            if due not in due_keys:
+                due_keys[due] = self._due_ts(due)
+            return due_keys[due]
+
+        rows = []
+        journal = []
+        cols = self._COLUMNS
+        for offset, task in enumerate(tasks, start=1):
+            task.id = top + offset
+            extra_json = json.dumps(task.extra, ensure_ascii=False) if task.extra else None
+            cols, values = self._row(task, due_ts, extra_json)
+            rows.append((task.id, *values))
+            # The journal entry is _dump(task), with the extra encoded only once.
+            state = task.to_dict()
+            del state["extra"]
+            state["extra"] = None  # last, so the encoded extra can take the place of null
+            text = json.dumps(state, ensure_ascii=False)
+            if extra_json is not None:
+                text = text[: -len("null}")] + extra_json + "}"
+            journal.append((group_id, task.id, text))
+        marks = ", ".join("?" * len(rows[0]))
+        conn.executemany(f"INSERT INTO tasks (id, {cols}) VALUES ({marks})", rows)
+        conn.executemany(
+            "INSERT INTO task_tags (task_id, tag, position) VALUES (?, ?, ?)",
+            [(t.id, tag, i) for t in tasks for i, tag in enumerate(t.tags)],
+        )
+        conn.executemany(
+            "INSERT INTO tasks_fts (rowid, title, notes, tags, project) VALUES (?, ?, ?, ?, ?)",
+            [(t.id, t.title, t.notes or "", " ".join(t.tags), t.project or "") for t in tasks],
+        )
+        conn.executemany(
+            "INSERT INTO journal (group_id, task_id, before, after) VALUES (?, ?, NULL, ?)",
+            journal,
+        )
+        return tasks
 
     def _fetch_by_uuid(self, conn: sqlite3.Connection, uuids: list[str]) -> dict[str, Task]:
         found: dict[str, Task] = {}
@@ -1716,16 +1819,38 @@ class TaskStore:
             after.parent, after.blocked_by = parent, blockers
             stored[i] = self._write(conn, task, after, group_id)
 
-    def _task_from_record(self, index: int, record: Any, *, keep_lists: bool = False) -> Task:
+    def _task_from_record(
+        self,
+        index: int,
+        record: Any,
+        *,
+        keep_lists: bool = False,
+        memo: dict[tuple[str, Any], Any] | None = None,
+    ) -> Task:
+        """One import record as a task (validated). ``memo`` keeps the stamps and due dates
+        already read during one import: real files repeat them a lot."""
+        memo = {} if memo is None else memo
+
+        def stamp(name: str) -> str | None:
+            value = record.get(name)
+            key = (name, value)
+            if not isinstance(value, str):
+                return _timestamp(value, name, self.tz)
+            if key not in memo:
+                memo[key] = _timestamp(value, name, self.tz)
+            return memo[key]  # type: ignore[no-any-return]
+
         try:
             if not isinstance(record, dict):
                 raise UsageError("expected an object with at least a title.")
             if "title" not in record:
                 raise UsageError("the title is missing.")
-            now = self._stamp()
-            created = _timestamp(record.get("created_at"), "created_at", self.tz) or now
-            updated = _timestamp(record.get("updated_at"), "updated_at", self.tz) or created
-            completed = _timestamp(record.get("completed_at"), "completed_at", self.tz)
+            if ("now", None) not in memo:
+                memo[("now", None)] = self._stamp()
+            now = memo[("now", None)]
+            created = stamp("created_at") or now
+            updated = stamp("updated_at") or created
+            completed = stamp("completed_at")
             status = _status(record.get("status") or "pending")
             if status == "done" and completed is None:
                 completed = updated
@@ -1740,7 +1865,7 @@ class TaskStore:
                 notes=_text(record.get("notes"), "notes"),
                 status=status,
                 priority=_priority(record.get("priority")),
-                due=self._due(record.get("due")),
+                due=self._memo_due(record.get("due"), memo),
                 tags=_tags(record.get("tags") or ()),
                 project=_text(record.get("project"), "project"),
                 created_at=created,

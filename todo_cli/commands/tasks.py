@@ -7,6 +7,7 @@ are imported at module level; rich, the store and the config load inside the com
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -773,12 +774,25 @@ def import_(
     All or nothing: a bad line is reported with its number and nothing is imported.
     `todo tasks undo` removes a whole import again.
     """
-    from ..errors import UsageError
-    from ..interchange import IMPORT_FORMATS, import_report, match_lines, parse_tasks
-    from ..store import TaskQuery
+    from ..interchange import IMPORT_FORMATS
 
     fmt = _choice(fmt, IMPORT_FORMATS, "--format")
     text, source = _read_input(file)
+    # A big import builds hundreds of thousands of small objects that all stay alive: the
+    # cyclic garbage collector would scan them again and again for nothing (a third of
+    # the time at 100,000 records). Nothing here makes cycles; it runs again at the end.
+    gc.disable()
+    try:
+        _import(text, fmt, file, source, keep_lists=keep_lists)
+    finally:
+        gc.enable()
+
+
+def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) -> None:
+    from ..errors import UsageError
+    from ..interchange import import_report, match_lines, parse_tasks
+    from ..store import TaskQuery
+
     with _store() as (store, tz):
         store.origin = _origin("import")
         parsed = parse_tasks(

@@ -212,6 +212,19 @@ def parse_date(value: Any, tz: tzinfo, place: str, key: str) -> datetime:
         return _epoch(value, place, key)
     if isinstance(value, str):
         text = value.strip()
+        if len(text) == 16 and text[8] == "T" and text[15] == "Z":  # what `task export` writes
+            try:
+                return datetime(
+                    int(text[0:4]),
+                    int(text[4:6]),
+                    int(text[6:8]),
+                    int(text[9:11]),
+                    int(text[11:13]),
+                    int(text[13:15]),
+                    tzinfo=UTC,
+                )
+            except ValueError:
+                pass
         if text.isdigit():
             if len(text) == 8:
                 day = _date(text, place, key)
