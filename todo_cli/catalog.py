@@ -551,6 +551,7 @@ def resolve_source(
     cfg = settings.provider_config(prov.name)
     url = cfg.require_base_url(base_url)
     key = cfg.api_key if cfg.api_key and cfg.api_key != "not-needed" else None
+    cfg.check_key_destination(url, flag=bool(base_url))  # the key goes with the request
     return Source(
         provider=prov.name,
         label=prov.label,

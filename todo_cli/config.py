@@ -32,6 +32,9 @@ DOTENV_NAME = ".env"
 
 # Where a value came from, highest precedence first.
 SOURCES = ("flag", "env", ".env", "config", "default")
+# How much a place is trusted to choose where a key goes: a `.env` in whatever folder the
+# command runs in least, the built-in URLs (each provider's own host) most.
+TRUST = {".env": 1, "config": 2, "env": 3, "flag": 4, "default": 5}
 
 
 # --------------------------------------------------------------------------- data locations
@@ -542,6 +545,23 @@ def _unknown_keys(data: Mapping[str, Any], prefix: str = "") -> list[str]:
 # --------------------------------------------------------------------------- settings
 
 
+def _origin(url: str) -> str:
+    """The origin of a URL, "https://host:port" (no port when it is the default)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    scheme = (parts.scheme or "https").lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    if port is not None and port != default:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """Everything needed to talk to one provider, resolved through the precedence."""
@@ -551,6 +571,11 @@ class ProviderConfig:
     model: str | None
     api_key: str | None = field(repr=False)  # never in reprs, logs or tracebacks
     key_source: str | None  # "flag" | "env" | ".env" | "config", None when there is no key
+    base_url_source: str = "default"  # where base_url came from (a SOURCES name)
+    # The base URL chosen where the key is set or in a more trusted place (None: the same
+    # as base_url): the one host the key may go to when base_url comes from less trusted.
+    key_base_url: str | None = None
+    where: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
 
     def require_key(self) -> str:
         """The API key, or a ProviderError (exit 4) saying exactly how to set one.
@@ -570,6 +595,28 @@ class ProviderConfig:
         raise ProviderError(
             f"No API key for {p.label}.",
             hint=f"Set {p.key_env} or run `todo config set {p.name}.api_key`{where}.",
+        )
+
+    def check_key_destination(self, url: str, *, flag: bool = False) -> None:
+        """Refuse (ConfigError) to send the key to ``url`` when a less trusted place than
+        the key's chose it: flag > environment > config file > a `.env` in the current
+        folder. ``flag``: ``url`` came from --base-url."""
+        if not self.api_key or self.key_source is None:
+            return
+        url_source = "flag" if flag else self.base_url_source
+        if TRUST.get(url_source, 0) >= TRUST.get(self.key_source, 0):
+            return
+        allowed = self.key_base_url or self.provider.base_url
+        if allowed and _origin(allowed) == _origin(url):
+            return
+        p = self.provider
+        where = self.where or (lambda source: source)
+        same = " or put the key in the same .env" if url_source == ".env" else ""
+        raise ConfigError(
+            f"Refusing to send the {p.label} API key (from {where(self.key_source)}) to "
+            f"{_origin(url)}, named by {p.base_url_env} in {where(url_source)}.",
+            hint=f"If you trust that server, pass --base-url {url} or set {p.base_url_env} "
+            f"in the environment{same}.",
         )
 
     def require_base_url(self, override: str | None = None) -> str:
@@ -697,12 +744,41 @@ class Settings:
         provider = get_provider(name) if name else PROVIDERS[self.provider]
         key_name = f"{provider.name}.api_key"
         api_key, key_source = self._resolve(key_name)
+        url_name = f"{provider.name}.base_url"
+        base_url, url_source = self._resolve(url_name)
+        key_base_url = None
+        if api_key and TRUST[url_source] < TRUST[key_source]:
+            key_base_url = self._trusted_value(url_name, TRUST[key_source]) or None
         return ProviderConfig(
             provider=provider,
-            base_url=self.get(f"{provider.name}.base_url") or None,
+            base_url=base_url or None,
             model=self.get(f"{provider.name}.model") or None,
             api_key=api_key or None,
             key_source=key_source if api_key else None,
+            base_url_source=url_source,
+            key_base_url=key_base_url,
+            where=self.describe_source,
+        )
+
+    def _trusted_value(self, key: str, trust: int) -> Any:
+        """The value from the first place trusted at least ``trust``, else the default."""
+        for source in SOURCES[:-1]:
+            layer = self._layers.get(source, {})
+            if TRUST[source] >= trust and key in layer:
+                try:
+                    return coerce(get_setting(key), layer[key])
+                except ValueError:
+                    return None
+        return self._default(get_setting(key))
+
+    def describe_source(self, source: str) -> str:
+        """A source in words for messages: "the environment", "/home/me/.env"."""
+        if source == "config":
+            return display_path(self.paths.config_file)
+        if source == ".env":
+            return display_path(Path.cwd() / DOTENV_NAME)
+        return {"env": "the environment", "flag": "a command-line flag"}.get(
+            source, "the built-in default"
         )
 
 

@@ -82,6 +82,7 @@ def resolve_endpoint(
             hint=f"Pass --model ID, or set {p.model_env} or `todo config set {p.name}.model ID`.",
         )
     key = pc.require_key()  # ProviderError naming the variable and the command
+    pc.check_key_destination(url, flag=bool(base_url))  # a .env must not redirect the key
     return Endpoint(provider=p, base_url=url.rstrip("/"), model=name, api_key=key)
 
 

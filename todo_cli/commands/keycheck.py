@@ -30,6 +30,7 @@ def check(
     cfg = settings.provider_config("openrouter")
     key = cfg.require_key()
     base_url = cfg.base_url or cfg.provider.base_url or ""
+    cfg.check_key_destination(base_url)
     status = spinner_factory()
     with status("Checking the OpenRouter key…") if status else nullcontext():
         info = fetch_key_info(base_url, key, timeout=DEFAULT_TIMEOUT)
