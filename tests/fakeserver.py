@@ -19,6 +19,8 @@ responses with the helpers (``add_text``, ``add_tool_call``, ``add_tool_calls``,
     {"type": "stream_error", "text": "partial", "error": {"code": 502, "message": "..."}}
     {"type": "sse", "body": "raw SSE text"}   or   {"type": "sse", "file": "path.sse"}
     {"type": "json", "body": {...}, "status": 200}
+    {"type": "keepalive"} · {"type": "cut_stream", "text": "..."} · {"type": "html"}
+                                                  (broken streams: see that section)
 
 Streamed answers carry what real OpenRouter streams carry: a ``: OPENROUTER PROCESSING``
 comment first, ``provider`` and ``native_finish_reason`` keys, tool-call ids only on the
@@ -384,7 +386,51 @@ def spec_to_scripted(spec: dict[str, Any], base_dir: Path | None = None) -> Scri
             raw=body if isinstance(body, str) else json.dumps(body),
             **common,
         )
+    broken = _broken_spec(kind, spec, common)
+    if broken is not None:
+        return broken
     raise ValueError(f"unknown scripted response type {kind!r}")
+
+
+# ---------------------------------------------------------------- broken streams
+# Failure modes a real provider (or a wrong URL) produces, for the error-path tests:
+#   {"type": "keepalive", "delay": 0.2}      ": OPENROUTER PROCESSING" comments, forever
+#   {"type": "cut_stream", "text": "Half an"} a 200 stream that ends before its finish chunk
+#   {"type": "html", "body": "<html>..."}     a 200 web page (a portal or a wrong base URL)
+
+KEEPALIVE_MAX = 120.0  # seconds: a keep-alive stream gives up on its own after this
+HTML_PAGE = "<!doctype html><html><head><title>Sign in</title></head><body>Welcome</body></html>"
+
+
+def keepalive_forever(interval: float = 0.2) -> Scripted:
+    """A 200 event stream that only ever sends keep-alive comments (until the client goes)."""
+    return Scripted("keepalive", delay=interval)
+
+
+def cut_stream(
+    text: str = "", tool_calls: list[dict[str, Any]] | None = None, **kw: Any
+) -> Scripted:
+    """A streamed answer whose connection ends cleanly before the finish chunk: no
+    ``finish_reason``, no usage, no ``data: [DONE]``."""
+    full = build_stream(text=text, tool_calls=tool_calls, **kw)
+    finish = next(i for i, c in enumerate(full.chunks) if c["choices"][0]["finish_reason"])
+    events = [": OPENROUTER PROCESSING"] + [f"data: {json.dumps(c)}" for c in full.chunks[:finish]]
+    return Scripted("raw", raw="\n\n".join(events) + "\n\n", delay=full.delay)
+
+
+def html_page(body: str = HTML_PAGE, status: int = 200) -> Scripted:
+    """An HTML page (Content-Type text/html) instead of an API answer."""
+    return Scripted("html", status=status, raw=body)
+
+
+def _broken_spec(kind: str, spec: dict[str, Any], common: dict[str, Any]) -> Scripted | None:
+    if kind == "keepalive":
+        return keepalive_forever(common.get("delay", 0.2))
+    if kind == "cut_stream":
+        return cut_stream(**spec, **common)
+    if kind == "html":
+        return html_page(spec.get("body", HTML_PAGE), int(spec.get("status", 200)))
+    return None
 
 
 def _read(path: str | Path, base_dir: Path | None) -> str:
@@ -512,6 +558,19 @@ class FakeServer:
         """A non-streamed JSON answer served as is."""
         return self.add(Scripted("json", status=status, raw=json.dumps(body)))
 
+    # -- broken streams (see keepalive_forever, cut_stream, html_page) ------------------
+    def add_keepalive_forever(self, interval: float = 0.2) -> FakeServer:
+        """Keep-alive comments and nothing else, until the client hangs up."""
+        return self.add(keepalive_forever(interval))
+
+    def add_cut_stream(self, text: str = "", **kw: Any) -> FakeServer:
+        """A stream that ends before its finish chunk (kw: tool_calls, model, delay...)."""
+        return self.add(cut_stream(text, **kw))
+
+    def add_html_page(self, body: str = HTML_PAGE, status: int = 200) -> FakeServer:
+        """A web page with status 200 instead of a completion."""
+        return self.add(html_page(body, status))
+
     def load_script(self, path: str | Path) -> FakeServer:
         p = Path(path)
         for spec in json.loads(p.read_text(encoding="utf-8")):
@@ -633,6 +692,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_body(200, json.dumps(scripted.completion), scripted.headers)
             elif scripted.kind == "raw":
                 self._stream_raw(scripted)
+            elif scripted.kind in ("keepalive", "html"):
+                self._broken(scripted)
             else:
                 self._stream(scripted)
         except (BrokenPipeError, ConnectionResetError):
@@ -665,6 +726,23 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(s.delay)
             self._write(f"data: {json.dumps(chunk)}\n\n")
         self._write("data: [DONE]\n\n")
+        self._end_stream()
+
+    def _broken(self, s: Scripted) -> None:
+        """Serve a broken-stream response (``keepalive_forever``, ``html_page``)."""
+        if s.kind == "html":
+            data = s.raw.encode("utf-8")
+            self.send_response(s.status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self._start_stream(s.headers)
+        began = time.monotonic()
+        while time.monotonic() - began < KEEPALIVE_MAX:
+            self._write(": OPENROUTER PROCESSING\n\n")
+            time.sleep(s.delay or 0.2)
         self._end_stream()
 
     def _stream_raw(self, s: Scripted) -> None:

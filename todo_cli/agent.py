@@ -32,7 +32,7 @@ from agents import (
 from agents.memory import SessionSettings
 
 from . import conversations, task_context
-from .errors import NotFoundError, ProviderError
+from .errors import NotFoundError, ProviderError, TodoError, with_stop
 from .events import (
     ApprovalRequest,
     Event,
@@ -316,6 +316,9 @@ class HistorySession(SQLiteSession):
 # ---------------------------------------------------------------------- the session
 
 _DONE = object()
+_TIMED_OUT = object()
+_CHANGE_MARKS = ("+", "✓", "↺", "✗", "~", "↶")  # tool activity lines that changed tasks
+DEFAULT_TURN_TIMEOUT = 300.0
 
 
 class _Failed:
@@ -604,6 +607,8 @@ class ChatSession:
         turn = _Turn(message)
         pump: asyncio.Task[Any] | None = None
         run_input: Any = message
+        limit = self._turn_timeout()
+        deadline = loop.time() + limit if limit else None  # a whole-turn deadline
         try:
             while True:
                 result = ctx.run(
@@ -617,15 +622,19 @@ class ChatSession:
                 self._result = turn.result = result
                 pump = asyncio.create_task(_pump(result, queue))
                 while True:
-                    item = await queue.get()
+                    item = await _next_item(queue, deadline)
                     if item is _DONE:
                         break
+                    if item is _TIMED_OUT:
+                        await _settle(result, pump)
+                        await self._repair(turn)
+                        raise turn.failed(_turn_timeout_error(endpoint, limit))
                     if isinstance(item, _Failed):
                         await _settle(result, pump)
                         await self._repair(turn)
                         if isinstance(item.exc, sqlite3.DatabaseError):  # not the provider
                             raise self._history_error(item.exc) from item.exc
-                        raise to_provider_error(item.exc, endpoint) from item.exc
+                        raise turn.failed(to_provider_error(item.exc, endpoint)) from item.exc
                     if isinstance(item, Notice):
                         yield item
                         continue
@@ -645,7 +654,10 @@ class ChatSession:
                 for interruption in result.interruptions:
                     request = self._approval_request(interruption)
                     yield request
+                    asked = loop.time()
                     ok = bool(await approve(request)) if approve is not None else False
+                    if deadline is not None:  # time spent waiting for the user is not the turn's
+                        deadline += loop.time() - asked
                     if ok:
                         state.approve(interruption)
                     else:
@@ -684,6 +696,14 @@ class ChatSession:
 
         session = getattr(getattr(self.store, "origin", None), "session", None)
         return Origin("chat", self.conversation_id, session=session)
+
+    def _turn_timeout(self) -> float:
+        """The ``turn_timeout`` setting in seconds (0: no whole-turn deadline)."""
+        try:
+            value = self.settings.get("turn_timeout")
+        except Exception:
+            value = None
+        return DEFAULT_TURN_TIMEOUT if value is None else float(value)
 
     def _turn_end(self, turn: _Turn, stats: TurnStats, result: Any, *, cancelled: bool = False):
         usage = Usage(stats.input_tokens, stats.output_tokens, stats.cost)
@@ -801,6 +821,10 @@ class _Turn:
         self.pending_text = ""  # text of the model response in progress
         self.last_text = ""
 
+    def failed(self, error: TodoError) -> TodoError:
+        """The error that ends this turn, saying what its tools already changed."""
+        return _with_changes(error, _changed_lines(self))
+
     def map(self, ev: Any) -> list[Event]:
         kind = getattr(ev, "type", None)
         if kind == "raw_response_event":
@@ -851,6 +875,52 @@ def _composed_answer(result: Any) -> str | None:
     if not items or not isinstance(final, str) or not final:
         return None
     return final if getattr(items[-1], "type", "") == "tool_call_output_item" else None
+
+
+def _changed_lines(turn: _Turn) -> list[str]:
+    """What the turn's tools changed in the store, as tool activity lines."""
+    from .chat_render import tool_activity_line
+
+    lines: list[str] = []
+    for call_id, output in turn.outputs.items():
+        name = turn.names.get(call_id, "")
+        result = ToolResult(call_id, name, output, ok=not _is_error(output))
+        line = tool_activity_line(ToolCall(call_id, name, {}), result) or ""
+        lines += [part for part in line.splitlines() if part[:1] in _CHANGE_MARKS]
+    return lines
+
+
+def _with_changes(error: TodoError, lines: list[str]) -> TodoError:
+    """``error``, saying what the turn already changed and how to take it back."""
+    if not lines:
+        return error
+    shown = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
+    message = (
+        f"{with_stop(error.message)} Before that, this turn already changed: {shown} "
+        "(`todo tasks undo` takes it back)."
+    )
+    return type(error)(message, hint=error.hint)
+
+
+def _turn_timeout_error(endpoint: Endpoint, limit: float) -> ProviderError:
+    return ProviderError(
+        f"{endpoint.label} did not finish the answer within {limit:g} s ({endpoint.base_url}).",
+        hint="The model may be stuck: try again, pick another model with --model, or allow "
+        "longer with `todo config set turn_timeout SECONDS` (or TODO_TURN_TIMEOUT).",
+    )
+
+
+async def _next_item(queue: asyncio.Queue[Any], deadline: float | None) -> Any:
+    """The next item of the turn's queue, or ``_TIMED_OUT`` once ``deadline`` has passed."""
+    if deadline is None:
+        return await queue.get()
+    # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation (Ctrl-C) that
+    # arrives just as an item does.
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await queue.get()
+    except TimeoutError:
+        return _TIMED_OUT
 
 
 def _message_text(raw: Any) -> str:

@@ -171,6 +171,14 @@ def _build_registry() -> dict[str, Setting]:
             help="The task list `todo tasks` and `todo chat` work on (see `todo lists`).",
         ),
         Setting(
+            "turn_timeout",
+            "float",
+            300.0,
+            "TODO_TURN_TIMEOUT",
+            help="Seconds one chat turn may take in all (model requests and tools, not the "
+            "time a question waits for you) before it stops with an error.",
+        ),
+        Setting(
             "models.cache_ttl_hours",
             "float",
             24.0,

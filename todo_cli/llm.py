@@ -249,8 +249,19 @@ def _safe_output(items: Any) -> None:
             item.arguments = safe_arguments(item.arguments)
 
 
+class BrokenStream(Exception):
+    """A 200 response that is not a complete model stream (mapped by to_provider_error)."""
+
+    def __init__(self, chunks: int, content_type: str) -> None:
+        super().__init__(f"stream ended without a finish chunk after {chunks} chunks")
+        self.chunks = chunks
+        self.content_type = content_type
+
+
 class _WatchedStream:
-    """Wraps the provider's chunk stream: fixes tool-call ids, records model and usage."""
+    """Wraps the provider's chunk stream: fixes tool-call ids, records model and usage, and
+    raises ``BrokenStream`` when the stream ends before a choice finished (a connection cut
+    cleanly in the middle, or a 200 page that is not a stream at all)."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -262,16 +273,23 @@ class _WatchedStream:
     async def _iterate(self) -> AsyncIterator[Any]:
         seen: dict[int, str] = {}
         stats = _stats()
+        chunks = 0
+        finished = False
         async for chunk in self._stream:
+            chunks += 1
             if stats is not None:
                 stats.add_model(getattr(chunk, "model", None))
                 if getattr(chunk, "usage", None) is not None:
                     stats.add_usage(chunk.usage)
             for choice in chunk.choices or []:
+                finished = finished or bool(getattr(choice, "finish_reason", None))
                 delta = getattr(choice, "delta", None)
                 if delta is not None and delta.tool_calls:
                     _fix_tool_call_ids(delta.tool_calls, seen)
             yield chunk
+        if not finished:
+            headers = getattr(self.response, "headers", None) or {}
+            raise BrokenStream(chunks, str(headers.get("content-type", "")))
 
     async def close(self) -> None:
         await self._stream.close()
@@ -440,6 +458,21 @@ def to_provider_error(exc: BaseException, endpoint: Endpoint | None = None) -> T
     url = endpoint.base_url if endpoint else "the provider"
     name = endpoint.provider.name if endpoint else "PROVIDER"
     other_model = "Try again, or pick another model with --model."
+
+    broken = next((e for e in _chain(exc) if isinstance(e, BrokenStream)), None)
+    if broken is not None:
+        kind = broken.content_type.split(";")[0].strip() or "no content type"
+        if broken.chunks == 0 and "event-stream" not in kind:
+            return ProviderError(
+                f"{url} answered with a page that is not a model stream (status 200, {kind}).",
+                hint="Check the base URL: it must be an OpenAI-compatible API (it usually "
+                "ends in /v1), not a web page or a login portal.",
+            )
+        return ProviderError(
+            f"The answer from {label} was cut off: the stream ended before the model "
+            f"finished ({url}).",
+            hint=other_model,
+        )
 
     if isinstance(exc, openai.APITimeoutError) or _is_timeout(exc):
         return ProviderError(

@@ -1,0 +1,154 @@
+"""Broken streams fail cleanly: exit code 4, one error line, nothing passed off as success.
+
+A server that only sends keep-alive comments (the whole-turn deadline stops it), a stream
+cut before its finish chunk, an HTML page with status 200; and when a tool already ran, the
+error line says what changed and how to take it back. The real CLI and the real session,
+against ``tests/fakeserver.py`` over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import fakeserver
+import pytest
+from fakeserver import FakeServer
+from helpers import run_todo
+
+fake_server = fakeserver.fake_server
+no_internet = fakeserver.no_internet
+
+
+@pytest.fixture(autouse=True)
+def _offline(no_internet):
+    return no_internet
+
+
+@pytest.fixture
+def env(fake_server: FakeServer, todo_env: dict[str, str]) -> dict[str, str]:
+    return {
+        **todo_env,
+        "OPENROUTER_BASE_URL": fake_server.url,
+        "OPENROUTER_API_KEY": "sk-or-v1-test",
+        "TODO_TIMEOUT": "3",
+    }
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("Error:")]
+
+
+def _titles(todo_home: Path) -> list[str]:
+    with sqlite3.connect(todo_home / "data" / "todo.db") as conn:
+        return [r[0] for r in conn.execute("SELECT title FROM tasks")]
+
+
+def test_keepalive_forever_meets_the_turn_deadline(fake_server: FakeServer, env) -> None:
+    fake_server.add_keepalive_forever(interval=0.2)  # never silent: the idle timeout never fires
+    began = time.monotonic()
+    r = run_todo({**env, "TODO_TURN_TIMEOUT": "2"}, "chat", "hi")
+    assert time.monotonic() - began < 25  # sanity only: it used to wait forever
+    assert r.returncode == 4, r.stderr
+    assert _error_lines(r.stderr) == r.stderr.strip().splitlines()
+    assert "did not finish the answer within 2 s" in r.stderr
+    assert "turn_timeout" in r.stderr
+
+
+def test_stream_cut_before_its_finish_is_an_error(fake_server: FakeServer, env) -> None:
+    fake_server.add_cut_stream("Half of an answer that never")
+    r = run_todo(env, "chat", "hi")
+    assert r.returncode == 4
+    assert r.stdout.startswith("Half of an answer")  # what was shown stays
+    assert len(_error_lines(r.stderr)) == 1 and "cut off" in r.stderr
+
+
+def test_html_page_with_status_200_is_an_error(fake_server: FakeServer, env) -> None:
+    fake_server.add_html_page()
+    r = run_todo(env, "chat", "hi")
+    assert r.returncode == 4
+    assert r.stdout == ""
+    assert _error_lines(r.stderr) == r.stderr.strip().splitlines()
+    assert "not a model stream (status 200, text/html)" in r.stderr
+    assert "base URL" in r.stderr
+
+
+def test_failure_after_a_tool_ran_says_what_changed(
+    fake_server: FakeServer, env, todo_home: Path
+) -> None:
+    fake_server.add_tool_call("add_task", {"title": "Buy milk"})
+    fake_server.add_cut_stream("Added Buy")
+    r = run_todo(env, "chat", "add buy milk")
+    assert r.returncode == 4
+    [line] = _error_lines(r.stderr)
+    assert "cut off" in line
+    assert "already changed: + #1 Buy milk" in line and "`todo tasks undo`" in line
+    assert _titles(todo_home) == ["Buy milk"]
+    assert run_todo(env, "tasks", "undo").returncode == 0
+    assert _titles(todo_home) == []
+
+
+def test_each_failure_in_the_session_prints_one_line_and_the_session_goes_on(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers import point_openrouter_at
+    from repl_helpers import session
+
+    import todo_cli.agent  # noqa: F401
+
+    point_openrouter_at(monkeypatch, fake_server.url, timeout="3")
+    monkeypatch.setenv("TODO_TURN_TIMEOUT", "1.5")
+    fake_server.add_keepalive_forever()
+    fake_server.add_cut_stream("Half")
+    fake_server.add_html_page()
+    fake_server.add_tool_call("add_task", {"title": "Call mom"})
+    fake_server.add_cut_stream("Added")
+    fake_server.add_text("All good now.")
+
+    async def main() -> list[str]:
+        async with session() as d:
+            return [await d.send(m) for m in ("one", "two", "three", "four", "five")]
+
+    outs = [" ".join(out.split()) for out in asyncio.run(main())]  # (Rich wraps at 100)
+    assert [out.count("Error:") for out in outs] == [1, 1, 1, 1, 0], outs
+    assert "within 1.5 s" in outs[0]
+    assert "cut off" in outs[1] and "Half" in outs[1]
+    assert "not a model stream" in outs[2]
+    assert "already changed: + #1 Call mom" in outs[3] and "todo tasks undo" in outs[3]
+    assert "All good now." in outs[4]
+
+
+def test_waiting_for_an_approval_does_not_count_against_the_deadline(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers import point_openrouter_at
+    from repl_helpers import session
+
+    import todo_cli.agent  # noqa: F401
+
+    point_openrouter_at(monkeypatch, fake_server.url, timeout="3")
+    monkeypatch.setenv("TODO_TURN_TIMEOUT", "1")
+    fake_server.add_tool_call("add_task", {"title": "Old"})
+    fake_server.add_text("ok")
+    fake_server.add_tool_call("delete_tasks", {"ids": [1]})
+    fake_server.add_text("Deleted it.")
+
+    async def main() -> str:
+        async with session() as d:
+            await d.send("add old")
+            await d.send("delete it", wait=False)
+            await d.wait_for(
+                lambda: (
+                    d.repl._confirm_session is not None and d.repl._confirm_session.app.is_running
+                ),
+                "the question",
+            )
+            await asyncio.sleep(1.5)  # longer than the whole-turn deadline
+            await d.answer("y")
+            await d.idle()
+            return d.out
+
+    out = asyncio.run(main())
+    assert "Deleted it." in out and "Error:" not in out
