@@ -27,6 +27,7 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.styles import Style
 
+from .chat_state import ChatState, SessionTotals, format_cost, format_tokens
 from .errors import ProviderError, TodoError, with_stop
 from .termsafe import clean, one_line
 
@@ -98,44 +99,6 @@ class Preloader(threading.Thread):
             raise self.error
 
 
-class SessionTotals:
-    """Tokens and cost of this session, for the toolbar and /usage."""
-
-    def __init__(self) -> None:
-        self.turns = 0
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.cost: float | None = None  # None until a provider reports one
-        self.models: dict[str, int] = {}
-
-    def add(self, end: TurnEnd) -> None:
-        self.turns += 1
-        self.input_tokens += end.usage.input_tokens or 0
-        self.output_tokens += end.usage.output_tokens or 0
-        if end.usage.cost is not None:
-            self.cost = (self.cost or 0.0) + end.usage.cost
-        if end.model:
-            self.models[end.model] = self.models.get(end.model, 0) + 1
-
-
-def format_tokens(n: int) -> str:
-    """1234 -> "1.2k", 999 -> "999"."""
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 1000:
-        return f"{n / 1000:.1f}k"
-    return str(n)
-
-
-def format_cost(cost: float) -> str:
-    """USD with enough digits for small amounts: $0.0012, $1.25."""
-    if cost == 0:
-        return "$0"
-    if cost < 0.01:
-        return f"${cost:.4f}"
-    return f"${cost:.2f}"
-
-
 def usage_footer(end: TurnEnd, requested_model: str | None = None) -> str:
     """The dim line after a turn: tokens in/out, cost when known, model that answered."""
     from .chat_render import usage_footer as footer
@@ -180,29 +143,24 @@ class Repl:
         list_name: str | None = None,
     ) -> None:
         self.input = input
-        self._list_flag = list_name
         self.output = output
         self._console = console
-        self._provider_flag = provider
-        self._base_url = base_url
-        self._pending_conversation = conversation_id
-        self._continue_latest = continue_latest
+        self.state = ChatState(
+            provider=provider,
+            model=model,
+            base_url=base_url,
+            conversation_id=conversation_id,
+            continue_latest=continue_latest,
+            settings=settings,
+            list_name=list_name,
+        )
         self.yes = yes
-        self.settings = settings if settings is not None else self._load_settings()
-        self.show_reasoning = bool(self.settings.show_reasoning)
-        self._provider = provider or self.settings.provider
-        self._model = model
         self._chat_factory = chat_factory
         self.preloader = preloader
-        self.chat: Any = None  # the ChatSession, created for the first turn
         self._store = store
-        # Changes made here (slash commands, agent turns) carry this id in the journal, so
-        # /undo can tell this session's changes from other terminals' and ask for those.
-        self.session_id = os.urandom(6).hex()
         self._store_failed = False
         self._store_lock = threading.Lock()
         self.stats: dict[str, int] | None = None
-        self.totals = SessionTotals()
         self._history = history
         self._session: PromptSession[str] | None = None
         self._confirm_session: PromptSession[str] | None = None
@@ -216,7 +174,6 @@ class Repl:
 
         self.commands = SlashCommands(self)
         self.load_seconds: float | None = None  # time the first turn waited for imports
-        self._model_ids: dict[str, list[str]] = {}
 
     @property
     def console(self) -> Console:
@@ -228,124 +185,91 @@ class Repl:
             self._console = console(highlight=False)
         return self._console
 
-    # -- settings, state ----------------------------------------------------------------
+    # -- settings, state (kept in ``self.state``; these read and change it) ------------
 
-    def _load_settings(self) -> Any:
-        from .config import load_settings
+    @property
+    def settings(self) -> Any:
+        return self.state.settings
 
-        return load_settings({"provider": self._provider_flag, "list": self._list_flag})
+    @settings.setter
+    def settings(self, value: Any) -> None:
+        self.state.settings = value
+
+    @property
+    def chat(self) -> Any:
+        """The agent's ChatSession (None until the first turn)."""
+        return self.state.chat
+
+    @chat.setter
+    def chat(self, value: Any) -> None:
+        self.state.chat = value
+
+    @property
+    def show_reasoning(self) -> bool:
+        return self.state.show_reasoning
+
+    @show_reasoning.setter
+    def show_reasoning(self, value: bool) -> None:
+        self.state.show_reasoning = value
+
+    @property
+    def totals(self) -> SessionTotals:
+        return self.state.totals
+
+    @property
+    def session_id(self) -> str:
+        return self.state.session_id
+
+    @property
+    def _model_ids(self) -> dict[str, list[str]]:
+        return self.state.model_id_cache
 
     def reload_settings(self) -> None:
         """Re-read settings (after a key or setting was stored)."""
-        self.settings = self._load_settings()
+        self.state.reload_settings()
 
     @property
     def provider_name(self) -> str:
-        if self.chat is not None:
-            return str(self.chat.provider_name)
-        return self._provider
+        return self.state.provider_name
 
     @property
     def model(self) -> str | None:
-        if self.chat is not None:
-            return str(self.chat.model)
-        if self._model:
-            return self._model
-        try:
-            return self.settings.provider_config(self._provider).model
-        except TodoError:
-            return None
+        return self.state.model
 
     @property
     def conversation_label(self) -> str:
-        if self.chat is not None and getattr(self.chat, "conversation_id", None):
-            return str(self.chat.conversation_id)
-        if self._pending_conversation:
-            return self._pending_conversation
-        if self._continue_latest:
-            return "latest"
-        return "new"
+        return self.state.conversation_label
 
     def provider_config(self, name: str | None = None) -> Any:
-        return self.settings.provider_config(name or self.provider_name)
+        return self.state.provider_config(name)
 
     def has_key(self) -> bool:
         """True when the current provider has a key or needs none."""
-        try:
-            cfg = self.provider_config()
-        except TodoError:
-            return False
-        return bool(cfg.api_key) or not cfg.provider.needs_key
+        return self.state.has_key()
 
     def key_hint(self) -> str:
         """How to get and set a key for the current provider."""
-        cfg = self.provider_config()
-        p = cfg.provider
-        lines = [f"No API key for {p.label}."]
-        if p.key_url:
-            free = " (free)" if p.name == "openrouter" else ""
-            lines.append(f"Get one{free} at {p.key_url}, then type /key to paste it here,")
-        else:
-            lines.append("Type /key to paste one,")
-        lines.append(f"or set {p.key_env} / run `todo config set {p.name}.api_key`.")
-        return " ".join(lines)
+        return self.state.key_hint()
 
     def key_changed(self) -> None:
         """A key was stored: the next turn builds its client with it."""
-        if self.chat is not None:
-            from .conversations import get_conversation
-
-            conversation = getattr(self.chat, "conversation_id", None)
-            stored = conversation and get_conversation(conversation) is not None
-            self._pending_conversation = conversation if stored else None
-            self._provider = str(self.chat.provider_name)
-            self._model = str(self.chat.model)
-            self.chat = None
+        self.state.key_changed()
 
     def model_ids(self) -> list[str]:
         """Model ids of the current provider from the cached catalog (no network)."""
-        name = self.provider_name
-        if name not in self._model_ids:
-            ids: list[str] = []
-            try:
-                from .catalog import cached_catalog
-
-                catalog = cached_catalog(self.settings, provider=name, base_url=self._base_url)
-                if catalog is not None:
-                    ids = sorted(m.id for m in catalog.models)
-            except Exception:
-                pass
-            self._model_ids[name] = ids
-        return self._model_ids[name]
+        return self.state.model_ids()
 
     def set_model(self, model: str) -> None:
-        self._model = model
-        if self.chat is not None:
-            self.chat.set_model(model)
+        self.state.set_model(model)
 
     def set_provider(self, name: str) -> None:
-        from .providers import get_provider
-
-        provider = get_provider(name)  # UsageError for unknown names
-        self._provider = provider.name
-        self._model = None
-        self._base_url = None  # a --base-url belonged to the previous provider
-        if self.chat is not None:
-            self.chat.set_provider(provider.name)
+        self.state.set_provider(name)
 
     def new_conversation(self) -> str | None:
-        self._pending_conversation = None
-        self._continue_latest = False
-        if self.chat is not None:
-            return str(self.chat.new_conversation())
-        return None
+        return self.state.new_conversation()
 
     def resume(self, conversation_id: str) -> None:
-        if self.chat is not None:
-            self.chat.resume(conversation_id)
-        else:
-            self._pending_conversation = conversation_id
-            self._continue_latest = False
+        self.state.resume(conversation_id)
 
     @property
     def store(self) -> Any:
@@ -419,7 +343,7 @@ class Repl:
     def _toolbar(self) -> FormattedText:
         parts: list[tuple[str, str]] = [("class:bottom-toolbar.key", f" {self.provider_name}")]
         parts.append(("", f" · {one_line(self.model or '(no model)')}"))
-        list_name = getattr(self._store, "list_name", None) or self._list_flag
+        list_name = getattr(self._store, "list_name", None) or self.state.list_flag
         if list_name and list_name != "default":
             parts.append(("class:bottom-toolbar.key", f" · list {list_name}"))
         conv = one_line(self.conversation_label)
@@ -495,6 +419,12 @@ class Repl:
 
     async def run(self) -> None:
         """Run the session until Ctrl-D or /exit."""
+        # Between prompts the terminal never falls back to line mode (see _KeysKept);
+        # prompt-toolkit's raw mode comes back to this one after each prompt.
+        with self.between_prompts():
+            await self._run()
+
+    async def _run(self) -> None:
         # A failure in a background task (e.g. an HTTP connection closing late) must not
         # take over the prompt the way prompt-toolkit's "Press ENTER" handler does.
         asyncio.get_running_loop().set_exception_handler(_quiet_exception_handler)
@@ -557,9 +487,9 @@ class Repl:
             from prompt_toolkit import print_formatted_text
 
             print_formatted_text(FormattedText(lines), end="", output=self.output)
-        if self._pending_conversation:
-            self.print_resumed(self._pending_conversation)
-        elif self._continue_latest:
+        if self.state.pending_conversation:
+            self.print_resumed(self.state.pending_conversation)
+        elif self.state.continue_latest:
             self.console.print("[dim]Continuing the latest conversation.[/]")
 
     def print_resumed(self, conversation_id: str) -> None:
@@ -614,15 +544,15 @@ class Repl:
             factory = ChatSession
         self.chat = factory(
             self.settings,
-            provider=self._provider,
-            model=self._model,
-            base_url=self._base_url,
-            conversation_id=self._pending_conversation,
-            continue_latest=self._continue_latest,
+            provider=self.state.provider,
+            model=self.state.model_choice,
+            base_url=self.state.base_url,
+            conversation_id=self.state.pending_conversation,
+            continue_latest=self.state.continue_latest,
             store=self._open_store(),
         )
-        self._pending_conversation = None
-        self._continue_latest = False
+        self.state.pending_conversation = None
+        self.state.continue_latest = False
         return self.chat
 
     async def run_turn(self, message: str) -> TurnEnd | None:
@@ -643,9 +573,8 @@ class Repl:
         task = asyncio.create_task(self._consume(message, view))
         self._turn_task = task
         self._install_sigint()
-        echo = _EchoOff() if self.input is None else contextlib.nullcontext()
         try:
-            with echo:
+            with self.between_prompts():
                 end = await task
         except asyncio.CancelledError:
             current = asyncio.current_task()
@@ -678,6 +607,10 @@ class Repl:
         elif self._cancel_requested:
             self.console.print("[dim]Stopped.[/]")
         return end
+
+    def between_prompts(self) -> contextlib.AbstractContextManager[Any]:
+        """Keep keys typed outside a prompt for the next one (on a real terminal)."""
+        return _KeysKept() if self.input is None else contextlib.nullcontext()
 
     def _requested_model(self) -> str | None:
         chat = self.chat
@@ -797,14 +730,23 @@ class Repl:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
 
 
-class _EchoOff:
-    """Keys typed while a reply streams are not echoed into it; they stay queued for the
-    next prompt, even through a Ctrl-C. Ctrl-C itself keeps working (ISIG stays on)."""
+class _KeysKept:
+    """The terminal between two prompts (while a reply streams, a slash command prints, a
+    turn winds down after Ctrl-C): keys typed meanwhile are not echoed and wait, byte for
+    byte, for the next prompt.
+
+    Outside prompt-toolkit's raw mode the terminal would be in canonical (line) mode, where
+    the kernel edits what is typed: Ctrl-D there is "end of file" and reaches the next prompt
+    as a NUL byte, so the session would miss a Ctrl-D pressed at the wrong moment (and
+    backspace or Ctrl-U would edit text the prompt never saw). So canonical mode, echo and
+    input translation are off as in prompt-toolkit's raw mode; ISIG stays on (Ctrl-C still
+    stops a reply) with NOFLSH (and does not discard what was typed); output is untouched.
+    """
 
     def __init__(self) -> None:
         self.saved: list[Any] | None = None
 
-    def __enter__(self) -> _EchoOff:
+    def __enter__(self) -> _KeysKept:
         try:
             import termios
 
@@ -812,8 +754,13 @@ class _EchoOff:
                 fd = sys.stdin.fileno()
                 self.saved = termios.tcgetattr(fd)
                 attrs = termios.tcgetattr(fd)
-                attrs[3] &= ~termios.ECHO
-                attrs[3] |= termios.NOFLSH  # Ctrl-C must not discard what was typed
+                attrs[0] &= ~(
+                    termios.ICRNL | termios.INLCR | termios.IGNCR | termios.IXON | termios.IXOFF
+                )
+                attrs[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN)
+                attrs[3] |= termios.NOFLSH | termios.ISIG
+                attrs[6][termios.VMIN] = 1
+                attrs[6][termios.VTIME] = 0
                 termios.tcsetattr(fd, termios.TCSANOW, attrs)
         except (ImportError, OSError, ValueError):
             self.saved = None

@@ -20,7 +20,7 @@ from .errors import NotFoundError, TodoError, UsageError, with_stop
 from .termsafe import one_line
 
 if TYPE_CHECKING:
-    from .repl import Repl
+    from .chat_state import Session
 
 ALIASES = {"quit": "exit", "q": "exit", "ls": "tasks", "?": "help"}
 TASK_FILTER_WORDS = (
@@ -77,7 +77,7 @@ def parse_task_filters(args: str) -> dict[str, Any]:
 class SlashCommands:
     """The slash commands, bound to a running ``Repl``."""
 
-    def __init__(self, repl: Repl) -> None:
+    def __init__(self, repl: Session) -> None:
         self.repl = repl
 
     @property
@@ -446,7 +446,7 @@ class SlashCommands:
 
     def cmd_usage(self, args: str) -> None:
         """Tokens and cost of this session."""
-        from .repl import format_cost
+        from .chat_state import format_cost
 
         t = self.repl.totals
         if not t.turns:
