@@ -354,3 +354,22 @@ def test_a_conversation_goes_on_with_its_own_list(
     assert rows(todo_home) == [(1, "Book room", "pending", "work")]
     system = str(server.chat_requests[1].messages[0]["content"])
     assert "task list named work" in system
+
+
+def test_renaming_the_default_list_while_on_it_follows_too(
+    todo_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok("tasks", "add", "Buy milk")
+    assert ok("lists", "rename", "default", "home") == (
+        "Renamed list default to home (1 task).\nNow on list home.\n"
+    )
+    assert titles("tasks", "list") == ["Buy milk"]
+    ok("tasks", "undo")  # found where the setting now points
+    assert rows(todo_home)[0][3] == "default"
+    ok("config", "unset", "list")
+    monkeypatch.setenv("TODO_LIST", "default")
+    out = todo("lists", "rename", "default", "home")
+    assert out.code == 0 and "todo tasks --list home undo" in out.stderr
+    assert ok("config", "get", "list") == "default\n"  # the environment picks the list
+    ok("tasks", "--list", "home", "undo")
+    assert rows(todo_home)[0][3] == "default"

@@ -91,8 +91,8 @@ def _warn_overridden(name: str) -> None:
 def rename(old: NameArg, new: Annotated[str, typer.Argument(metavar="NEW")]) -> None:
     """Rename list OLD to NEW (one undo step: `todo tasks undo`).
 
-    NEW must not have tasks yet. When OLD is the current list in the config file, the
-    setting follows.
+    NEW must not have tasks yet. When OLD is the current list, the `list` setting follows
+    (unless TODO_LIST picks it).
     """
     from ..config import set_value
     from ..listnames import validate_list_name
@@ -104,11 +104,18 @@ def rename(old: NameArg, new: Annotated[str, typer.Argument(metavar="NEW")]) -> 
         store.close()
     source, target = validate_list_name(old), validate_list_name(new)
     _echo(f"Renamed list {source} to {target} ({_tasks(moved)}).")
-    if settings.list_name == source and settings.source("list") == "config":
+    if settings.list_name != source:
+        return
+    # The current list was renamed: the setting follows it (the rename's undo step is
+    # recorded in the new name), unless TODO_LIST picks the list.
+    if settings.source("list") in ("config", "default"):
         set_value("list", target)
         _echo(f"Now on list {target}.")
-    elif settings.list_name == source and settings.source("list") in ("env", ".env"):
-        sys.stderr.write(f"Note: TODO_LIST still names {source}; set it to {target}.\n")
+    else:
+        sys.stderr.write(
+            f"Note: TODO_LIST still names {source}; set it to {target} "
+            f"(undo the rename with `todo tasks --list {target} undo`).\n"
+        )
 
 
 @app.command("rm")
