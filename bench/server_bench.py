@@ -203,7 +203,8 @@ def run(ctx: Context) -> list[Figure]:
             "ms",
             reference=f"todo chat one-shot {one_shot.wall.median * 1000:.0f} ms",
             ratio=f"{one_shot.wall.median / http.median:.1f}x faster",
-            note="POST /api/USER/chat, add_task call then text; fake model, no delay",
+            note="POST /api/USER/chat with an add request: one add_task call, and the turn "
+            "ends on its result; fake model, no delay",
             extra={"http_ms": http.to_dict(1000), "one_shot_ms": one_shot.wall.to_dict(1000)},
         ),
         Figure(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import threading
 import time
 from typing import Any
@@ -30,11 +29,9 @@ class LiveServer:
     def start(self) -> LiveServer:
         import uvicorn
 
-        from todo_cli.server.app import create_app
+        from todo_cli.server.app import create_app, listening_socket
 
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock = listening_socket("127.0.0.1", 0)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             create_app(self.config), log_level="warning", access_log=False, lifespan="on"

@@ -95,11 +95,17 @@ def serve(
         _note(f"{len(tokens)} token(s) for {', '.join(users)}.")
     if host not in ("127.0.0.1", "localhost", "::1"):
         _note(f"Listening on {host}: tokens travel in clear text; put a TLS proxy in front of it.")
-    import uvicorn
+    from ..server.app import serve as run_server
 
-    from ..server.app import create_app
+    try:
+        run_server(config)
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        from ..errors import UsageError
 
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info", access_log=True)
+        raise UsageError(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+            hint="Pick another --port, or check --host.",
+        ) from None
 
 
 def _note(line: str) -> None:

@@ -234,8 +234,8 @@ class TurnRunner:
             try:
                 if conversation_id is None:
                     session.new_conversation()
-                else:
-                    session.resume(conversation_id)
+                elif conversation_id != session.conversation_id:
+                    session.resume(conversation_id)  # (the same one keeps its connection)
                 yield Started(session.conversation_id)
                 async for event in turn:
                     yield event
