@@ -532,6 +532,11 @@ class ChatSession:
         from .errors import TodoError
 
         path = conversations.db_path(self._paths())
+        if "full" in str(exc).lower():
+            return TodoError(
+                f"The disk is full: the conversation could not be saved to {path}.",
+                hint="Your tasks are safe; free some space and run the command again.",
+            )
         return TodoError(
             f"The conversation store {path} failed ({exc}).",
             hint=f"Your tasks are safe. Move {path.name} aside and run the command again: a "
