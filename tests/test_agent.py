@@ -292,7 +292,7 @@ def _slow_reply(server: FakeServer) -> None:
 
 def test_cancelling_the_task_keeps_history_valid(server) -> None:
     session = new_session()
-    server.add_tool_call("add_task", {"title": "Slow"}, delay=0.3)
+    server.add_tool_call("add_task", {"title": "Slow"}, delay=1.0)
 
     async def go():
         seen: list[Any] = []
