@@ -224,3 +224,13 @@ def test_control_characters_never_reach_the_terminal():
     assert task_line(evil) == "#6 Pay rent now"
     assert "\x1b" not in "".join(task_detail_lines(evil, now=NOW, tz=NY))
     assert render.one_line("fine — 买") == "fine — 买"
+
+
+def test_a_change_made_through_the_http_api_names_the_server_and_the_user() -> None:
+    from todo_cli.store import GroupInfo, Origin
+
+    info = GroupInfo(
+        "g1", "add", "2026-12-01T10:42:00+00:00", Origin("server", "alice"), "root", "box"
+    )
+    text, mine = render.change_owner(info, session="s1")
+    assert text.startswith("`todo serve`, for user alice (") and mine is False

@@ -219,6 +219,9 @@ def test_the_users_list_is_the_store_list_of_the_same_name(api: Api) -> None:
         c.post("/api/alice/tasks", json={"title": "From the web"})
     with TaskStore.open(load_settings(), list_name="alice") as store:
         assert [t.title for t in store.query()] == ["From the web"]
+        change = store.last_change()
+        assert change is not None and change.origin is not None
+        assert (change.origin.source, change.origin.ref) == ("server", "alice")
     with TaskStore.open(load_settings()) as store:
         assert store.query() == []  # the CLI's default list is untouched
 

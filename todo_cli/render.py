@@ -528,6 +528,8 @@ def change_owner(
         if session is not None and origin.session == session:
             return f"this session ({when})", True
         return f"another chat session ({when})", False
+    if origin.source == "server":
+        return f"`todo serve`, for user {one_line(origin.ref or '?')} ({when})", False
     if origin.ref:
         return f"the command `{one_line(origin.ref)}` ({place}, {when})", False
     return f"{one_line(origin.source)} ({place}, {when})", False

@@ -79,9 +79,13 @@ def open_user_store(config: ServerConfig, user: str) -> TaskStore:
     A fresh store per request or turn: the journal group of one turn never takes in the
     changes of another request of the same user.
     """
-    from ..store import TaskStore
+    from ..store import Origin, TaskStore
 
-    return TaskStore.open(config.settings, list_name=user)
+    store = TaskStore.open(config.settings, list_name=user)
+    # Task routes and undo record the server and the user as the origin of their changes
+    # (agent turns record their conversation, as in the CLI).
+    store.origin = Origin("server", user)
+    return store
 
 
 def user_conversation(config: ServerConfig, user: str, conversation_id: str) -> ConversationInfo:
