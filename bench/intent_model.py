@@ -9,8 +9,8 @@ from the request it receives, like a real model reading its context:
 - which task a name refers to, from the task list in the system prompt when there is one,
   and from tool results in the conversation; a name it has not been shown is searched for
   first (``search_tasks``), and a name that matches several shown tasks makes it ask;
-- which tools exist (``add_tasks`` or several ``add_task`` calls, ``show_tasks`` or
-  ``list_tasks`` and then re-typing the result), and the counts line for "how many";
+- which tools exist (``add_tasks``, or one ``add_task`` call per task, ``show_tasks`` or
+  a data lookup and then re-typing the result), and the counts line for "how many";
 - what happened to its earlier calls (tool results in the history): an error such as
   "No task #42" makes it search again, a declined approval makes it say so, and once every
   step succeeded it answers in a sentence, if it is asked again at all.
@@ -261,7 +261,7 @@ class IntentModel:
         return "search"
 
     def _adds(self, conv: Conversation, index: int, act: Act) -> list[dict[str, Any]]:
-        if len(act.tasks) > 1 and "add_tasks" in conv.tools:
+        if "add_tasks" in conv.tools and (len(act.tasks) > 1 or "add_task" not in conv.tools):
             return [_call(index, "add_tasks", {"tasks": act.tasks})]
         return [_call(index, "add_task", t, f"a{n}") for n, t in enumerate(act.tasks)]
 
@@ -293,7 +293,7 @@ class IntentModel:
                     for t in tasks
                 )
                 return {"status": "done", "note": listing or "Nothing matches."}
-            name = "show_tasks" if "show_tasks" in conv.tools else "list_tasks"
+            name = "show_tasks" if "show_tasks" in conv.tools else _reader(conv)
             return {"status": "lookup", "calls": [_call(index, name, dict(act.filters))]}
         # answer: from the counts and list in the prompt when there are any
         if act.question == "count" and conv.counts:
@@ -313,7 +313,12 @@ class IntentModel:
                 else "Nothing is open.",
             }
         sort = {"sort": "priority"} if act.question == "first" else {}
-        return {"status": "lookup", "calls": [_call(index, "list_tasks", sort)]}
+        return {"status": "lookup", "calls": [_call(index, _reader(conv), sort)]}
+
+
+def _reader(conv: Conversation) -> str:
+    """The tool that returns open tasks as data: ``list_tasks``, or a filter-only search."""
+    return "list_tasks" if "list_tasks" in conv.tools else "search_tasks"
 
 
 LOOKUPS = ("search_tasks", "list_tasks", "show_task", "show_tasks")

@@ -180,13 +180,20 @@ def tool_names(body: dict[str, Any]) -> list[str]:
 
 
 def find_list_tool(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The agent's list tool (name, JSON schema of its parameters) from a recorded request."""
+    """The agent's list tool (name, JSON schema of its parameters) from a recorded request:
+    one named for listing, else ``search_tasks`` (which, given no words, lists open tasks)."""
     candidates = []
     for tool in body.get("tools") or []:
         fn = tool.get("function") or tool
         name = fn.get("name", "")
         if re.search(r"list", name) and not re.search(r"conversation|model", name):
             candidates.append((len(name), name, fn.get("parameters") or {}))
+    if not candidates:
+        candidates = [
+            (0, fn.get("name", ""), fn.get("parameters") or {})
+            for fn in (t.get("function") or t for t in body.get("tools") or [])
+            if fn.get("name") == "search_tasks"
+        ]
     if not candidates:
         raise BenchError(f"no list tool among {tool_names(body)}")
     _, name, params = min(candidates)

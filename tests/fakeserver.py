@@ -14,7 +14,7 @@ responses with the helpers (``add_text``, ``add_tool_call``, ``add_tool_calls``,
 ``add_spec`` with a dict (the same dicts a ``--script`` file holds, as a JSON list):
 
     {"type": "text", "text": "Hello", "reasoning": "optional", "model": "...", "delay": 0.1}
-    {"type": "tool_calls", "calls": [{"name": "add_task", "arguments": {...}, "id": "call_1"}]}
+    {"type": "tool_calls", "calls": [{"name": "add_tasks", "arguments": {...}, "id": "call_1"}]}
     {"type": "error", "status": 429, "body": {...}, "headers": {"Retry-After": "1"}}
     {"type": "stream_error", "text": "partial", "error": {"code": 502, "message": "..."}}
     {"type": "sse", "body": "raw SSE text"}   or   {"type": "sse", "file": "path.sse"}

@@ -79,7 +79,7 @@ def _text(message: dict[str, Any]) -> str:
 
 
 def todo_model(rec: RecordedRequest) -> Scripted | None:
-    """Answers like a model that follows orders: "add TITLE" calls add_task, "delete #N"
+    """Answers like a model that follows orders: "add TITLE" calls add_tasks, "delete #N"
     calls delete_tasks, anything else gets a short text; after a tool result it says what
     the tool returned. Deterministic, so concurrent users each get their own answer."""
     messages = rec.messages
@@ -92,7 +92,9 @@ def todo_model(rec: RecordedRequest) -> Scripted | None:
     said = _text(last).strip()
     match = _ADD.match(said)
     if match:
-        return build_stream(tool_calls=[{"name": "add_task", "arguments": {"title": match[1]}}])
+        return build_stream(
+            tool_calls=[{"name": "add_tasks", "arguments": {"tasks": [{"title": match[1]}]}}]
+        )
     match = _DELETE.match(said)
     if match:
         return build_stream(

@@ -96,8 +96,8 @@ def assert_history_valid(messages: list[dict]) -> None:
 def test_one_turn_with_two_tools_adds_rows_and_streams_events(server, todo_home) -> None:
     server.add_tool_calls(
         [
-            ("add_task", {"title": "Buy milk", "due": "tomorrow"}),
-            ("add_task", {"title": "Call mom"}),
+            ("add_tasks", {"tasks": [{"title": "Buy milk", "due": "tomorrow"}]}),
+            ("add_tasks", {"tasks": [{"title": "Call mom"}]}),
         ],
         reasoning="The user wants two tasks.",
         cost=0.0012,
@@ -119,7 +119,7 @@ def test_one_turn_with_two_tools_adds_rows_and_streams_events(server, todo_home)
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == summary
     results = [e for e in events if isinstance(e, ToolResult)]
     assert all(r.ok for r in results)
-    assert json.loads(results[0].output)["added"]["title"] == "Buy milk"
+    assert json.loads(results[0].output)["added_tasks"][0]["title"] == "Buy milk"
     end = events[-1]
     assert end.final_text == summary
     assert end.usage.input_tokens == 100 and end.usage.output_tokens > 0
@@ -165,7 +165,7 @@ def test_request_shape_for_openrouter(server, monkeypatch) -> None:
     assert now.strftime("%Y-%m-%d") in system["content"]
     assert now.strftime("%A") in system["content"]
     names = {t["function"]["name"] for t in body["tools"]}
-    assert {"add_task", "list_tasks", "delete_tasks", "undo_last_change"} <= names
+    assert {"add_tasks", "search_tasks", "delete_tasks", "undo_last_change"} <= names
 
 
 def test_model_that_answered_is_reported(server) -> None:
@@ -177,12 +177,12 @@ def test_model_that_answered_is_reported(server) -> None:
 def test_one_undo_reverts_a_whole_turn(server, todo_home) -> None:
     from todo_cli.store import TaskStore
 
-    server.add_tool_call("add_task", {"title": "Keep me"})
+    server.add_tool_call("add_tasks", {"tasks": [{"title": "Keep me"}]})
     # A lookup among the calls sends the results back to the model, which goes on.
     server.add_tool_calls(
         [
-            ("add_task", {"title": "A"}),
-            ("add_task", {"title": "B"}),
+            ("add_tasks", {"tasks": [{"title": "A"}]}),
+            ("add_tasks", {"tasks": [{"title": "B"}]}),
             ("search_tasks", {"text": "a"}),
         ]
     )
@@ -198,7 +198,9 @@ def test_one_undo_reverts_a_whole_turn(server, todo_home) -> None:
 
 
 def test_destructive_call_declined_without_approver(server, todo_home) -> None:
-    server.add_tool_calls([("add_task", {"title": "A"}), ("add_task", {"title": "B"})])
+    server.add_tool_calls(
+        [("add_tasks", {"tasks": [{"title": "A"}]}), ("add_tasks", {"tasks": [{"title": "B"}]})]
+    )
     session = new_session()
     run_turn(session, "add a and b")
     server.add_tool_call("delete_tasks", {"ids": [1, 2]})
@@ -217,7 +219,9 @@ def test_destructive_call_declined_without_approver(server, todo_home) -> None:
 
 
 def test_destructive_call_approved_and_declined_by_user(server, todo_home) -> None:
-    server.add_tool_calls([("add_task", {"title": title}) for title in ("A", "B", "C")])
+    server.add_tool_calls(
+        [("add_tasks", {"tasks": [{"title": title}]}) for title in ("A", "B", "C")]
+    )
     session = new_session()
     run_turn(session, "add a b c")
     asked: list[ApprovalRequest] = []
@@ -252,8 +256,8 @@ def test_destructive_call_approved_and_declined_by_user(server, todo_home) -> No
 def test_gemini_empty_tool_call_ids_just_work(server, todo_home) -> None:
     server.add_tool_calls(
         [
-            {"name": "add_task", "arguments": {"title": "One"}, "id": ""},
-            {"name": "add_task", "arguments": {"title": "Two"}, "id": ""},
+            {"name": "add_tasks", "arguments": {"tasks": [{"title": "One"}]}, "id": ""},
+            {"name": "add_tasks", "arguments": {"tasks": [{"title": "Two"}]}, "id": ""},
         ]
     )
     session = new_session()
@@ -292,7 +296,7 @@ def _slow_reply(server: FakeServer) -> None:
 
 def test_cancelling_the_task_keeps_history_valid(server) -> None:
     session = new_session()
-    server.add_tool_call("add_task", {"title": "Slow"}, delay=1.0)
+    server.add_tool_call("add_tasks", {"tasks": [{"title": "Slow"}]}, delay=1.0)
 
     async def go():
         seen: list[Any] = []
@@ -321,7 +325,9 @@ def test_cancelling_the_task_keeps_history_valid(server) -> None:
 
 def test_cancel_after_a_tool_ran_keeps_call_and_output(server, todo_home) -> None:
     session = new_session()
-    server.add_tool_calls([("add_task", {"title": "Kept"}), ("search_tasks", {"text": "kept"})])
+    server.add_tool_calls(
+        [("add_tasks", {"tasks": [{"title": "Kept"}]}), ("search_tasks", {"text": "kept"})]
+    )
     _slow_reply(server)
 
     async def go():
@@ -406,7 +412,7 @@ def test_long_history_is_trimmed_for_the_model_but_kept(server, monkeypatch) -> 
     monkeypatch.setattr(agent, "HISTORY_LIMIT", 5)
     session = new_session()
     for n in range(4):
-        server.add_tool_call("list_tasks", {})
+        server.add_tool_call("search_tasks", {})
         server.add_text(f"answer {n}")
         run_turn(session, f"question {n}")
     messages = server.chat_requests[-1].messages
@@ -448,7 +454,7 @@ def test_create_todo_agent_public_api(server, todo_home) -> None:
 
     agent = create_todo_agent(auto_approve=True)
     assert isinstance(agent, Agent)
-    server.add_tool_call("add_task", {"title": "From the API"})
+    server.add_tool_call("add_tasks", {"tasks": [{"title": "From the API"}]})
 
     async def go():
         try:
@@ -476,7 +482,7 @@ def test_tracing_is_disabled_and_nothing_leaves_the_machine(
     server, monkeypatch, no_internet
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-real-looking-key")
-    server.add_tool_call("add_task", {"title": "Private"})
+    server.add_tool_call("add_tasks", {"tasks": [{"title": "Private"}]})
     run_turn(new_session(), "add private")
     from agents.tracing import get_trace_provider
 
@@ -489,7 +495,7 @@ def test_tracing_is_disabled_and_nothing_leaves_the_machine(
 
 
 def test_cancel_while_waiting_for_approval(server, todo_home) -> None:
-    server.add_tool_call("add_task", {"title": "A"})
+    server.add_tool_call("add_tasks", {"tasks": [{"title": "A"}]})
     session = new_session()
     run_turn(session, "add a")
     server.add_tool_call("delete_tasks", {"ids": [1]})

@@ -73,7 +73,7 @@ def test_an_obedient_model_cannot_destroy_tasks_without_yes(server: FakeServer, 
     for title in TITLES:
         assert todo("tasks", "add", title).code == 0
     ids = list(range(1, 7))
-    server.add_tool_call("list_tasks", {})
+    server.add_tool_call("search_tasks", {})
     server.add_tool_call("delete_tasks", {"ids": ids})
     server.add_tool_calls([("undo_last_change", {})] * 3)  # walk the journal back
     server.add_tool_calls([("complete_tasks", {"ids": [i]}) for i in ids])  # six at once

@@ -60,15 +60,17 @@ def test_stream_shape_is_openrouter_like(fake_server: FakeServer) -> None:
 
 
 def test_tool_call_arguments_split_and_id_on_first_delta_only(fake_server: FakeServer) -> None:
-    fake_server.add_tool_call("add_task", {"title": "Buy milk", "due": "tomorrow"}, call_id="c1")
+    fake_server.add_tool_call(
+        "add_tasks", {"tasks": [{"title": "Buy milk", "due": "tomorrow"}]}, call_id="c1"
+    )
     r = _http("POST", f"{fake_server.url}/chat/completions", {"stream": True})
     chunks = [json.loads(e[6:]) for e in _events(r.text)[1:-1]]
     deltas = [tc for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls") or []]
-    assert deltas[0]["id"] == "c1" and deltas[0]["function"]["name"] == "add_task"
+    assert deltas[0]["id"] == "c1" and deltas[0]["function"]["name"] == "add_tasks"
     assert all("id" not in d for d in deltas[1:])
     assert len(deltas) >= 3
     args = "".join(d["function"]["arguments"] for d in deltas)
-    assert json.loads(args) == {"title": "Buy milk", "due": "tomorrow"}
+    assert json.loads(args) == {"tasks": [{"title": "Buy milk", "due": "tomorrow"}]}
 
 
 def test_errors_non_stream_models_and_key(fake_server: FakeServer) -> None:

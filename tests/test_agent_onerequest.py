@@ -98,7 +98,7 @@ def test_a_successful_change_ends_the_turn_in_one_request(server: FakeServer, ch
 
 def test_the_conversation_goes_on_after_a_tool_stop_turn(server: FakeServer, chat, todo_home):
     first = chat()
-    server.add_tool_call("add_task", {"title": "Renew passport", "due": "friday"})
+    server.add_tool_call("add_tasks", {"tasks": [{"title": "Renew passport", "due": "friday"}]})
     first.turn("add renew passport on friday")
     # Continued later (like `todo chat -c`): the history is sent and accepted.
     server.add_tool_call("update_task", {"task_id": 1, "priority": "high"})
@@ -145,7 +145,7 @@ def test_a_declined_delete_goes_back_to_the_model(server: FakeServer, chat, todo
 def test_a_lookup_the_model_must_read_goes_back_to_it(server: FakeServer, chat, todo_home):
     add_tasks("Dentist appointment")
     server.add_tool_calls(
-        [("add_task", {"title": "Buy floss"}), ("search_tasks", {"text": "dent"})]
+        [("add_tasks", {"tasks": [{"title": "Buy floss"}]}), ("search_tasks", {"text": "dent"})]
     )
     server.add_text("Added it; your dentist task is #1.")
     events = chat().turn("add buy floss and which task is the dentist?")
@@ -213,13 +213,13 @@ def test_json_output_keeps_its_fields_with_the_summary_as_text(server: FakeServe
 
     from todo_cli.cli import app
 
-    server.add_tool_call("add_task", {"title": "Renew passport"})
+    server.add_tool_call("add_tasks", {"tasks": [{"title": "Renew passport"}]})
     result = CliRunner().invoke(app, ["chat", "--json", "add renew passport"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["text"] == "Added #1 Renew passport."
     assert {"tool_calls", "approvals", "usage", "model", "conversation_id"} <= set(data)
-    assert data["tool_calls"][0]["result"]["added"]["title"] == "Renew passport"
+    assert data["tool_calls"][0]["result"]["added_tasks"][0]["title"] == "Renew passport"
 
 
 def test_the_fake_server_rejects_what_strict_providers_reject(server: FakeServer):

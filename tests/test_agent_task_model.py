@@ -55,10 +55,12 @@ def row(todo_home: Path, task_id: int) -> dict[str, Any]:
 
 
 def test_remind_me_to_water_the_plants_every_sunday(server, todo_home, chat) -> None:
-    server.add_tool_call("add_task", {"title": "Water the plants", "repeat": "every sunday"})
+    server.add_tool_call(
+        "add_tasks", {"tasks": [{"title": "Water the plants", "repeat": "every sunday"}]}
+    )
     events = run_turn(chat, "remind me to water the plants every sunday")
     (result,) = [e for e in events if isinstance(e, ToolResult)]
-    added = json.loads(result.output)["added"]
+    (added,) = json.loads(result.output)["added_tasks"]
     assert added["repeat"] == "every Sunday"
     stored = row(todo_home, 1)
     assert (stored["repeat"], stored["repeat_rule"]) == ("every sunday", "FREQ=WEEKLY;BYDAY=SU")
@@ -67,9 +69,9 @@ def test_remind_me_to_water_the_plants_every_sunday(server, todo_home, chat) -> 
     assert "Water the plants" in text
     # the tool schema offers the field in words, and the next request's task list shows it
     request = server.chat_requests[0].body
-    add = next(t for t in request["tools"] if t["function"]["name"] == "add_task")
+    add = next(t for t in request["tools"] if t["function"]["name"] == "add_tasks")
     assert {"repeat", "wait", "parent", "blocked_by"} <= set(
-        add["function"]["parameters"]["properties"]
+        add["function"]["parameters"]["properties"]["tasks"]["items"]["properties"]
     )
     assert len(server.chat_requests) == 1  # the add ended the turn
     server.add_tool_call("complete_tasks", {"ids": [1]})
@@ -93,9 +95,9 @@ def test_remind_me_to_water_the_plants_every_sunday(server, todo_home, chat) -> 
 def test_wait_parent_blocked_by_and_a_parent_needs_approval(server, todo_home, chat) -> None:
     server.add_tool_calls(
         [
-            ("add_task", {"title": "Plan trip"}),
-            ("add_task", {"title": "Book flights", "parent": 1}),
-            ("add_task", {"title": "Pack", "blocked_by": [2], "wait": "2020-01-01"}),
+            ("add_tasks", {"tasks": [{"title": "Plan trip"}]}),
+            ("add_tasks", {"tasks": [{"title": "Book flights", "parent": 1}]}),
+            ("add_tasks", {"tasks": [{"title": "Pack", "blocked_by": [2], "wait": "2020-01-01"}]}),
         ]
     )
     run_turn(chat, "plan a trip: book flights, then pack")

@@ -130,15 +130,20 @@ def test_huge_ids_and_limits(todo_env) -> None:
 def test_a_model_sending_bad_arguments_gets_clear_tool_errors(
     fake_server: FakeServer, todo_env, todo_home
 ) -> None:
-    nested = {"title": json.loads("[" * 900 + "]" * 900)}  # deep, but Python can read it
+    nested = {
+        "tasks": [{"title": json.loads("[" * 900 + "]" * 900)}]
+    }  # deep, but Python can read it
     fake_server.add_tool_calls(
         [
-            {"name": "add_task", "arguments": '{"title": ' + "[" * 5000 + "]" * 5000 + "}"},
-            ("add_task", nested),
+            {
+                "name": "add_tasks",
+                "arguments": '{"tasks": [{"title": ' + "[" * 5000 + "]" * 5000 + "}]}",
+            },
+            ("add_tasks", nested),
             ("update_task", {"task_id": 10**30, "title": "x"}),
             ("complete_tasks", {"ids": [10**25]}),
-            {"name": "add_task", "arguments": '{"title": "bad \\udcff"}'},
-            ("add_task", {"title": "far", "due": "in 10000 years"}),
+            {"name": "add_tasks", "arguments": '{"tasks": [{"title": "bad \\udcff"}]}'},
+            ("add_tasks", {"tasks": [{"title": "far", "due": "in 10000 years"}]}),
         ]
     )
     fake_server.add_text("Nothing worked.")
@@ -148,7 +153,7 @@ def test_a_model_sending_bad_arguments_gets_clear_tool_errors(
     calls = json.loads(out)["tool_calls"]
     results = [c["result"].get("error", "added") for c in calls]
     assert len(results) == 6, results
-    assert results[0] == "Invalid arguments for add_task: The arguments are nested too deeply."
+    assert results[0] == "Invalid arguments for add_tasks: The arguments are nested too deeply."
     assert results[1] == results[0]
     assert results[2].startswith("No task #10000000000000000000… (no id is that large)")
     assert results[3].startswith("No task #")

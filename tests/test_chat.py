@@ -57,7 +57,7 @@ def todo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
 
 
 def test_one_shot_add_in_a_real_process(fake_server: FakeServer, todo_env, todo_home) -> None:
-    fake_server.add_tool_call("add_task", {"title": "Buy milk", "due": "tomorrow"})
+    fake_server.add_tool_call("add_tasks", {"tasks": [{"title": "Buy milk", "due": "tomorrow"}]})
     env = {
         **todo_env,
         "OPENROUTER_BASE_URL": fake_server.url,
@@ -81,7 +81,7 @@ def test_one_shot_add_in_a_real_process(fake_server: FakeServer, todo_env, todo_
 
 
 def test_message_from_stdin(server, todo, todo_home) -> None:
-    server.add_tool_call("add_task", {"title": "Water plants"})
+    server.add_tool_call("add_tasks", {"tasks": [{"title": "Water plants"}]})
     r = todo("chat", stdin="add water plants\n")
     assert r.code == 0, r.err
     assert r.out == "Added #1 Water plants.\n"
@@ -119,15 +119,17 @@ def test_no_message_on_a_terminal_opens_the_session(server, todo, monkeypatch) -
 
 
 def test_json_output(server, todo) -> None:
-    server.add_tool_calls([("add_task", {"title": "A"}), ("list_tasks", {})])
+    server.add_tool_calls([("add_tasks", {"tasks": [{"title": "A"}]}), ("search_tasks", {})])
     server.add_text("Added A.", cost=0.0003)
     r = todo("chat", "--json", "add a and list")
     assert r.code == 0, r.err
     data = json.loads(r.out)
     assert data["text"] == "Added A."
-    assert [c["name"] for c in data["tool_calls"]] == ["add_task", "list_tasks"]
-    assert data["tool_calls"][0]["arguments"] == {"title": "A"}
-    assert data["tool_calls"][0]["result"]["added"]["id"] == 1 and data["tool_calls"][0]["ok"]
+    assert [c["name"] for c in data["tool_calls"]] == ["add_tasks", "search_tasks"]
+    assert data["tool_calls"][0]["arguments"] == {"tasks": [{"title": "A"}]}
+    assert (
+        data["tool_calls"][0]["result"]["added_tasks"][0]["id"] == 1 and data["tool_calls"][0]["ok"]
+    )
     assert data["usage"]["input_tokens"] == 200 and data["usage"]["cost"] == pytest.approx(0.0003)
     assert data["model"] == "openai/gpt-oss-20b:free" and data["provider"] == "openrouter"
     assert len(data["conversation_id"]) == 8
@@ -135,7 +137,9 @@ def test_json_output(server, todo) -> None:
 
 
 def test_delete_declined_without_yes_and_done_with_it(server, todo, todo_home) -> None:
-    server.add_tool_calls([("add_task", {"title": "A"}), ("add_task", {"title": "B"})])
+    server.add_tool_calls(
+        [("add_tasks", {"tasks": [{"title": "A"}]}), ("add_tasks", {"tasks": [{"title": "B"}]})]
+    )
     assert todo("chat", "add a and b").code == 0
 
     server.add_tool_call("delete_tasks", {"ids": [1, 2]})

@@ -147,11 +147,11 @@ def test_chat_works_on_the_list_given(
 ) -> None:
     ok("tasks", "add", "Buy milk")  # #1 in default
     ok("tasks", "--list", "work", "add", "Write report")  # #2 in work
-    server.add_tool_call("list_tasks", {})
+    server.add_tool_call("search_tasks", {})
     server.add_tool_calls(
         [
             ("complete_tasks", {"ids": [1]}),  # another list's task: not found
-            ("add_task", {"title": "Book room"}),
+            ("add_tasks", {"tasks": [{"title": "Book room"}]}),
         ]
     )
     server.add_text("Done.")
@@ -347,7 +347,7 @@ def test_a_conversation_goes_on_with_its_own_list(
     server: FakeServer, todo_home: Path, offline
 ) -> None:
     server.add_text("Hi.")
-    server.add_tool_call("add_task", {"title": "Book room"})
+    server.add_tool_call("add_tasks", {"tasks": [{"title": "Book room"}]})
     server.add_text("Added.")
     conv = json.loads(ok("chat", "--list", "work", "--json", "hi"))["conversation_id"]
     ok("chat", "--conversation", conv, "--json", "add book room")  # no --list given

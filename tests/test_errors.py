@@ -250,4 +250,4 @@ def test_unknown_tool_goes_back_to_the_model(server: FakeServer) -> None:
     followup = server.chat_requests[1].body["messages"]
     answer = next(m for m in followup if m.get("tool_call_id") == "call_rocket")
     assert "There is no tool 'launch_rocket'" in answer["content"]
-    assert "add_task" in answer["content"] and "delete_tasks" in answer["content"]
+    assert "add_tasks" in answer["content"] and "delete_tasks" in answer["content"]

@@ -35,7 +35,9 @@ def _open_titles() -> list[str]:
 
 
 def test_turn_adds_task_then_slash_undo(server: FakeServer) -> None:
-    server.add_tool_call("add_task", {"title": "Buy milk", "due": "tomorrow"}, cost=0.0012)
+    server.add_tool_call(
+        "add_tasks", {"tasks": [{"title": "Buy milk", "due": "tomorrow"}]}, cost=0.0012
+    )
 
     async def main() -> None:
         async with session() as d:
@@ -82,7 +84,9 @@ def test_slash_add_done_and_history_resume(server: FakeServer) -> None:
 
 
 def test_approval_declined_is_told_to_the_agent(server: FakeServer) -> None:
-    server.add_tool_calls([("add_task", {"title": "A"}), ("add_task", {"title": "B"})])
+    server.add_tool_calls(
+        [("add_tasks", {"tasks": [{"title": "A"}]}), ("add_tasks", {"tasks": [{"title": "B"}]})]
+    )
     server.add_tool_call("delete_tasks", {"ids": [1, 2]})
     server.add_text("OK, I left them alone.")
 

@@ -39,8 +39,10 @@ def test_the_agent_works_on_the_current_list_and_follows_a_switch(
 ) -> None:
     with TaskStore.open() as store:
         store.add("Buy milk")  # #1 in default
-    server.add_tool_call("add_task", {"title": "Write report"})  # ends the turn: one request
-    server.add_tool_calls([("list_tasks", {}), ("complete_tasks", {"ids": [2]})])
+    server.add_tool_call(
+        "add_tasks", {"tasks": [{"title": "Write report"}]}
+    )  # ends the turn: one request
+    server.add_tool_calls([("search_tasks", {}), ("complete_tasks", {"ids": [2]})])
     server.add_text("Listed.")
 
     async def main() -> None:

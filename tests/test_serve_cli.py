@@ -139,8 +139,10 @@ def test_a_newcomer_starts_the_server_adds_a_token_and_runs_the_readme_curl(
             ["bash", "-c", curl], env={**env, "TOKEN": token}, capture_output=True, text=True
         )
         out = json.loads(run.stdout)
-        assert out["tool_calls"][0]["tool"] == "add_task"
-        assert out["tool_calls"][0]["arguments"] == {"title": "a task to test OpenRouter"}
+        assert out["tool_calls"][0]["tool"] == "add_tasks"
+        assert out["tool_calls"][0]["arguments"] == {
+            "tasks": [{"title": "a task to test OpenRouter"}]
+        }
         assert out["conversation_id"] and out["response"]
         listed = subprocess.run(
             [*TODO_EXE, "tasks", "--list", "alice", "list", "--json"],

@@ -90,8 +90,8 @@ def test_the_seed_request_adds_a_task_and_answers_in_the_seed_shape(api: Api) ->
         }
         assert out["conversation_id"]
         (call,) = out["tool_calls"]
-        assert call["tool"] == "add_task"
-        assert call["arguments"] == {"title": "a task to test OpenRouter"}
+        assert call["tool"] == "add_tasks"
+        assert call["arguments"] == {"tasks": [{"title": "a task to test OpenRouter"}]}
         assert call["ok"] is True and "error" not in call["result"]
         assert out["approvals"] == []
         assert out["model"] == fakeserver.DEFAULT_MODEL
@@ -139,7 +139,7 @@ def test_stream_sends_deltas_tool_calls_and_the_whole_answer_at_the_end(api: Api
         done = events[-1][1]
         assert done["response"] == text
         assert done["conversation_id"] == events[0][1]["conversation_id"]
-        assert done["tool_calls"][0]["tool"] == "add_task"
+        assert done["tool_calls"][0]["tool"] == "add_tasks"
         assert done["usage"]["output_tokens"] > 0
         tasks = c.get("/api/alice/tasks").json()["tasks"]
         assert [t["title"] for t in tasks] == ["water the plants"]

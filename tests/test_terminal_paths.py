@@ -218,7 +218,9 @@ def test_path_config_show_get_and_check(todo, server: FakeServer) -> None:
 
 def test_path_chat_answer_tool_lines_notices_and_error(todo, server: FakeServer) -> None:
     # (a lookup among the calls makes the model answer in words)
-    server.add_tool_calls([("add_task", {"title": EVIL}), ("search_tasks", {"text": "x"})])
+    server.add_tool_calls(
+        [("add_tasks", {"tasks": [{"title": EVIL}]}), ("search_tasks", {"text": "x"})]
+    )
     server.add_text(f"Added **{EVIL}**.", model=MODEL)
     r = todo("chat", "add it")
     assert r.code == 0, r.err
@@ -256,7 +258,9 @@ def test_path_chat_json_stays_exact(todo, server: FakeServer) -> None:
 def test_path_chat_markdown_tool_lines_and_footer_on_a_terminal(
     fake_server: FakeServer, todo_env: dict[str, str]
 ) -> None:
-    fake_server.add_tool_calls([("add_task", {"title": EVIL}), ("search_tasks", {"text": "x"})])
+    fake_server.add_tool_calls(
+        [("add_tasks", {"tasks": [{"title": EVIL}]}), ("search_tasks", {"text": "x"})]
+    )
     fake_server.add_text(f"Added:\n\n- **{EVIL}**\n\n`{EVIL}`\n\n[x]({EVIL})", model=MODEL)
     env = {**todo_env, "TERM": "xterm-256color", "OPENROUTER_API_KEY": "sk-or-v1-test"}
     env["OPENROUTER_BASE_URL"] = fake_server.url
@@ -299,7 +303,7 @@ def _session_run(server: FakeServer, steps: list[str], monkeypatch: pytest.Monke
 def test_path_session_turn_paths(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENROUTER_DEFAULT_MODEL", MODEL)
     server.add_tool_calls(
-        [("add_task", {"title": EVIL}), ("search_tasks", {"text": "x"})], model=MODEL
+        [("add_tasks", {"tasks": [{"title": EVIL}]}), ("search_tasks", {"text": "x"})], model=MODEL
     )
     server.add_text(f"Added **{EVIL}**\n\n| a |\n|---|\n| {EVIL} |", model=MODEL)
     server.add_tool_call("delete_tasks", {"ids": [1]}, model=MODEL)

@@ -69,7 +69,9 @@ def _prompt_ready(screen: str) -> bool:
 
 
 def test_chat_session_in_a_real_terminal(fake_server: FakeServer, todo_env: dict[str, str]) -> None:
-    fake_server.add_tool_call("add_task", {"title": "Buy milk", "due": "friday"}, cost=0.0012)
+    fake_server.add_tool_call(
+        "add_tasks", {"tasks": [{"title": "Buy milk", "due": "friday"}]}, cost=0.0012
+    )
     story = "\n\n".join(f"Paragraph {i}: " + "word " * 30 for i in range(40))
     fake_server.add_text(story, delay=0.02)
     fake_server.add_tool_call("delete_tasks", {"ids": [1]})

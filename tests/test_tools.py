@@ -39,8 +39,9 @@ def call(tools: dict, name: str, **args: Any) -> Any:
 
 
 def test_add_parses_natural_dates_and_reports_the_task(tools, store) -> None:
-    out = call(tools, "add_task", title="Buy milk", due="tomorrow", priority="high", tags=["home"])
-    task = out["added"]
+    one = {"title": "Buy milk", "due": "tomorrow", "priority": "high", "tags": ["home"]}
+    out = call(tools, "add_tasks", tasks=[one])
+    (task,) = out["added_tasks"]
     assert task["title"] == "Buy milk" and task["priority"] == "high" and task["tags"] == ["home"]
     assert len(task["due"]) == 10 and task["due"] > datetime.now().strftime("%Y-%m-%d")
     assert store.get(task["id"]).due == task["due"]
@@ -55,7 +56,7 @@ def test_add_parses_natural_dates_and_reports_the_task(tools, store) -> None:
     ],
 )
 def test_add_failures_return_the_reason(tools, store, args, fragment) -> None:
-    out = call(tools, "add_task", **args)
+    out = call(tools, "add_tasks", tasks=[args])
     assert fragment in out["error"]
     assert store.count(__import__("todo_cli.store").store.TaskQuery(status=None)) == 0
 
@@ -79,7 +80,7 @@ def test_unknown_ids(tools, store) -> None:
 def test_list_is_capped_with_a_count_of_the_rest(tools, store) -> None:
     for n in range(55):
         store.add(f"Task {n}")
-    out = call(tools, "list_tasks")
+    out = call(tools, "search_tasks")
     assert len(out["tasks"]) == 50 and out["more"] == 5
     assert out["tasks"][0] == {"id": 1, "title": "Task 0"}  # empty fields left out
 
@@ -91,16 +92,16 @@ def test_list_filters(tools, store) -> None:
     done = store.add("Done already")
     store.complete([done.id])
     titles = lambda out: [t["title"] for t in out["tasks"]]  # noqa: E731
-    assert titles(call(tools, "list_tasks", due="today")) == ["Today"]
-    assert titles(call(tools, "list_tasks", due="overdue")) == ["Late"]
-    assert titles(call(tools, "list_tasks", due="in 7 days")) == ["Late", "Today"]
-    assert titles(call(tools, "list_tasks", tag="work")) == ["Today"]
-    assert titles(call(tools, "list_tasks", project="house")) == ["Later"]
-    # list_tasks reads open tasks; show_tasks (for the user) takes a status too.
+    assert titles(call(tools, "search_tasks", due="today")) == ["Today"]
+    assert titles(call(tools, "search_tasks", due="overdue")) == ["Late"]
+    assert titles(call(tools, "search_tasks", due="in 7 days")) == ["Late", "Today"]
+    assert titles(call(tools, "search_tasks", tag="work")) == ["Today"]
+    assert titles(call(tools, "search_tasks", project="house")) == ["Later"]
+    # search_tasks reads open tasks; show_tasks (for the user) takes a status too.
     assert titles(call(tools, "show_tasks", status="done")) == ["Done already"]
     assert len(call(tools, "show_tasks", status="all")["tasks"]) == 4
     assert titles(call(tools, "show_tasks", text="later")) == ["Later"]
-    assert "more" not in call(tools, "list_tasks")
+    assert "more" not in call(tools, "search_tasks")
 
 
 def test_search_show_update(tools, store) -> None:
@@ -159,7 +160,7 @@ def test_approval_rules() -> None:
 
     by_name = {t.name: t for t in make_tools(None)}
     assert by_name["delete_tasks"].needs_approval is True
-    assert by_name["add_task"].needs_approval is False
+    assert by_name["add_tasks"].needs_approval is False
     several = by_name["complete_tasks"].needs_approval
     assert asyncio.run(several(None, {"ids": [1, 2]}, "c")) is True
     assert asyncio.run(several(None, {"ids": [1]}, "c")) is False
@@ -199,3 +200,33 @@ def test_instructions_carry_date_weekday_time_zone() -> None:
     tz = ZoneInfo("Europe/Paris")
     text = build_instructions(tz, datetime(2026, 11, 27, 17, 5, tzinfo=tz))
     assert "2026-11-27 17:05 (Friday)" in text and "Europe/Paris (UTC+01:00)" in text
+
+
+def test_add_tasks_links_to_stored_tasks_all_or_none(tools, store) -> None:
+    from todo_cli.store import TaskQuery
+
+    trip = store.add("Plan trip")
+    out = call(
+        tools,
+        "add_tasks",
+        tasks=[{"title": "Book flights", "parent": trip.id}, {"title": "Pack", "blocked_by": [1]}],
+    )
+    flights, pack = out["added_tasks"]
+    assert store.get(flights["id"]).parent == trip.id
+    assert store.get(pack["id"]).blocked_by == [trip.id]
+    out = call(tools, "add_tasks", tasks=[{"title": "Fine"}, {"title": "Orphan", "parent": 99}])
+    assert out["error"].startswith("Task 2: No task #99")
+    assert store.count(TaskQuery(status=None)) == 3  # the first task was not kept either
+    assert "error" in call(tools, "add_tasks", tasks=[])
+
+
+def test_search_without_words_reads_open_tasks_by_filter(tools, store) -> None:
+    store.add("Today", due="today", tags=["work"])
+    done = store.add("Done today", due="today")
+    store.complete([done.id])
+    assert [t["title"] for t in call(tools, "search_tasks", due="today")["tasks"]] == ["Today"]
+    both = call(tools, "search_tasks", due="today", include_done=True)["tasks"]
+    assert sorted(t["title"] for t in both) == ["Done today", "Today"]
+    assert [t["title"] for t in call(tools, "search_tasks", text="today", tag="work")["tasks"]] == [
+        "Today"
+    ]

@@ -1288,6 +1288,25 @@ class TaskStore:
         assert stored is not None
         return stored
 
+    def add_many(self, items: Iterable[dict[str, Any]]) -> list[Task]:
+        """Add several tasks, each a dict of ``add``'s arguments, in one transaction and one
+        undo step: one bad task raises UsageError ("Task 2: ...") and nothing is written.
+        ``parent`` and ``blocked_by`` name tasks already stored."""
+        items = list(items)
+        if not items:
+            raise UsageError("No tasks given.")
+        if len(items) == 1:
+            return [self.add(**items[0])]
+        added: list[Task] = []
+        with self.group(f"add {len(items)} tasks"), self._transaction():
+            for n, item in enumerate(items, start=1):
+                try:
+                    added.append(self.add(**item))
+                except TodoError as exc:
+                    exc.message = f"Task {n}: {exc.message}"
+                    raise
+        return added
+
     def get(self, task_id: int) -> Task:
         """The task with this id; raises ``NotFoundError`` ("No task #42")."""
         with self._lock:

@@ -29,7 +29,7 @@ SHOW_CAP = 100  # rows show_tasks puts in front of the user
 
 
 class NewTask(TypedDict):
-    """One task for add_tasks (the same fields as add_task)."""
+    """A task to add."""
 
     title: str
     due: NotRequired[str]
@@ -39,6 +39,8 @@ class NewTask(TypedDict):
     notes: NotRequired[str]
     repeat: NotRequired[str]
     wait: NotRequired[str]
+    parent: NotRequired[int]
+    blocked_by: NotRequired[list[int]]
 
 
 class TurnGuard:
@@ -279,67 +281,27 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         return dumps(out)
 
     @tool()
-    async def add_task(
-        title: str,
-        due: str = "",
-        priority: Literal["low", "medium", "high"] | None = None,
-        tags: list[str] | None = None,
-        project: str = "",
-        notes: str = "",
-        repeat: str = "",
-        wait: str = "",
-        parent: int | None = None,
-        blocked_by: list[int] | None = None,
-    ) -> str:
-        """Add a task.
-
-        Args:
-            repeat: "every sunday", "every! 3 days" (from completion)...
-            wait: Hide until.
-            blocked_by: Ids to finish first.
-        """
-        try:
-            task = store.add(
-                title,
-                due=_none_if_empty(due),
-                priority=priority or "none",
-                tags=tuple(tags or ()),
-                project=_none_if_empty(project),
-                notes=_none_if_empty(notes),
-                repeat=_none_if_empty(repeat),
-                wait=_none_if_empty(wait),
-                parent=parent or None,
-                blocked_by=tuple(blocked_by or ()),
-            )
-        except Exception as exc:
-            return error_result(exc)
-        return dumps({"added": brief(task)})
-
-    @tool()
     async def add_tasks(tasks: list[NewTask]) -> str:
-        """Add several tasks in one call (all or none)."""
+        """Add tasks in one call (all or none). repeat: "every sunday", "every! 3 days" (from
+        completion)...; wait: hide until; blocked_by: ids to finish first."""
         try:
-            if not tasks:
-                raise TodoError("No tasks given.")
-            # One transaction: every task is checked before any is written.
-            added = store.import_tasks(
+            added = store.add_many(
                 [
                     {
                         "title": t.get("title", ""),
                         "due": _none_if_empty(t.get("due")),
                         "priority": t.get("priority") or "none",
-                        "tags": list(t.get("tags") or ()),
+                        "tags": tuple(t.get("tags") or ()),
                         "project": _none_if_empty(t.get("project")),
                         "notes": _none_if_empty(t.get("notes")),
                         "repeat": _none_if_empty(t.get("repeat")),
                         "wait": _none_if_empty(t.get("wait")),
+                        "parent": t.get("parent") or None,
+                        "blocked_by": tuple(t.get("blocked_by") or ()),
                     }
                     for t in tasks
                 ]
-            ).added
-        except TodoError as exc:
-            exc.message = exc.message.replace("Record ", "Task ", 1)
-            return error_result(exc)
+            )
         except Exception as exc:
             return error_result(exc)
         return dumps({"added_tasks": [brief(t) for t in added]})
@@ -373,7 +335,7 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         project: str = "",
         text: str = "",
     ) -> str:
-        """Show tasks to the user as a table; do not repeat it.
+        """Show tasks to the user as a table.
 
         Args:
             due: "today", "overdue" or a date (due before it).
@@ -391,32 +353,24 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         return dumps(out)
 
     @tool()
-    async def list_tasks(
-        due: str = "",
-        tag: str = "",
-        project: str = "",
+    async def search_tasks(
+        text: str = "", due: str = "", tag: str = "", project: str = "", include_done: bool = False
     ) -> str:
-        """List open tasks for you to read (max 50); the user does not see them.
-
-        Args:
-            due: As for show_tasks.
-        """
+        """Tasks for you to read, not shown to the user (max 50): by words in any field
+        and/or show_tasks' filters."""
         try:
-            q = _filtered("pending", due, tag, project, None)
-            total = store.count(q)
-            q.limit = LIST_CAP
-            return capped(store.query(q), total)
-        except Exception as exc:
-            return error_result(exc)
-
-    @tool()
-    async def search_tasks(text: str, include_done: bool = False) -> str:
-        """Find tasks by words in any field (a few matches come with every field)."""
-        try:
-            found = store.search(text, status=None if include_done else "pending", limit=None)
-            if len(found) <= FULL_MATCHES:
+            if text.strip() and not (due.strip() or tag.strip() or project.strip()):
+                status = None if include_done else "pending"
+                found = store.search(text, status=status, limit=None)
+                total = len(found)
+            else:
+                q = _filtered("all" if include_done else "pending", due, tag, project, None, text)
+                total = store.count(q)
+                q.limit = LIST_CAP
+                found = store.query(q)
+            if total <= FULL_MATCHES:  # a few matches come with every field
                 return dumps({"tasks": [brief(t, full=True) for t in found]})
-            return capped(found, len(found))
+            return capped(found, total)
         except Exception as exc:
             return error_result(exc)
 
@@ -501,7 +455,7 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
 
     @tool(needs_approval=_confirm_done)
     async def complete_tasks(ctx: ToolContext[Any], ids: list[int]) -> str:
-        """Mark tasks done; a repeating one moves to its next due."""
+        """Mark tasks done (a repeating one moves on)."""
         done: list[Any] = []
 
         def complete(wanted: list[int]) -> list[Any]:
@@ -527,8 +481,7 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
 
     @tool(needs_approval=_beyond)
     async def undo_last_change(ctx: ToolContext[Any]) -> str:
-        """Revert this conversation's latest change (a whole turn); older changes made
-        elsewhere need the user's yes."""
+        """Undo this conversation's last change."""
         own = _own_origin()
         approved = auto_approve or ctx.tool_call_id in beyond
         beyond.discard(ctx.tool_call_id)
@@ -558,10 +511,8 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
         return dumps({"undone": res.label or "last change", "changes": changes})
 
     tools = [
-        add_task,
         add_tasks,
         show_tasks,
-        list_tasks,
         search_tasks,
         update_task,
         complete_tasks,
@@ -575,7 +526,7 @@ def make_tools(store: Any, *, auto_approve: bool = False) -> list[FunctionTool]:
     return tools
 
 
-_PLAIN_DEFAULTS = ("", None, "none", False)  # defaults that go without saying
+_PLAIN_DEFAULTS = ("", None, "none", "pending", False)  # defaults that go without saying
 
 
 def slim_schema(schema: Any) -> Any:
