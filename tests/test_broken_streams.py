@@ -79,7 +79,9 @@ def test_failure_after_a_tool_ran_says_what_changed(
     fake_server: FakeServer, env, todo_home: Path
 ) -> None:
     # A change and a lookup: the results go back to the model, whose answer is cut off.
-    fake_server.add_tool_calls([("add_task", {"title": "Buy milk"}), ("list_tasks", {})])
+    fake_server.add_tool_calls(
+        [("add_tasks", {"tasks": [{"title": "Buy milk"}]}), ("search_tasks", {})]
+    )
     fake_server.add_cut_stream("Added Buy")
     r = run_todo(env, "chat", "add buy milk")
     assert r.returncode == 4
@@ -104,7 +106,9 @@ def test_each_failure_in_the_session_prints_one_line_and_the_session_goes_on(
     fake_server.add_keepalive_forever()
     fake_server.add_cut_stream("Half")
     fake_server.add_html_page()
-    fake_server.add_tool_calls([("add_task", {"title": "Call mom"}), ("list_tasks", {})])
+    fake_server.add_tool_calls(
+        [("add_tasks", {"tasks": [{"title": "Call mom"}]}), ("search_tasks", {})]
+    )
     fake_server.add_cut_stream("Added")
     fake_server.add_text("All good now.")
 
@@ -131,7 +135,7 @@ def test_waiting_for_an_approval_does_not_count_against_the_deadline(
 
     point_openrouter_at(monkeypatch, fake_server.url, timeout="3")
     monkeypatch.setenv("TODO_TURN_TIMEOUT", "1")
-    fake_server.add_tool_call("add_task", {"title": "Old"})
+    fake_server.add_tool_call("add_tasks", {"tasks": [{"title": "Old"}]})
     fake_server.add_tool_call("delete_tasks", {"ids": [1]})  # the answer follows from it
 
     async def main() -> str:

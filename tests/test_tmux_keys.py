@@ -86,8 +86,8 @@ def test_keys_typed_during_every_stage_of_a_turn(fake_server: FakeServer, term: 
     fake_server.add(
         build_stream(
             tool_calls=[
-                {"name": "add_task", "arguments": {"title": "Milk"}},
-                {"name": "list_tasks", "arguments": {}},
+                {"name": "add_tasks", "arguments": {"tasks": [{"title": "Milk"}]}},
+                {"name": "search_tasks", "arguments": {}},
             ],
             first_delay=1.0,
         )
