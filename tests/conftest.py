@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +44,31 @@ def todo_env(todo_home: Path) -> dict[str, str]:
 
 
 TODO_EXE = [sys.executable, "-m", "todo_cli"]
+
+
+class Result:
+    """What one in-process CLI run left: exit code, stdout, stderr."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def todo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run the real CLI entry point in-process: todo(*args, stdin=None) -> Result (stdout and
+    stderr are not terminals; ``stdin`` text replaces standard input when given)."""
+    from todo_cli import cli
+
+    def run(*args: str, stdin: str | None = None) -> Result:
+        monkeypatch.setattr(sys, "argv", ["todo", *args])
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code: Any = 0
+        try:
+            cli.main()
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return Result(int(code or 0), out, err)
+
+    return run

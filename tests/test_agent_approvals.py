@@ -8,9 +8,7 @@ scripted on the fake server (real HTTP, real SDK, real store): one-shot `todo ch
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import sys
 from typing import Any
 
 import fakeserver
@@ -40,28 +38,10 @@ def _offline(no_internet):
     return no_internet
 
 
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
 @pytest.fixture
-def todo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """The real CLI entry point in-process: todo(*args) -> Result."""
-    from todo_cli import cli
-
-    def run(*args: str) -> Result:
-        monkeypatch.setattr(sys, "argv", ["todo", *args])
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        code: Any = 0
-        try:
-            cli.main()
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return Result(int(code or 0), out, err)
-
-    return run
+def todo(todo):
+    """The shared in-process CLI runner, with an empty standard input."""
+    return lambda *args: todo(*args, stdin="")
 
 
 def tasks() -> list[tuple[int, str, str]]:

@@ -31,31 +31,6 @@ def rows(todo_home: Path) -> list[tuple]:
         return conn.execute("SELECT id, title, status FROM tasks").fetchall()
 
 
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
-@pytest.fixture
-def todo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """Run the real CLI entry point in-process: todo(*args, stdin=None) -> Result."""
-    from todo_cli import cli
-
-    def run(*args: str, stdin: str | None = None) -> Result:
-        monkeypatch.setattr(sys, "argv", ["todo", *args])
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code: Any = 0
-        try:
-            cli.main()
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return Result(int(code or 0), out, err)
-
-    return run
-
-
 def test_one_shot_add_in_a_real_process(fake_server: FakeServer, todo_env, todo_home) -> None:
     fake_server.add_tool_call("add_tasks", {"tasks": [{"title": "Buy milk", "due": "tomorrow"}]})
     env = {

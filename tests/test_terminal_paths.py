@@ -15,7 +15,6 @@ import io
 import json
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,31 +56,6 @@ def assert_inert(output: str, *, shown: str | None = SHOWN) -> None:
 @pytest.fixture(autouse=True)
 def _offline(no_internet):
     return no_internet
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
-@pytest.fixture
-def todo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """The real CLI entry point in-process (stdout and stderr are not terminals)."""
-    from todo_cli import cli
-
-    def run(*args: str, stdin: str | None = None) -> Result:
-        monkeypatch.setattr(sys, "argv", ["todo", *args])
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code: Any = 0
-        try:
-            cli.main()
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return Result(int(code or 0), out, err)
-
-    return run
 
 
 def _add(title: str = EVIL, **kw: Any) -> int:
