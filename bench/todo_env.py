@@ -33,7 +33,7 @@ def db_path(home: Path) -> Path:
 def open_store(path: Path) -> Any:
     store_mod = require("store")
     if not hasattr(store_mod, "TaskStore"):
-        raise NotAvailable("todo_cli/store.py has no TaskStore yet")
+        raise NotAvailable("todo_cli.store has no TaskStore yet")
     return store_mod.TaskStore(path)
 
 

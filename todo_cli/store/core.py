@@ -47,17 +47,17 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import dates
-from .errors import NotFoundError, TodoError, UsageError
-from .listnames import DEFAULT_LIST, validate_list_name
-from .textin import checked_text
-from .textin import shown as _shown
+from .. import dates
+from ..errors import NotFoundError, TodoError, UsageError
+from ..listnames import DEFAULT_LIST, validate_list_name
+from ..textin import checked_text
+from ..textin import shown as _shown
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
     from sqlite_utils.migrations import Migrations
 
-    from .config import Settings
+    from ..config import Settings
 
 __all__ = [
     "PRIORITIES",
@@ -684,7 +684,7 @@ class TaskStore:
     def open(cls, settings: Settings | None = None, list_name: str | None = None) -> TaskStore:
         """Open (creating or upgrading as needed) the user's database at ``todo.db``, bound
         to ``list_name`` (default: the ``list`` setting, else "default")."""
-        from .config import get_paths, load_settings
+        from ..config import get_paths, load_settings
 
         if settings is None:
             settings = load_settings()
@@ -697,7 +697,7 @@ class TaskStore:
         for notice in store.notices:
             import sys
 
-            from .termsafe import one_line
+            from ..termsafe import one_line
 
             sys.stderr.write(one_line(notice) + "\n")
         return store
@@ -1476,7 +1476,7 @@ class TaskStore:
 
     def _completed(self, before: Task, *, record: bool) -> Task:
         """``before`` completed (or skipped): done, or a repeating task's next occurrence."""
-        from . import repeat as repeat_mod
+        from .. import repeat as repeat_mod
 
         after = Task.from_dict(before.to_dict())
         stamp = self._stamp()
@@ -1605,7 +1605,7 @@ class TaskStore:
         return None
 
     def _repeat(self, value: Any) -> dict[str, Any] | None:
-        from . import repeat as repeat_mod
+        from .. import repeat as repeat_mod
 
         if value is None:
             return None
@@ -1635,7 +1635,7 @@ class TaskStore:
 
     def _pin(self, rule: dict[str, Any] | None, due: str | None) -> dict[str, Any] | None:
         """Fix a rule that names no day to the due's day (from its words, when they parse)."""
-        from . import repeat as repeat_mod
+        from .. import repeat as repeat_mod
 
         if not rule:
             return rule
@@ -1647,7 +1647,7 @@ class TaskStore:
         return {**rule, "rule": pinned}
 
     def _first_due(self, rule: dict[str, Any]) -> str | None:
-        from . import repeat as repeat_mod
+        from .. import repeat as repeat_mod
 
         return repeat_mod.first_due(
             rule["rule"], rule.get("from") or "due", now=self._now(), tz=self.tz
