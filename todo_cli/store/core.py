@@ -1,12 +1,16 @@
-"""The task store: one SQLite file, owned by ``TaskStore``.
+"""The task store, owned by ``TaskStore``: one interface over two databases.
 
-* Schema: named, append-only migrations (``sqlite_utils.Migrations``, set ``"todo"``),
-  applied when the store opens. The common path checks the migrations table with plain
-  ``sqlite3`` and imports ``sqlite_utils`` (about 0.2 s) only when a migration is pending.
-* WAL mode and a busy timeout; every mutation is one ``BEGIN IMMEDIATE`` transaction, so
-  several processes can write at once.
-* Tags live in ``task_tags`` (indexed by tag); full-text search is an FTS5 table
-  ``tasks_fts`` over title, notes, tags and project, rewritten by the same code path that
+* The database is a ``Backend`` (``backend``): an SQLite file (``sqlite``, the default)
+  or a PostgreSQL server reached by URL (``postgres``). ``TaskStore(target)`` picks it from
+  the target (a path, or a ``postgresql://`` URL); everything below is shared, and the
+  rest of the code never knows which one it talks to. Each backend has its own named,
+  append-only schema migrations, applied when the store opens.
+* Every mutation is one write transaction (``_transaction``); the backend serialises
+  writers (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a per-list advisory lock plus row locks
+  on the tasks a command changes), so several processes can write at once and none loses
+  another's update.
+* Tags live in ``task_tags`` (indexed by tag); full-text search over title, notes, tags
+  and project (SQLite FTS5, PostgreSQL tsvector) is rewritten by the same code path that
   writes a task (add, update, delete, undo, import), inside the same transaction.
 * A change journal: every mutation records the task's state before and after (JSON in the
   ``Task.to_dict`` shape) under a group id. ``undo()`` reverts the newest group that has not
@@ -38,7 +42,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -52,12 +55,22 @@ from ..errors import NotFoundError, TodoError, UsageError
 from ..listnames import DEFAULT_LIST, validate_list_name
 from ..textin import checked_text
 from ..textin import shown as _shown
+from .backend import Backend, new_group_id, new_uuid
+from .sqlite import (
+    BUSY_TIMEOUT_MS,
+    MIGRATION_NAMES,
+    MIGRATION_SET,
+    MIGRATIONS,
+    DatabaseDamagedError,
+    SQLiteBackend,
+    build_migrations,
+)
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
-    from sqlite_utils.migrations import Migrations
-
     from ..config import Settings
+
+# A database connection as the backend gives it: ``execute``/``executemany`` with ``?``.
+Conn = Any
 
 __all__ = [
     "PRIORITIES",
@@ -79,6 +92,9 @@ __all__ = [
     "MIGRATION_SET",
     "MIGRATIONS",
     "build_migrations",
+    "BUSY_TIMEOUT_MS",
+    "MIGRATION_NAMES",
+    "new_uuid",
 ]
 
 PRIORITIES = ("none", "low", "medium", "high")
@@ -99,7 +115,6 @@ UPDATABLE_FIELDS = (
     "blocked_by",
     "repeat",
 )
-BUSY_TIMEOUT_MS = 30_000
 
 _PRIORITY_ALIASES = {"h": "high", "m": "medium", "med": "medium", "l": "low", "n": "none"}
 _STATUS_ALIASES = {
@@ -323,216 +338,25 @@ class GroupInfo:
     host: str | None
 
 
-# --- migrations (append-only: never edit or reorder one that has shipped) ----------------
-
-MIGRATION_SET = "todo"
-
-
-def m001_tasks(db: Database) -> None:
-    """Tasks and their tags."""
-    db.execute(
-        """
-        CREATE TABLE tasks (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            title TEXT NOT NULL CHECK (length(trim(title)) > 0),
-            notes TEXT,
-            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
-            priority TEXT NOT NULL DEFAULT 'none'
-                CHECK (priority IN ('none', 'low', 'medium', 'high')),
-            due TEXT,
-            due_ts INTEGER,
-            project TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            completed_at TEXT
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE task_tags (
-            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
-            tag TEXT NOT NULL COLLATE NOCASE,
-            position INTEGER NOT NULL,
-            PRIMARY KEY (task_id, position)  -- tags of a task read back in order
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute("CREATE INDEX task_tags_by_tag ON task_tags (tag, task_id)")
-    db.execute("CREATE INDEX tasks_by_status_due ON tasks (status, due_ts)")
-    db.execute("CREATE INDEX tasks_by_project ON tasks (project COLLATE NOCASE)")
-
-
-def m002_journal(db: Database) -> None:
-    """The change journal behind undo."""
-    db.execute(
-        """
-        CREATE TABLE journal_groups (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            id TEXT NOT NULL UNIQUE,
-            label TEXT,
-            created_at TEXT NOT NULL,
-            undo_of TEXT,      -- set on the group an undo wrote: the group it reverted
-            undone_by TEXT     -- set on a reverted group: the undo group's id
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE journal (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            group_id TEXT NOT NULL REFERENCES journal_groups(id),
-            task_id INTEGER NOT NULL,
-            before TEXT,       -- JSON of Task.to_dict(), NULL if the task did not exist
-            after TEXT         -- JSON of Task.to_dict(), NULL if the task was deleted
-        )
-        """
-    )
-    db.execute("CREATE INDEX journal_by_group ON journal (group_id, seq)")
-    db.execute("CREATE INDEX journal_by_task ON journal (task_id, seq)")
-
-
-def m003_fts(db: Database) -> None:
-    """Full-text search over title, notes, tags and project, filled from existing tasks."""
-    db.execute(
-        "CREATE VIRTUAL TABLE tasks_fts USING fts5("
-        "title, notes, tags, project, tokenize = 'unicode61 remove_diacritics 2')"
-    )
-    db.execute(
-        """
-        INSERT INTO tasks_fts (rowid, title, notes, tags, project)
-        SELECT t.id, t.title, coalesce(t.notes, ''),
-               coalesce((SELECT group_concat(tag, ' ') FROM task_tags WHERE task_id = t.id), ''),
-               coalesce(t.project, '')
-        FROM tasks t
-        """
-    )
-
-
-def m004_store_meta(db: Database) -> None:
-    """Small key/value facts about the store (e.g. the zone ``due_ts`` was computed in)."""
-    db.execute("CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT)")
-
-
-def m005_lists(db: Database) -> None:
-    """Named lists: every task belongs to one (existing tasks to "default"), and every journal
-    group records the list it was made in, so undo stays within a list."""
-    db.execute("ALTER TABLE tasks ADD COLUMN list TEXT NOT NULL DEFAULT 'default'")
-    db.execute("CREATE INDEX tasks_by_list_status_due ON tasks (list, status, due_ts)")
-    db.execute("ALTER TABLE journal_groups ADD COLUMN list TEXT NOT NULL DEFAULT 'default'")
-    db.execute("CREATE INDEX journal_groups_by_list ON journal_groups (list, seq)")
-
-
-def m006_task_uuid(db: Database) -> None:
-    """A stable uuid on every task (existing tasks get a random one) and ``extra``: JSON of
-    what an import brought that the task model does not hold, written back on export."""
-    db.execute("ALTER TABLE tasks ADD COLUMN uuid TEXT")
-    db.execute("ALTER TABLE tasks ADD COLUMN extra TEXT")
-    ids = [row[0] for row in db.execute("SELECT id FROM tasks").fetchall()]
-    db.conn.executemany(
-        "UPDATE tasks SET uuid = ? WHERE id = ?", [(new_uuid(), task_id) for task_id in ids]
-    )
-    db.execute("CREATE UNIQUE INDEX tasks_by_uuid ON tasks (uuid)")
-
-
-def m007_task_model(db: Database) -> None:
-    """Hide-until dates, subtasks, dependencies, repeat rules and completion records."""
-    for column in (
-        "wait TEXT",
-        "wait_ts INTEGER",
-        "parent_id INTEGER",
-        "repeat TEXT",
-        "repeat_rule TEXT",
-        "repeat_from TEXT CHECK (repeat_from IN ('due', 'done'))",
-        "repeat_left INTEGER",
-        "done_count INTEGER NOT NULL DEFAULT 0",
-    ):
-        db.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
-    db.execute("CREATE INDEX tasks_by_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL")
-    db.execute(
-        """
-        CREATE TABLE task_deps (
-            task_id INTEGER NOT NULL,     -- this task is blocked by
-            blocker_id INTEGER NOT NULL,  -- this one, until it is done
-            PRIMARY KEY (task_id, blocker_id)
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute("CREATE INDEX task_deps_by_blocker ON task_deps (blocker_id)")
-    db.execute(
-        """
-        CREATE TABLE completions (
-            task_id INTEGER NOT NULL,  -- kept when the task is deleted, so undo brings it back
-            seq INTEGER NOT NULL,      -- 1, 2, ... (tasks.done_count is the latest)
-            done_at TEXT NOT NULL,
-            due TEXT,                  -- the due that was completed
-            PRIMARY KEY (task_id, seq)
-        ) WITHOUT ROWID
-        """
-    )
-
-
-def m008_journal_origin(db: Database) -> None:
-    """Who made each change group (source, reference, chat session, user, host) and which
-    undo a redo took back."""
-    for column in ("source", "source_ref", "session_id", "user", "host", "redo_of"):
-        db.execute(f"ALTER TABLE journal_groups ADD COLUMN {column} TEXT")
-    db.execute("CREATE INDEX journal_groups_by_source ON journal_groups (source, source_ref)")
-
-
-MIGRATIONS: list[Callable[[Database], None]] = [
-    m001_tasks,
-    m002_journal,
-    m003_fts,
-    m004_store_meta,
-    m005_lists,
-    m006_task_uuid,
-    m007_task_model,
-    m008_journal_origin,
-]
-MIGRATION_NAMES = tuple(fn.__name__ for fn in MIGRATIONS)
-
-
-def build_migrations() -> Migrations:
-    """The ``sqlite_utils.Migrations`` set for the store (imports sqlite_utils)."""
-    from sqlite_utils.migrations import Migrations
-
-    migrations = Migrations(MIGRATION_SET)
-    for fn in MIGRATIONS:
-        migrations()(fn)
-    return migrations
-
-
 # --- the store ---------------------------------------------------------------------------
 
-# Tags come back in primary-key order (task_id, position); joined with the ASCII unit
-# separator, which cleaned tags never contain.
+# Tags come back in order, joined with the ASCII unit separator, which cleaned tags never
+# contain; the backend's ``task_select`` gives the columns ``_row_to_task`` reads.
 _TAG_SEP = "\x1f"
 _BLOCKED_SQL = (
     "EXISTS (SELECT 1 FROM task_deps d JOIN tasks b ON b.id = d.blocker_id"
     " WHERE d.task_id = t.id AND b.status = 'pending')"
 )
-_TASK_SELECT = f"""
-SELECT t.id, t.title, t.notes, t.status, t.priority, t.due,
-       (SELECT group_concat(tag, char(31)) FROM task_tags WHERE task_id = t.id) AS tags,
-       t.project, t.created_at, t.updated_at, t.completed_at, t.list, t.uuid, t.extra,
-       t.wait, t.parent_id,
-       (SELECT group_concat(blocker_id) FROM task_deps WHERE task_id = t.id),
-       t.repeat, t.repeat_rule, t.repeat_from, t.repeat_left, t.done_count,
-       (SELECT json_object('at', done_at, 'due', due) FROM completions
-        WHERE task_id = t.id AND seq = t.done_count),
-       {_BLOCKED_SQL}
-FROM tasks t
-"""
 _PRIORITY_RANK = (
     "CASE t.priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
 )
 _ORDER_BY = {
     "due": f"t.due_ts IS NULL, t.due_ts, {_PRIORITY_RANK} DESC, t.id",
     "priority": f"{_PRIORITY_RANK} DESC, t.due_ts IS NULL, t.due_ts, t.id",
-    "created": "unixepoch(t.created_at), t.id",
+    # "{}": the backend's expression for a stored time stamp as a moment
+    "created": "{created}, t.id",
     "id": "t.id",
-    "updated": "unixepoch(t.updated_at) DESC, t.id DESC",  # most recently changed first
+    "updated": "{updated} DESC, t.id DESC",  # most recently changed first
 }
 
 
@@ -587,26 +411,28 @@ _REDOABLE = (
     "(SELECT max(f.seq) FROM journal_groups f WHERE f.list = journal_groups.list"
     " AND f.undo_of IS NULL AND f.redo_of IS NULL), 0)"
 )
-_GROUP_COLUMNS = "id, label, created_at, source, source_ref, session_id, user, host"
+_GROUP_COLUMNS = 'id, label, created_at, source, source_ref, session_id, "user", host'
 
 
 class TaskStore:
-    """Tasks in one SQLite file; safe to share between threads of one process.
+    """Tasks in one database; safe to share between threads of one process.
 
-    ``tz`` is the user's time zone (default: the system's); ``clock`` returns "now" and
-    exists so tests can pin time. ``list_name`` is the list the store is bound to (default
-    "default"; validated, lower case): every task operation is scoped to it.
+    ``target`` is the SQLite file (a path, or ":memory:") or a PostgreSQL server as a
+    ``postgresql://`` URL (``connect_timeout`` seconds to reach it). ``tz`` is the user's
+    time zone (default: the system's); ``clock`` returns "now" and exists so tests can pin
+    time. ``list_name`` is the list the store is bound to (default "default"; validated,
+    lower case): every task operation is scoped to it.
     """
 
     def __init__(
         self,
-        path: str | Path,
+        target: str | Path,
         *,
         tz: tzinfo | None = None,
         clock: Callable[[], datetime] | None = None,
         list_name: str | None = None,
+        connect_timeout: float = 5.0,
     ) -> None:
-        self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
         self.tz: tzinfo = dates.resolve_tz(tz)
         self._list = validate_list_name(list_name) if list_name is not None else DEFAULT_LIST
         self._clock = clock
@@ -615,81 +441,55 @@ class TaskStore:
         self._group: _Group | None = None
         # The origin of groups opened without one (the CLI sets its command line here).
         self.origin: Origin | None = None
-        target = str(path)
-        self.read_only = False  # opened read-only: the file or its folder is not writable
-        self.notices: list[str] = []  # things the user should hear about (printed by the CLI)
-        if target != ":memory:":
-            self._check_empty_file(Path(target))
-            with suppress(OSError):  # a read-only parent: the connect below says what matters
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = self._connect(target)
-        except sqlite3.Error as exc:
-            raise TodoError(
-                f"Cannot open the task database {target}: {exc}.",
-                hint="Check that the folder exists and is writable (see `todo config path`).",
-            ) from exc
-        try:
-            self._setup()
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            if _fault_kind(exc) == "full":
-                raise self._fault(exc) from exc
-            raise TodoError(
-                f"Cannot open the task database {target}: {exc}.",
-                hint="The file is unchanged. Restore a backup or move it aside to start afresh.",
-            ) from exc
-        except BaseException:
-            self._conn.close()
-            raise
-
-    def _connect(self, target: str) -> sqlite3.Connection:
-        """A connection to ``target``; read-only (``self.read_only``) when the file or its
-        folder cannot be written, so reading commands still work there."""
-        options: dict[str, Any] = {
-            "timeout": BUSY_TIMEOUT_MS / 1000,
-            "check_same_thread": False,
-            "isolation_level": None,  # autocommit; transactions are explicit
-        }
-        conn = sqlite3.connect(target, **options)
-        try:
-            conn.execute("PRAGMA schema_version")  # opens the file now (connect is lazy)
-            return conn
-        except sqlite3.OperationalError:
-            conn.close()
-            path = Path(target)
-            if target == ":memory:" or not path.is_file() or _writable(path):
-                raise
-        # WAL needs its -shm/-wal files next to the database: a read-only folder only
-        # allows an immutable reader (nobody can write there anyway).
-        self.read_only = True
-        uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
-        return sqlite3.connect(uri, uri=True, **options)
-
-    def _check_empty_file(self, path: Path) -> None:
-        """A 0-byte todo.db (and no WAL holding its pages) opens as a new, empty list:
-        say so, since it usually means the file was truncated."""
-        try:
-            empty = path.stat().st_size == 0
-        except OSError:
-            return
-        wal = Path(f"{path}-wal")
-        if empty and not (wal.exists() and wal.stat().st_size > 0):
-            self.notices.append(
-                f"Warning: the task database {path} was an empty file (0 bytes); starting a "
-                "new, empty task list in it. If you had tasks, restore the file from a backup."
+        self._db: Backend = _backend(target, connect_timeout)
+        self._conn: Conn = self._db.conn
+        # The SQLite file (None on a server); ``location`` is what messages name.
+        self.path: Path | None = getattr(self._db, "path", None)
+        self.location = self._db.where
+        self.notices: list[str] = self._db.notices  # what the user should hear (CLI prints)
+        self._order_by = {
+            name: order.format(
+                created=self._db.moment.format("t.created_at"),
+                updated=self._db.moment.format("t.updated_at"),
             )
+            for name, order in _ORDER_BY.items()
+        }
+        writable = self._db.setup()
+        self.read_only = self._db.read_only  # the file or its folder is not writable
+        if writable:
+            try:
+                self._sync_due_keys()
+            except TodoError:  # full disk, damaged file: sort keys can wait, reading not
+                pass
+            except self._db.errors as exc:
+                self._db.close()
+                raise self._db.open_failed(exc) from exc
+            except BaseException:
+                self._db.close()
+                raise
+
+    @property
+    def backend(self) -> str:
+        """Which database holds the tasks: "sqlite" or "postgresql"."""
+        return self._db.kind
 
     @classmethod
     def open(cls, settings: Settings | None = None, list_name: str | None = None) -> TaskStore:
-        """Open (creating or upgrading as needed) the user's database at ``todo.db``, bound
-        to ``list_name`` (default: the ``list`` setting, else "default")."""
+        """Open (creating or upgrading as needed) the user's database, bound to
+        ``list_name`` (default: the ``list`` setting, else "default"): the PostgreSQL server
+        of the ``database.url`` setting when there is one, else ``todo.db`` in the data
+        folder."""
         from ..config import get_paths, load_settings
 
         if settings is None:
             settings = load_settings()
         if list_name is None:
             list_name = getattr(settings, "list_name", None)
+        database = getattr(settings, "database", None)
+        url = getattr(database, "url", None)
+        if url:
+            timeout = float(getattr(database, "connect_timeout", None) or 5.0)
+            return cls(url, tz=settings.tz, list_name=list_name, connect_timeout=timeout)
         paths = get_paths()
         with suppress(OSError):  # a read-only data folder can still be read
             paths.ensure()
@@ -723,22 +523,14 @@ class TaskStore:
         return clean
 
     def close(self) -> None:
-        """Close the database connection, refreshing the query planner's statistics first.
-
-        ``PRAGMA optimize`` (bounded by ``analysis_limit``) is what SQLite recommends before
-        closing a short-lived connection: without statistics a tag or priority filter walks
-        every pending task; with them it starts from the narrower index.
-        """
+        """Close the database connection, refreshing the query planner's statistics first."""
         with self._lock:
-            self._optimize()
-            self._conn.close()
+            self._db.optimize()
+            self._db.close()
 
     def _optimize(self, *, analyze: bool = False) -> None:
-        # PRAGMA optimize only looks at tables this connection queried; after a bulk import
-        # nothing was queried yet, so ANALYZE outright (a few ms, bounded by analysis_limit).
-        with self._lock, suppress(sqlite3.Error):
-            self._conn.execute("PRAGMA analysis_limit = 400")
-            self._conn.execute("ANALYZE" if analyze else "PRAGMA optimize")
+        with self._lock:
+            self._db.optimize(analyze=analyze)
 
     def __enter__(self) -> TaskStore:
         return self
@@ -748,24 +540,10 @@ class TaskStore:
 
     # --- set-up and migrations -----------------------------------------------------------
 
-    def _setup(self) -> None:
-        conn = self._conn
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        if self.read_only:
-            if self.pending_migrations():
-                raise TodoError(
-                    f"The task database {self.path} needs an upgrade, and it is read-only.",
-                    hint="Make its folder writable and run the command again.",
-                )
-            return  # nothing is written; sort keys of another zone stay as they are
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-        if self.pending_migrations():
-            self._migrate()
-        with suppress(TodoError):  # full disk, damaged file: sort keys can wait, reading not
-            self._sync_due_keys()
+    def pending_migrations(self) -> list[str]:
+        """Names of the backend's migrations not applied yet."""
+        with self._lock:
+            return self._db.pending_migrations()
 
     def _sync_due_keys(self) -> None:
         """Recompute the sort keys of date-only dues when the time zone has changed.
@@ -793,53 +571,18 @@ class TaskStore:
                 [(self._wait_ts(wait), task_id) for task_id, wait in rows],
             )
             conn.execute(
-                "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('zone', ?)", (zone,)
+                "INSERT INTO store_meta (key, value) VALUES ('zone', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (zone,),
             )
-
-    def _retry_locked(self, action: Callable[[], object], attempts: int = 50) -> None:
-        import time
-
-        for attempt in range(attempts):
-            try:
-                action()
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == attempts - 1:
-                    raise
-                time.sleep(0.05)
-
-    def pending_migrations(self) -> list[str]:
-        """Names of migrations not applied yet (plain sqlite3: no sqlite_utils import)."""
-        try:
-            rows = self._conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,)
-            ).fetchall()
-        except sqlite3.OperationalError:
-            return list(MIGRATION_NAMES)
-        applied = {name for (name,) in rows}
-        return [name for name in MIGRATION_NAMES if name not in applied]
-
-    def _migrate(self) -> None:
-        """Apply pending migrations in one write transaction (other processes wait)."""
-        from sqlite_utils import Database
-
-        db = Database(self._conn, execute_plugins=False, recursive_triggers=False)
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Inside our transaction sqlite-utils uses savepoints, so the whole
-                # upgrade commits at once, and a second process opening the same new
-                # file waits here and then finds nothing left to do.
-                build_migrations().apply(db)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
 
     # --- transactions, groups and the journal --------------------------------------------
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Conn]:
+        """One write transaction (nested calls join it): committed whole or not at all.
+        A failure of the database becomes the backend's one-line TodoError."""
+        db = self._db
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -848,128 +591,68 @@ class TaskStore:
                 finally:
                     self._depth -= 1
                 return
-            self._refuse_damaged()
+            db.refuse_write()
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.DatabaseError as exc:
-                raise self._fault(exc) from exc
+                db.begin(self._list)
+            except db.errors as exc:
+                if db.in_transaction:
+                    with suppress(*db.errors):
+                        db.rollback()
+                raise db.fault(exc) from exc
             self._depth = 1
             try:
                 yield self._conn
             except BaseException as exc:
-                if self._conn.in_transaction:
-                    with suppress(sqlite3.Error):
-                        self._conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.DatabaseError):
-                    raise self._fault(exc) from exc
+                if db.in_transaction:
+                    with suppress(*db.errors):
+                        db.rollback()
+                if isinstance(exc, db.errors):
+                    raise db.fault(exc) from exc
                 raise
             else:
                 try:
-                    self._conn.execute("COMMIT")
-                except sqlite3.DatabaseError as exc:
+                    db.commit()
+                except db.errors as exc:
                     # A failed COMMIT (disk full) may already have rolled back.
-                    if self._conn.in_transaction:
-                        with suppress(sqlite3.Error):
-                            self._conn.execute("ROLLBACK")
-                    raise self._fault(exc) from exc
+                    if db.in_transaction:
+                        with suppress(*db.errors):
+                            db.rollback()
+                    raise db.fault(exc, committing=True) from exc
             finally:
                 self._depth = 0
 
+    def _locking(self) -> str:
+        """What to append to a SELECT of tasks: row locks inside a write transaction (on
+        a server: the tasks a command reads and then changes stay as read until it ends)."""
+        return self._db.for_update if self._depth else ""
+
     # --- storage faults ------------------------------------------------------------------
 
-    def _fault(self, exc: sqlite3.DatabaseError) -> TodoError:
-        """The one-line error for a failure of the database file itself (busy, disk full,
-        damaged, read-only, I/O), naming the file and the fix. A damaged file is marked so
-        that later writes refuse it before touching it."""
-        kind = _fault_kind(exc)
-        where = self.path
-        if kind == "busy":
-            return TodoError(
-                "The task database is busy (another todo process is writing).",
-                hint="Nothing was changed; try again in a moment.",
-            )
-        if kind == "full":
-            return TodoError(
-                f"The disk is full: the change was not saved to {where}.",
-                hint="Nothing was changed and your tasks are intact; free some space on that "
-                "disk and run the command again.",
-            )
-        if kind == "damaged":
-            self._mark_damaged(str(exc))
-            return DatabaseDamagedError(where, str(exc))
-        if kind == "readonly":
-            return TodoError(
-                f"Cannot change the task database {where}: it is read-only.",
-                hint="Nothing was changed; make the file and its folder writable "
-                "(see `todo config path`). Reading commands still work.",
-            )
-        if kind == "io":
-            return TodoError(
-                f"Could not read or write the task database {where} ({exc}).",
-                hint="Nothing was changed; check the disk, then run the command again.",
-            )
-        return TodoError(f"The task database failed: {exc}.", hint="Nothing was changed.")
-
-    def _marker(self) -> Path | None:
-        return None if str(self.path) == ":memory:" else Path(f"{self.path}-damaged")
-
-    def _mark_damaged(self, reason: str) -> None:
-        marker = self._marker()
-        if marker is None:
-            return
-        with suppress(OSError):
-            info = self.path.stat()
-            marker.write_text(
-                json.dumps({"inode": info.st_ino, "device": info.st_dev, "error": reason}) + "\n"
-            )
-
     def damaged(self) -> str | None:
-        """Why the database file is known to be damaged (a read found it so), or None.
-
-        The mark lives next to the file (``todo.db-damaged``) and names the file by inode, so
-        a file restored or started afresh under the same name is not taken for the old one.
-        """
-        marker = self._marker()
-        if marker is None:
-            return None
-        try:
-            data = json.loads(marker.read_text())
-            info = self.path.stat()
-        except (OSError, ValueError):
-            return None
-        if (data.get("inode"), data.get("device")) != (info.st_ino, info.st_dev):
-            with suppress(OSError):
-                marker.unlink()  # a different file now: the mark was for the old one
-            return None
-        return str(data.get("error") or "damaged")
-
-    def _refuse_damaged(self) -> None:
-        reason = self.damaged()
-        if reason is not None:
-            raise DatabaseDamagedError(self.path, reason, writing=True)
+        """Why the database file is known to be damaged (a read found it so), or None
+        (always None on a server)."""
+        return self._db.damaged()
 
     def salvage(self, *, all_lists: bool = False) -> tuple[list[Task], int]:
         """Every task of the bound list (of every list with ``all_lists``) that can still be
         read from a damaged database, read
         one id at a time, and the highest id the file knows (ids up to it that are missing
         were lost to the damage, deleted before, or belong to another list)."""
+        errors = self._db.errors
         with self._lock:
             conn = self._conn
             highest = 0
-            for sql in (
-                "SELECT max(id) FROM tasks",
-                "SELECT seq FROM sqlite_sequence WHERE name = 'tasks'",
-            ):
+            for sql in self._db.salvage_sql():
                 try:
                     row = conn.execute(sql).fetchone()
-                except sqlite3.DatabaseError:
+                except errors:
                     continue
                 highest = max(highest, int(row[0] or 0) if row else 0)
             found: list[Task] = []
             for task_id in range(1, highest + 1):
                 try:
                     task = self._fetch(conn, task_id, any_list=all_lists)
-                except sqlite3.DatabaseError:
+                except errors:
                     continue  # its row, or one of its tags, sits on a damaged page
                 if task is not None:
                     found.append(task)
@@ -998,7 +681,7 @@ class TaskStore:
                 if group.depth == 0 and self._group is group:
                     self._group = None
 
-    def _group_id(self, conn: sqlite3.Connection) -> str:
+    def _group_id(self, conn: Conn) -> str:
         """The current group's id, creating its journal row on first use."""
         group = self._group
         assert group is not None, "mutations run inside group()"
@@ -1019,7 +702,7 @@ class TaskStore:
 
     def _insert_group(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         group_id: str,
         label: str | None,
         origin: Origin | None,
@@ -1038,9 +721,9 @@ class TaskStore:
             "list": self._list,
             **links,
         }
+        columns = ", ".join(f'"{name}"' for name in values)  # "user" is a keyword to some
         conn.execute(
-            f"INSERT INTO journal_groups ({', '.join(values)})"
-            f" VALUES ({', '.join('?' * len(values))})",
+            f"INSERT INTO journal_groups ({columns}) VALUES ({', '.join('?' * len(values))})",
             tuple(values.values()),
         )
 
@@ -1052,27 +735,26 @@ class TaskStore:
 
     # --- low-level row access ------------------------------------------------------------
 
-    def _fetch(
-        self, conn: sqlite3.Connection, task_id: int, *, any_list: bool = False
-    ) -> Task | None:
+    def _fetch(self, conn: Conn, task_id: int, *, any_list: bool = False) -> Task | None:
         """The task with this id in the bound list (in any list with ``any_list``)."""
+        select, lock = self._db.task_select, self._locking()
         if any_list:
-            row = conn.execute(_TASK_SELECT + " WHERE t.id = ?", (task_id,)).fetchone()
+            row = conn.execute(select + " WHERE t.id = ?" + lock, (task_id,)).fetchone()
         else:
             row = conn.execute(
-                _TASK_SELECT + " WHERE t.id = ? AND t.list = ?", (task_id, self._list)
+                select + " WHERE t.id = ? AND t.list = ?" + lock, (task_id, self._list)
             ).fetchone()
         return _row_to_task(row) if row else None
 
-    def _fetch_many(self, conn: sqlite3.Connection, ids: Iterable[int]) -> list[Task]:
+    def _fetch_many(self, conn: Conn, ids: Iterable[int]) -> list[Task]:
         """Tasks of the bound list in the order given; any id not in it raises NotFoundError."""
         wanted = _unique_ids(ids)
         found: dict[int, Task] = {}
         for chunk_start in range(0, len(wanted), 500):
             chunk = wanted[chunk_start : chunk_start + 500]
             marks = ",".join("?" * len(chunk))
-            sql = _TASK_SELECT + f" WHERE t.id IN ({marks}) AND t.list = ?"
-            for row in conn.execute(sql, (*chunk, self._list)):
+            sql = self._db.task_select + f" WHERE t.id IN ({marks}) AND t.list = ?"
+            for row in conn.execute(sql + self._locking(), (*chunk, self._list)):
                 task = _row_to_task(row)
                 found[task.id] = task
         missing = [i for i in wanted if i not in found]
@@ -1126,7 +808,7 @@ class TaskStore:
         return self._COLUMNS, values
 
     def _write(
-        self, conn: sqlite3.Connection, before: Task | None, after: Task | None, group_id: str
+        self, conn: Conn, before: Task | None, after: Task | None, group_id: str
     ) -> Task | None:
         """Move one task from ``before`` to ``after`` (rows, tags, FTS) and journal it.
 
@@ -1134,7 +816,7 @@ class TaskStore:
         """
         if after is None:
             assert before is not None
-            conn.execute("DELETE FROM tasks_fts WHERE rowid = ?", (before.id,))
+            self._db.fts_delete(conn, before.id)
             conn.execute("DELETE FROM task_tags WHERE task_id = ?", (before.id,))
             conn.execute("DELETE FROM task_deps WHERE task_id = ?", (before.id,))
             conn.execute("DELETE FROM tasks WHERE id = ?", (before.id,))
@@ -1145,16 +827,17 @@ class TaskStore:
             cols, values = self._row(after)
             if before is None:
                 if after.id:
-                    cur = conn.execute(
+                    conn.execute(
                         f"INSERT INTO tasks (id, {cols}) VALUES (?{', ?' * len(values)})",
                         (after.id, *values),
                     )
+                    task_id = after.id
                 else:
-                    cur = conn.execute(
-                        f"INSERT INTO tasks ({cols}) VALUES (?{', ?' * (len(values) - 1)})",
+                    (task_id,) = conn.execute(
+                        f"INSERT INTO tasks ({cols}) VALUES (?{', ?' * (len(values) - 1)})"
+                        " RETURNING id",
                         values,
-                    )
-                task_id = int(cur.lastrowid or after.id)
+                    ).fetchone()
             else:
                 task_id = before.id
                 assignments = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
@@ -1176,17 +859,8 @@ class TaskStore:
                 after.last_done,
             ):
                 self._sync_completions(conn, task_id, after)
-            conn.execute("DELETE FROM tasks_fts WHERE rowid = ?", (task_id,))
-            conn.execute(
-                "INSERT INTO tasks_fts (rowid, title, notes, tags, project) VALUES (?, ?, ?, ?, ?)",
-                (
-                    task_id,
-                    after.title,
-                    after.notes or "",
-                    " ".join(after.tags),
-                    after.project or "",
-                ),
-            )
+            text = (after.title, after.notes or "", " ".join(after.tags), after.project or "")
+            self._db.fts_write(conn, [(task_id, *text)], new=before is None)
             stored = self._fetch(conn, task_id, any_list=True)
         conn.execute(
             "INSERT INTO journal (group_id, task_id, before, after) VALUES (?, ?, ?, ?)",
@@ -1199,15 +873,15 @@ class TaskStore:
         )
         return stored
 
-    def _sync_completions(self, conn: sqlite3.Connection, task_id: int, task: Task) -> None:
+    def _sync_completions(self, conn: Conn, task_id: int, task: Task) -> None:
         """Make the completion records match ``done_count``/``last_done`` (undo, redo)."""
         conn.execute(
             "DELETE FROM completions WHERE task_id = ? AND seq > ?", (task_id, task.done_count)
         )
         if task.done_count and task.last_done:
             conn.execute(
-                "INSERT OR REPLACE INTO completions (task_id, seq, done_at, due)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO completions (task_id, seq, done_at, due) VALUES (?, ?, ?, ?)"
+                f" {_COMPLETION_UPSERT}",
                 (task_id, task.done_count, task.last_done.get("at"), task.last_done.get("due")),
             )
 
@@ -1447,11 +1121,11 @@ class TaskStore:
         sql = (
             "SELECT c.task_id, c.done_at, c.due FROM completions c JOIN tasks t"
             " ON t.id = c.task_id AND c.seq <= t.done_count WHERE t.list = ?"
-            " ORDER BY unixepoch(c.done_at) DESC, c.task_id LIMIT ?"
+            f" ORDER BY {self._db.moment.format('c.done_at')} DESC, c.task_id LIMIT ?"
         )
         with self._lock:
             rows = self._conn.execute(
-                sql, (self._list, limit if limit is not None else -1)
+                sql, (self._list, limit if limit is not None else self._db.no_limit)
             ).fetchall()
             tasks = {t.id: t for t in self._fetch_many(self._conn, {r[0] for r in rows})}
         return [(tasks[tid], {"at": at, "due": due}) for tid, at, due in rows]
@@ -1526,16 +1200,15 @@ class TaskStore:
 
     # --- subtasks, dependencies and repeat rules -----------------------------------------
 
-    def _children(self, conn: sqlite3.Connection, ids: list[int]) -> list[Task]:
+    def _children(self, conn: Conn, ids: list[int]) -> list[Task]:
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        rows = conn.execute(
-            _TASK_SELECT + f" WHERE t.parent_id IN ({marks}) ORDER BY t.id", ids
-        ).fetchall()
+        sql = self._db.task_select + f" WHERE t.parent_id IN ({marks}) ORDER BY t.id"
+        rows = conn.execute(sql + self._locking(), ids).fetchall()
         return [_row_to_task(r) for r in rows]
 
-    def _open_children(self, conn: sqlite3.Connection, ids: list[int]) -> list[Task]:
+    def _open_children(self, conn: Conn, ids: list[int]) -> list[Task]:
         return [c for c in self._children(conn, ids) if c.status == "pending"]
 
     def subtasks(self, task_id: int) -> list[Task]:
@@ -1543,7 +1216,7 @@ class TaskStore:
         with self._lock:
             return self._children(self._conn, [_task_id(task_id)])
 
-    def _check_parent(self, conn: sqlite3.Connection, tid: int | None, value: Any) -> int | None:
+    def _check_parent(self, conn: Conn, tid: int | None, value: Any) -> int | None:
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
             return None
         pid = _task_id(value)
@@ -1568,7 +1241,7 @@ class TaskStore:
             )
         return pid
 
-    def _check_blockers(self, conn: sqlite3.Connection, tid: int | None, ids: list[int]) -> None:
+    def _check_blockers(self, conn: Conn, tid: int | None, ids: list[int]) -> None:
         """Every blocker exists, is not the task itself and does not make a cycle."""
         self._fetch_many(conn, ids)  # NotFoundError for unknown ids
         if tid is None:
@@ -1585,7 +1258,7 @@ class TaskStore:
                     hint=f"Remove #{tid} from the blockers of #{path[-2]} first.",
                 )
 
-    def _dependency_path(self, conn: sqlite3.Connection, start: int, goal: int) -> list[int] | None:
+    def _dependency_path(self, conn: Conn, start: int, goal: int) -> list[int] | None:
         """The chain start → ... → goal following "is blocked by" edges, or None."""
         previous: dict[int, int | None] = {start: None}
         queue = [start]
@@ -1683,14 +1356,14 @@ class TaskStore:
         label = f"import {len(tasks)} task{'s' if len(tasks) != 1 else ''}"
         big = len(tasks) > 1000
         if big:
-            # Random uuids land all over their index: give a big import the pages it needs
-            # in memory (64 MB at most, only while it runs) instead of rereading them.
-            self._conn.execute("PRAGMA cache_size = -65536")
+            with self._lock:
+                self._db.bulk(True)
         try:
             self._import(records, tasks, label, keep_lists, result)
         finally:
             if big:
-                self._conn.execute("PRAGMA cache_size = -2000")  # SQLite's default again
+                with self._lock:
+                    self._db.bulk(False)
         if result.added or result.updated:
             self._optimize(analyze=True)  # a bulk import changes the planner's best choices
         return result
@@ -1741,13 +1414,10 @@ class TaskStore:
                 result.added = [latest.get(t.id, t) for t in result.added]
                 result.updated = [latest.get(t.id, t) for t in result.updated]
 
-    def _insert_new(self, conn: sqlite3.Connection, tasks: list[Task], group_id: str) -> list[Task]:
+    def _insert_new(self, conn: Conn, tasks: list[Task], group_id: str) -> list[Task]:
         """Add new tasks (no dependencies, no completions yet) as ``_write`` would, with one
         statement per table for all of them: rows with the next ids, tags, FTS, journal."""
-        (top,) = conn.execute(
-            "SELECT max(coalesce((SELECT max(id) FROM tasks), 0),"
-            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0))"
-        ).fetchone()
+        new_ids = self._db.new_ids(conn, len(tasks))
         due_keys: dict[str | None, int | None] = {}
 
         def due_ts(due: str | None) -> int | None:
@@ -1758,8 +1428,8 @@ class TaskStore:
         rows = []
         journal = []
         cols = self._COLUMNS
-        for offset, task in enumerate(tasks, start=1):
-            task.id = top + offset
+        for task, task_id in zip(tasks, new_ids, strict=True):
+            task.id = task_id
             extra_json = json.dumps(task.extra, ensure_ascii=False) if task.extra else None
             cols, values = self._row(task, due_ts, extra_json)
             rows.append((task.id, *values))
@@ -1777,9 +1447,10 @@ class TaskStore:
             "INSERT INTO task_tags (task_id, tag, position) VALUES (?, ?, ?)",
             [(t.id, tag, i) for t in tasks for i, tag in enumerate(t.tags)],
         )
-        conn.executemany(
-            "INSERT INTO tasks_fts (rowid, title, notes, tags, project) VALUES (?, ?, ?, ?, ?)",
+        self._db.fts_write(
+            conn,
             [(t.id, t.title, t.notes or "", " ".join(t.tags), t.project or "") for t in tasks],
+            new=True,
         )
         conn.executemany(
             "INSERT INTO journal (group_id, task_id, before, after) VALUES (?, ?, NULL, ?)",
@@ -1787,19 +1458,20 @@ class TaskStore:
         )
         return tasks
 
-    def _fetch_by_uuid(self, conn: sqlite3.Connection, uuids: list[str]) -> dict[str, Task]:
+    def _fetch_by_uuid(self, conn: Conn, uuids: list[str]) -> dict[str, Task]:
         found: dict[str, Task] = {}
         for start in range(0, len(uuids), 500):
             chunk = uuids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in conn.execute(_TASK_SELECT + f" WHERE t.uuid IN ({marks})", chunk):
+            sql = self._db.task_select + f" WHERE t.uuid IN ({marks})" + self._locking()
+            for row in conn.execute(sql, chunk):
                 task = _row_to_task(row)
                 found[task.uuid] = task
         return found
 
     def _import_links(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         records: list[Any],
         stored: list[Task | None],
         group_id: str,
@@ -1819,8 +1491,8 @@ class TaskStore:
             history = rec.get("completions") or []
             if isinstance(history, list) and history:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO completions (task_id, seq, done_at, due)"
-                    " VALUES (?, ?, ?, ?)",
+                    "INSERT INTO completions (task_id, seq, done_at, due) VALUES (?, ?, ?, ?)"
+                    f" {_COMPLETION_UPSERT}",
                     [
                         (task.id, n, _timestamp(c.get("at"), "at", self.tz), c.get("due"))
                         for n, c in enumerate(history, start=1)
@@ -1976,9 +1648,7 @@ class TaskStore:
         with self._lock:
             return self._pick(self._conn, _REDOABLE, None)
 
-    def _pick(
-        self, conn: sqlite3.Connection, condition: str, scope: Origin | None
-    ) -> GroupInfo | None:
+    def _pick(self, conn: Conn, condition: str, scope: Origin | None) -> GroupInfo | None:
         where = ["list = ?", condition]
         params: list[Any] = [self._list]
         if scope is not None:
@@ -2000,7 +1670,7 @@ class TaskStore:
         return GroupInfo(gid, label, created, origin, user, host)
 
     def _revert(
-        self, conn: sqlite3.Connection, group_id: str, new_id: str, verb: str, label: str | None
+        self, conn: Conn, group_id: str, new_id: str, verb: str, label: str | None
     ) -> list[Change]:
         """Move every task of ``group_id`` back to its state before the group, journaled
         under ``new_id``; refuses (raising, so the transaction rolls back) when a task no
@@ -2039,16 +1709,17 @@ class TaskStore:
         when it is empty; "default" first, then by name."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT list, coalesce(sum(status = 'pending'), 0),"
-                " coalesce(sum(status = 'done'), 0) FROM tasks GROUP BY list"
+                "SELECT list, count(*) FILTER (WHERE status = 'pending'),"
+                " count(*) FILTER (WHERE status = 'done') FROM tasks GROUP BY list"
             ).fetchall()
         found = {name: ListInfo(name, open_, done) for name, open_, done in rows}
         found.setdefault(self._list, ListInfo(self._list, 0, 0))
         found[self._list].current = True
         return sorted(found.values(), key=lambda info: (info.name != DEFAULT_LIST, info.name))
 
-    def _list_tasks(self, conn: sqlite3.Connection, name: str) -> list[Task]:
-        rows = conn.execute(_TASK_SELECT + " WHERE t.list = ? ORDER BY t.id", (name,)).fetchall()
+    def _list_tasks(self, conn: Conn, name: str) -> list[Task]:
+        sql = self._db.task_select + " WHERE t.list = ? ORDER BY t.id" + self._locking()
+        rows = conn.execute(sql, (name,)).fetchall()
         return [_row_to_task(row) for row in rows]
 
     def rename_list(self, old: str, new: str) -> int:
@@ -2064,6 +1735,8 @@ class TaskStore:
         if source == target:
             raise UsageError(f"The list is already called '{target}'.")
         with self.group(f"rename list {source} to {target}"), self._transaction() as conn:
+            for name in sorted({source, target} - {self._list}):
+                self._db.lock_list(name)
             if conn.execute("SELECT 1 FROM tasks WHERE list = ? LIMIT 1", (target,)).fetchone():
                 raise UsageError(
                     f"There is already a list '{target}'.",
@@ -2091,6 +1764,8 @@ class TaskStore:
         bound list) restores them all. NotFoundError when the list has no tasks."""
         clean = validate_list_name(name)
         with self.group(f"delete list {clean}"), self._transaction() as conn:
+            if clean != self._list:
+                self._db.lock_list(clean)
             tasks = self._list_tasks(conn, clean)
             if not tasks:
                 raise _no_list(clean)
@@ -2108,16 +1783,16 @@ class TaskStore:
         sort = (q.sort or "due").lower()
         if sort not in _ORDER_BY:
             raise UsageError(f"Unknown sort '{q.sort}'.", hint=f"Use one of: {', '.join(SORTS)}.")
-        limit = _non_negative(q.limit, "limit") if q.limit is not None else -1
+        limit = _non_negative(q.limit, "limit") if q.limit is not None else self._db.no_limit
         offset = _non_negative(q.offset or 0, "offset")
-        order = _ORDER_BY[sort]
+        order = self._order_by[sort]
         with self._lock:
             if (
                 sort in ("due", "priority")
                 and self._conn.execute("SELECT 1 FROM task_deps LIMIT 1").fetchone()
             ):
                 order = f"{_BLOCKED_SQL}, {order}"  # blocked tasks after the unblocked ones
-        sql = f"{_TASK_SELECT} {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        sql = f"{self._db.task_select} {where} ORDER BY {order} LIMIT ? OFFSET ?"
         with self._lock:
             rows = self._conn.execute(sql, (*params, limit, offset)).fetchall()
         return [_row_to_task(row) for row in rows]
@@ -2135,17 +1810,18 @@ class TaskStore:
 
         Every word must match (as a prefix, so "mil" finds "milk"). ``status`` None = any.
         """
-        match = _fts_query(text)
+        match = self._db.fts_query(text)
         if match is None:
             return []
+        join, condition, rank = self._db.search_from()
         params: list[Any] = [match, self._list]
-        sql = _TASK_SELECT + " JOIN tasks_fts f ON f.rowid = t.id"
-        sql += " WHERE tasks_fts MATCH ? AND t.list = ?"
+        sql = self._db.task_select.rstrip() + join
+        sql += f" WHERE {condition} AND t.list = ?"
         if status is not None and status != "all":
             sql += " AND t.status = ?"
             params.append(_status(status))
-        sql += " ORDER BY bm25(tasks_fts, 10.0, 2.0, 5.0, 3.0), t.id LIMIT ?"
-        params.append(_non_negative(limit, "limit") if limit is not None else -1)
+        sql += f" ORDER BY {rank} LIMIT ?"
+        params.append(_non_negative(limit, "limit") if limit is not None else self._db.no_limit)
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
         return [_row_to_task(row) for row in rows]
@@ -2159,10 +1835,10 @@ class TaskStore:
         now = int(self._now().timestamp())
         open_ = "t.status = 'pending' AND (t.wait_ts IS NULL OR t.wait_ts <= ?)"
         sql = (
-            f"SELECT coalesce(sum({open_}), 0), coalesce(sum(t.status = 'done'), 0),"
-            f" coalesce(sum({open_} AND {overdue}), 0),"
-            f" coalesce(sum({open_} AND {today}), 0),"
-            " coalesce(sum(t.status = 'pending' AND t.wait_ts > ?), 0) FROM tasks t"
+            f"SELECT count(*) FILTER (WHERE {open_}), count(*) FILTER (WHERE t.status = 'done'),"
+            f" count(*) FILTER (WHERE {open_} AND {overdue}),"
+            f" count(*) FILTER (WHERE {open_} AND {today}),"
+            " count(*) FILTER (WHERE t.status = 'pending' AND t.wait_ts > ?) FROM tasks t"
             " WHERE t.list = ?"
         )
         params = (now, now, *o_params, now, *t_params, now)
@@ -2233,10 +1909,10 @@ class TaskStore:
             params.append(_priority(q.priority))
         if q.tag:
             tag = _tags([q.tag])
-            clauses.append("t.id IN (SELECT task_id FROM task_tags WHERE tag = ?)")
+            clauses.append(self._db.tag_filter())
             params.append(tag[0] if tag else q.tag)
         if q.project:
-            clauses.append("t.project = ? COLLATE NOCASE")
+            clauses.append(self._db.nocase_eq("t.project"))
             params.append(checked_text(q.project.strip(), "project"))
         if q.due_before:
             sql, values = self._bound(q.due_before, after=False)
@@ -2272,13 +1948,18 @@ class TaskStore:
             clauses.append("t.parent_id = ?")
             params.append(_task_id(q.parent))
         if q.text is not None and q.text.strip():
-            match = _fts_query(q.text)
+            match = self._db.fts_query(q.text)
             if match is None:
-                clauses.append("0")
+                clauses.append("1 = 0")
             else:
-                clauses.append("t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)")
+                clauses.append(self._db.text_filter())
                 params.append(match)
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+_COMPLETION_UPSERT = (
+    "ON CONFLICT (task_id, seq) DO UPDATE SET done_at = excluded.done_at, due = excluded.due"
+)
 
 
 def _reads_fail_cleanly(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -2290,8 +1971,8 @@ def _reads_fail_cleanly(method: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(self: TaskStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            raise self._fault(exc) from exc
+        except self._db.errors as exc:
+            raise self._db.fault(exc) from exc
 
     return guarded
 
@@ -2348,67 +2029,17 @@ def whoami() -> tuple[str | None, str | None]:
     return _WHO
 
 
-def _new_id() -> str:
-    """A random 32-hex-digit group id (like uuid4().hex, without importing uuid)."""
-    return os.urandom(16).hex()
+_new_id = new_group_id
 
 
-def new_uuid() -> str:
-    """A random (version 4) uuid in its usual text form, without importing uuid."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+def _backend(target: str | Path, connect_timeout: float) -> Backend:
+    """The backend ``target`` names: a PostgreSQL URL, else an SQLite file."""
+    text = str(target)
+    if text.split(":", 1)[0].lower() in ("postgresql", "postgres") and "://" in text:
+        from .postgres import PostgresBackend  # imports psycopg: only for a server
 
-
-class DatabaseDamagedError(TodoError):
-    """The task database file is damaged: names the file and how to save what it holds."""
-
-    def __init__(self, path: Path, reason: str, *, writing: bool = False) -> None:
-        name = path.name
-        what = "is damaged, so nothing is written to it" if writing else "is damaged"
-        super().__init__(
-            f"The task database {path} {what} ({reason}).",
-            hint=f"Nothing was changed. Save every task that can still be read with `todo "
-            f"tasks export -o tasks-backup.json`, move {name} aside, then run `todo tasks "
-            "import tasks-backup.json`.",
-        )
-        self.path = path
-
-
-_FAULT_CODES = {
-    5: "busy",  # SQLITE_BUSY
-    6: "busy",  # SQLITE_LOCKED
-    8: "readonly",  # SQLITE_READONLY
-    10: "io",  # SQLITE_IOERR
-    11: "damaged",  # SQLITE_CORRUPT
-    13: "full",  # SQLITE_FULL
-    26: "damaged",  # SQLITE_NOTADB
-}
-
-
-def _fault_kind(exc: sqlite3.Error) -> str | None:
-    """What kind of storage failure ``exc`` is: busy, full, damaged, readonly, io or None."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and (code & 0xFF) in _FAULT_CODES:
-        return _FAULT_CODES[code & 0xFF]
-    text = str(exc).lower()
-    for words, kind in (
-        (("locked", "busy"), "busy"),
-        (("disk is full", "database or disk is full"), "full"),
-        (("malformed", "not a database"), "damaged"),
-        (("readonly", "read-only"), "readonly"),
-        (("disk i/o",), "io"),
-    ):
-        if any(w in text for w in words):
-            return kind
-    return None
-
-
-def _writable(path: Path) -> bool:
-    """Whether SQLite could write next to ``path`` (its -wal and -shm files too)."""
-    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+        return PostgresBackend(text, timeout=connect_timeout)
+    return SQLiteBackend(target)
 
 
 def _as_recorded(task: Task | None, recorded: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -2440,7 +2071,7 @@ def _id_list(ids: Iterable[int]) -> str:
     return ", ".join(f"#{i}" for i in ids)
 
 
-_MAX_INT = 2**63 - 1  # SQLite's largest integer
+_MAX_INT = 2**63 - 1  # the largest integer SQLite and PostgreSQL's bigint hold
 
 
 def _task_id(value: Any) -> int:
@@ -2612,11 +2243,3 @@ def _non_negative(value: Any, name: str) -> int:
             f"The {name} must be a whole number of 0 or more, not {_shown(repr(value))}."
         )
     return min(value, _MAX_INT)  # more than SQLite can count means "all of them"
-
-
-def _fts_query(text: str) -> str | None:
-    """User text -> an FTS5 query: every word, quoted, as a prefix (no syntax errors)."""
-    words = re.findall(r"\w+", text or "")
-    if not words:
-        return None
-    return " ".join(f'"{w}"*' for w in words)
