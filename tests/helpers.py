@@ -94,36 +94,62 @@ def openrouter_server(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) 
 
 
 def run_on_pty(
-    argv: list[str], env: dict[str, str], *, prompt: bytes, reply: bytes, cwd: Path | None = None
+    argv: list[str],
+    env: dict[str, str],
+    *,
+    prompt: bytes,
+    reply: bytes,
+    cwd: Path | None = None,
+    timeout: float = 45.0,
 ) -> tuple[str, int, bool]:
     """Run ``argv`` with a pseudo-terminal as its controlling terminal; the first time
     ``prompt`` shows up, type ``reply``. Returns what the terminal showed, the exit code
-    and whether ``reply`` was typed. POSIX only."""
+    and whether ``reply`` was typed. POSIX only.
+
+    It waits for the child to close the terminal, however long a loaded machine takes to
+    start it, up to ``timeout`` seconds in all; then the child is killed (exit code -9), so
+    a stuck child fails the test with its screen instead of hanging it. The child starts
+    with the default Ctrl-C behaviour and no blocked signals, as from a shell, whatever
+    earlier tests left in this process (an ignored or blocked SIGINT is inherited across
+    exec, and Python then never turns Ctrl-C into KeyboardInterrupt)."""
     import pty
     import select
+    import signal
+    import time
 
     pid, fd = pty.fork()
     if pid == 0:  # child: its controlling terminal is the pty
-        if cwd is not None:
-            os.chdir(cwd)
-        os.execvpe(argv[0], argv, env)
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, set())
+            if cwd is not None:
+                os.chdir(cwd)
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
     output = b""
     sent = False
-    while True:
-        ready, _, _ = select.select([fd], [], [], 20)
-        if not ready:
-            break
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-        if not sent and prompt in output:
-            os.write(fd, reply)
-            sent = True
-    _, status = os.waitpid(pid, 0)
+    deadline = time.monotonic() + timeout
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not sent and prompt in output:
+                os.write(fd, reply)
+                sent = True
+        else:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
     return output.decode(errors="replace"), os.waitstatus_to_exitcode(status), sent
 
 
