@@ -61,16 +61,16 @@ def test_the_last_representable_day_still_works() -> None:
     assert dates.parse_due("9999-12-30") == "9999-12-30"
 
 
-def test_far_away_dates_on_the_command_line(todo_env, todo_home) -> None:
+def test_far_away_dates_on_the_command_line(todo, todo_home) -> None:
     for phrase in ("in 99999999 days", "in 10000 years", "9999-12-31"):
-        code, _out, err = run(todo_env, "tasks", "add", "x", "--due", phrase)
-        assert code == 2
-        assert one_clean_line(err) == (
+        r = todo("tasks", "add", "x", "--due", phrase)
+        assert r.code == 2
+        assert one_clean_line(r.err) == (
             f"Error: The date '{phrase}' is too far away. Use a date before 9999-12-31, "
             "e.g. 2030-12-31.\n"
         )
-        code, _out, err = run(todo_env, "tasks", "list", "--due-before", phrase)
-        assert code == 2 and "too far away" in one_clean_line(err)
+        r = todo("tasks", "list", "--due-before", phrase)
+        assert r.code == 2 and "too far away" in one_clean_line(r.err)
     assert count_tasks(todo_home) == 0
 
 
@@ -116,19 +116,19 @@ def test_bytes_that_are_not_utf8_on_stdin(todo_env, todo_home) -> None:
     assert count_tasks(todo_home) == 0
 
 
-def test_huge_ids_and_limits(todo_env) -> None:
+def test_huge_ids_and_limits(todo) -> None:
     huge = "9" * 30
-    code, _out, err = run(todo_env, "tasks", "show", huge)
-    assert code == 3
-    assert one_clean_line(err).startswith("Error: No task #99999999999999999999… (no id")
-    code, _out, err = run(todo_env, "tasks", "done", "1", huge)
-    assert code == 3
-    code, _out, err = run(todo_env, "tasks", "list", "--limit", huge, "--offset", huge)
-    assert code == 0, err
+    r = todo("tasks", "show", huge)
+    assert r.code == 3
+    assert one_clean_line(r.err).startswith("Error: No task #99999999999999999999… (no id")
+    r = todo("tasks", "done", "1", huge)
+    assert r.code == 3
+    r = todo("tasks", "list", "--limit", huge, "--offset", huge)
+    assert r.code == 0, r.err
 
 
 def test_a_model_sending_bad_arguments_gets_clear_tool_errors(
-    fake_server: FakeServer, todo_env, todo_home
+    fake_server: FakeServer, todo, todo_home
 ) -> None:
     nested = {
         "tasks": [{"title": json.loads("[" * 900 + "]" * 900)}]
@@ -147,10 +147,10 @@ def test_a_model_sending_bad_arguments_gets_clear_tool_errors(
         ]
     )
     fake_server.add_text("Nothing worked.")
-    env = {**todo_env, "OPENROUTER_BASE_URL": fake_server.url, "OPENROUTER_API_KEY": "sk-or-v1-x"}
-    code, out, err = run(env, "chat", "--json", "go")
-    assert code == 0, err
-    calls = json.loads(out)["tool_calls"]
+    env = {"OPENROUTER_BASE_URL": fake_server.url, "OPENROUTER_API_KEY": "sk-or-v1-x"}
+    r = todo("chat", "--json", "go", env=env)
+    assert r.code == 0, r.err
+    calls = json.loads(r.out)["tool_calls"]
     results = [c["result"].get("error", "added") for c in calls]
     assert len(results) == 6, results
     assert results[0] == "Invalid arguments for add_tasks: The arguments are nested too deeply."
@@ -161,7 +161,7 @@ def test_a_model_sending_bad_arguments_gets_clear_tool_errors(
     assert results[5].startswith("The date 'in 10000 years' is too far away.")
     for text in results:
         assert not any(leak in text for leak in LEAKS), text
-    assert "Traceback" not in err
+    assert "Traceback" not in r.err
     assert count_tasks(todo_home) == 1  # "bad \ufffd"
 
 

@@ -2,8 +2,8 @@
 
 A server that only sends keep-alive comments (the whole-turn deadline stops it), a stream
 cut before its finish chunk, an HTML page with status 200; and when a tool already ran, the
-error line says what changed and how to take it back. The real CLI and the real session,
-against ``tests/fakeserver.py`` over HTTP.
+error line says what changed and how to take it back. The real CLI entry point (in-process)
+and the real session, against ``tests/fakeserver.py`` over HTTP.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import time
 from pathlib import Path
 
 import fakeserver
+import helpers
 import pytest
 from fakeserver import FakeServer
-from helpers import run_todo
 
 fake_server = fakeserver.fake_server
 no_internet = fakeserver.no_internet
+server = helpers.openrouter_server
 
 
 @pytest.fixture(autouse=True)
@@ -28,13 +29,10 @@ def _offline(no_internet):
 
 
 @pytest.fixture
-def env(fake_server: FakeServer, todo_env: dict[str, str]) -> dict[str, str]:
-    return {
-        **todo_env,
-        "OPENROUTER_BASE_URL": fake_server.url,
-        "OPENROUTER_API_KEY": "sk-or-v1-test",
-        "TODO_TIMEOUT": "3",
-    }
+def chat(server: FakeServer, todo, monkeypatch: pytest.MonkeyPatch):
+    """`todo chat ARGS` in-process against the fake server (3 s idle timeout)."""
+    monkeypatch.setenv("TODO_TIMEOUT", "3")
+    return lambda *args, **kw: todo("chat", *args, **kw)
 
 
 def _error_lines(stderr: str) -> list[str]:
@@ -46,50 +44,50 @@ def _titles(todo_home: Path) -> list[str]:
         return [r[0] for r in conn.execute("SELECT title FROM tasks")]
 
 
-def test_keepalive_forever_meets_the_turn_deadline(fake_server: FakeServer, env) -> None:
+def test_keepalive_forever_meets_the_turn_deadline(fake_server: FakeServer, chat) -> None:
     fake_server.add_keepalive_forever(interval=0.2)  # never silent: the idle timeout never fires
     began = time.monotonic()
-    r = run_todo({**env, "TODO_TURN_TIMEOUT": "2"}, "chat", "hi")
+    r = chat("hi", env={"TODO_TURN_TIMEOUT": "2"})
     assert time.monotonic() - began < 25  # sanity only: it used to wait forever
-    assert r.returncode == 4, r.stderr
-    assert _error_lines(r.stderr) == r.stderr.strip().splitlines()
-    assert "did not finish the answer within 2 s" in r.stderr
-    assert "turn_timeout" in r.stderr
+    assert r.code == 4, r.err
+    assert _error_lines(r.err) == r.err.strip().splitlines()
+    assert "did not finish the answer within 2 s" in r.err
+    assert "turn_timeout" in r.err
 
 
-def test_stream_cut_before_its_finish_is_an_error(fake_server: FakeServer, env) -> None:
+def test_stream_cut_before_its_finish_is_an_error(fake_server: FakeServer, chat) -> None:
     fake_server.add_cut_stream("Half of an answer that never")
-    r = run_todo(env, "chat", "hi")
-    assert r.returncode == 4
-    assert r.stdout.startswith("Half of an answer")  # what was shown stays
-    assert len(_error_lines(r.stderr)) == 1 and "cut off" in r.stderr
+    r = chat("hi")
+    assert r.code == 4
+    assert r.out.startswith("Half of an answer")  # what was shown stays
+    assert len(_error_lines(r.err)) == 1 and "cut off" in r.err
 
 
-def test_html_page_with_status_200_is_an_error(fake_server: FakeServer, env) -> None:
+def test_html_page_with_status_200_is_an_error(fake_server: FakeServer, chat) -> None:
     fake_server.add_html_page()
-    r = run_todo(env, "chat", "hi")
-    assert r.returncode == 4
-    assert r.stdout == ""
-    assert _error_lines(r.stderr) == r.stderr.strip().splitlines()
-    assert "not a model stream (status 200, text/html)" in r.stderr
-    assert "base URL" in r.stderr
+    r = chat("hi")
+    assert r.code == 4
+    assert r.out == ""
+    assert _error_lines(r.err) == r.err.strip().splitlines()
+    assert "not a model stream (status 200, text/html)" in r.err
+    assert "base URL" in r.err
 
 
 def test_failure_after_a_tool_ran_says_what_changed(
-    fake_server: FakeServer, env, todo_home: Path
+    fake_server: FakeServer, chat, todo, todo_home: Path
 ) -> None:
     # A change and a lookup: the results go back to the model, whose answer is cut off.
     fake_server.add_tool_calls(
         [("add_tasks", {"tasks": [{"title": "Buy milk"}]}), ("search_tasks", {})]
     )
     fake_server.add_cut_stream("Added Buy")
-    r = run_todo(env, "chat", "add buy milk")
-    assert r.returncode == 4
-    [line] = _error_lines(r.stderr)
+    r = chat("add buy milk")
+    assert r.code == 4
+    [line] = _error_lines(r.err)
     assert "cut off" in line
     assert "already changed: + #1 Buy milk" in line and "`todo tasks undo`" in line
     assert _titles(todo_home) == ["Buy milk"]
-    assert run_todo(env, "tasks", "undo").returncode == 0
+    assert todo("tasks", "undo").code == 0
     assert _titles(todo_home) == []
 
 

@@ -1,7 +1,8 @@
 """A key goes only to a host chosen where the key is set or in a more trusted place.
 
 flag > environment > config file > a `.env` in the current folder. Each test runs the real
-`todo` against fake servers on 127.0.0.1 and checks the headers those servers saw.
+`todo` entry point (in-process: the SDK loads once) against fake servers on 127.0.0.1 and
+checks the headers those servers saw.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 import fakeserver
 import pytest
 from fakeserver import FakeServer
-from helpers import run_todo
 
 from todo_cli.config import load_settings, set_value
 
@@ -47,69 +47,65 @@ def _dotenv(folder: Path, **values: str) -> Path:
 
 
 def test_dotenv_cannot_send_the_stored_key_elsewhere(
-    fake_server: FakeServer, todo_env: dict[str, str], tmp_path: Path
+    fake_server: FakeServer, todo, tmp_path: Path
 ) -> None:
     set_value("openrouter.api_key", KEY)
     folder = _dotenv(tmp_path / "project", OPENROUTER_BASE_URL=fake_server.url)
     host = f"http://127.0.0.1:{fake_server.port}"
     for args in (["chat", "hi"], ["models", "--refresh"], ["config", "check"]):
-        r = run_todo(todo_env, *args, cwd=folder)
-        assert r.returncode == 1, (args, r.stdout, r.stderr)
-        lines = r.stderr.strip().splitlines()
-        assert len(lines) == 1, r.stderr
+        r = todo(*args, cwd=folder)
+        assert r.code == 1, (args, r.out, r.err)
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1, r.err
         assert f"to {host}" in lines[0] and "OPENROUTER_BASE_URL" in lines[0]
         assert ".env" in lines[0] and "--base-url" in lines[0]  # says how to allow it
-        assert KEY not in r.stderr + r.stdout
+        assert KEY not in r.err + r.out
     assert fake_server.requests == []  # not even a connection
 
 
-def test_key_in_the_same_dotenv_goes_there(
-    fake_server: FakeServer, todo_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_key_in_the_same_dotenv_goes_there(fake_server: FakeServer, todo, tmp_path: Path) -> None:
     set_value("openrouter.api_key", "sk-or-v1-stored-in-config")
     folder = _dotenv(tmp_path / "p", OPENROUTER_BASE_URL=fake_server.url, OPENROUTER_API_KEY=KEY)
     fake_server.add_text("Hello")
-    r = run_todo(todo_env, "chat", "hi", cwd=folder)
-    assert r.returncode == 0, r.stderr
+    r = todo("chat", "hi", cwd=folder)
+    assert r.code == 0, r.err
     assert fake_server.chat_requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
 def test_more_trusted_places_may_choose_the_host(
-    fake_server: FakeServer, todo_env: dict[str, str], tmp_path: Path
+    fake_server: FakeServer, todo, tmp_path: Path
 ) -> None:
     set_value("openrouter.api_key", KEY)
     fake_server.add_text("one").add_text("two").add_text("three")
     # The environment, the config file itself and a flag all outrank a stored key's file.
-    r = run_todo({**todo_env, "OPENROUTER_BASE_URL": fake_server.url}, "chat", "hi")
-    assert r.returncode == 0, r.stderr
+    r = todo("chat", "hi", env={"OPENROUTER_BASE_URL": fake_server.url})
+    assert r.code == 0, r.err
     set_value("openrouter.base_url", fake_server.url)
-    assert run_todo(todo_env, "chat", "hi").returncode == 0
+    assert todo("chat", "hi").code == 0
     folder = _dotenv(tmp_path / "p", OPENROUTER_BASE_URL="http://127.0.0.1:9/elsewhere")
-    r = run_todo(todo_env, "chat", "--base-url", fake_server.url, "hi", cwd=folder)
-    assert r.returncode == 0, r.stderr
+    r = todo("chat", "--base-url", fake_server.url, "hi", cwd=folder)
+    assert r.code == 0, r.err
     assert [r.headers["authorization"] for r in fake_server.chat_requests] == [f"Bearer {KEY}"] * 3
 
 
-def test_dotenv_may_repeat_the_trusted_host(
-    fake_server: FakeServer, todo_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_dotenv_may_repeat_the_trusted_host(fake_server: FakeServer, todo, tmp_path: Path) -> None:
     """A `.env` naming the same server (another path on it) is not another host."""
     set_value("openrouter.api_key", KEY)
     set_value("openrouter.base_url", fake_server.url.removesuffix("/api/v1") + "/other")
     folder = _dotenv(tmp_path / "p", OPENROUTER_BASE_URL=fake_server.url)
     fake_server.add_text("Hello")
-    r = run_todo(todo_env, "chat", "hi", cwd=folder)
-    assert r.returncode == 0, r.stderr
+    r = todo("chat", "hi", cwd=folder)
+    assert r.code == 0, r.err
     assert _saw_key(fake_server)
 
 
 def test_environment_key_is_not_sent_to_a_config_file_host(
-    fake_server: FakeServer, other_server: FakeServer, todo_env: dict[str, str]
+    fake_server: FakeServer, other_server: FakeServer, todo
 ) -> None:
     set_value("openrouter.base_url", other_server.url)
-    r = run_todo({**todo_env, "OPENROUTER_API_KEY": KEY}, "chat", "hi")
-    assert r.returncode == 1
-    assert "config.toml" in r.stderr and f"127.0.0.1:{other_server.port}" in r.stderr
+    r = todo("chat", "hi", env={"OPENROUTER_API_KEY": KEY})
+    assert r.code == 1
+    assert "config.toml" in r.err and f"127.0.0.1:{other_server.port}" in r.err
     assert other_server.requests == []
 
 

@@ -4,12 +4,13 @@ Faults are real where the machine allows it: a full disk is a small tmpfs (mount
 tests run as root, skipped otherwise) and SQLite's own size limit (``max_page_count``, which
 fails a commit exactly as a full disk does); a damaged file has garbage written over one of
 its pages; a read-only folder is a read-only mount (root) or a folder without write access.
+The commands run through the real CLI entry point in-process (``cli``), each with its own
+``TODO_HOME`` when a test gives one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import fakeserver
 import pytest
-from conftest import TODO_EXE
 from fakeserver import FakeServer
 
 from todo_cli.errors import TodoError
@@ -31,15 +31,14 @@ from todo_cli.store import DatabaseDamagedError, TaskQuery, TaskStore
 fake_server = fakeserver.fake_server
 
 
-def todo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*TODO_EXE, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+@pytest.fixture
+def cli(todo):
+    """cli(*args, home=None): `todo ARGS` with empty stdin, in TODO_HOME ``home`` if given."""
+
+    def run(*args: str, home: Path | None = None):
+        return todo(*args, stdin="", env={"TODO_HOME": str(home)} if home else None)
+
+    return run
 
 
 def one_line(err: str) -> str:
@@ -48,10 +47,10 @@ def one_line(err: str) -> str:
     return err
 
 
-def titles(env: dict[str, str]) -> list[str]:
-    out = todo(env, "tasks", "export")
-    assert out.returncode == 0, out.stderr
-    return [t["title"] for t in json.loads(out.stdout)]
+def titles(cli, home: Path | None = None) -> list[str]:
+    out = cli("tasks", "export", home=home)
+    assert out.code == 0, out.err
+    return [t["title"] for t in json.loads(out.out)]
 
 
 @pytest.fixture
@@ -78,34 +77,32 @@ def mount_tmpfs(point: Path, size: str) -> None:
 # --- a full disk -------------------------------------------------------------------------
 
 
-def test_commit_on_a_full_disk_says_so_and_keeps_every_task(
-    mount_point: Path, todo_env: dict[str, str]
-) -> None:
+def test_commit_on_a_full_disk_says_so_and_keeps_every_task(mount_point: Path, cli) -> None:
     mount_tmpfs(mount_point, "1m")
-    env = {**todo_env, "TODO_HOME": str(mount_point / "home")}
+    home = mount_point / "home"
     added: list[str] = []
     failure = None
     for n in range(200):
         title = f"task {n} " + "x" * 40_000  # a few adds fill the disk
-        done = todo(env, "tasks", "add", title)
-        if done.returncode != 0:
+        done = cli("tasks", "add", title, home=home)
+        if done.code != 0:
             failure = done
             break
         added.append(title)
     assert failure is not None, "the disk never filled up"
     assert added, "the disk was full from the start"
-    assert failure.returncode == 1
-    assert one_line(failure.stderr).startswith("Error: The disk is full: the change was not saved")
-    assert "free some space" in failure.stderr
+    assert failure.code == 1
+    assert one_line(failure.err).startswith("Error: The disk is full: the change was not saved")
+    assert "free some space" in failure.err
     # every task added before is intact, and reading works on the full disk
-    assert titles(env) == added
+    assert titles(cli, home) == added
     for args in (["tasks", "list"], ["tasks", "show", "1"], ["tasks", "search", "task"]):
-        done = todo(env, *args)
-        assert done.returncode == 0, (args, done.stderr)
+        done = cli(*args, home=home)
+        assert done.code == 0, (args, done.err)
     # after space is freed, writing works again
     subprocess.run(["mount", "-o", "remount,size=4m", str(mount_point)], check=True)
-    assert todo(env, "tasks", "add", "after").returncode == 0
-    assert titles(env) == [*added, "after"]
+    assert cli("tasks", "add", "after", home=home).code == 0
+    assert titles(cli, home) == [*added, "after"]
 
 
 def test_sqlite_size_limit_at_commit_fails_cleanly(tmp_path: Path) -> None:
@@ -167,56 +164,52 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_damaged_database_names_the_file_and_refuses_writes(
-    damaged: Path, todo_env: dict[str, str]
-) -> None:
-    listed = todo(todo_env, "tasks", "list")
-    assert listed.returncode == 1
-    err = one_line(listed.stderr)
+def test_a_damaged_database_names_the_file_and_refuses_writes(damaged: Path, cli) -> None:
+    listed = cli("tasks", "list")
+    assert listed.code == 1
+    err = one_line(listed.err)
     assert f"The task database {damaged} is damaged (database disk image is malformed)" in err
     assert "todo tasks export -o tasks-backup.json" in err and "move todo.db aside" in err
     before = digest(damaged)
     for args in (["tasks", "add", "more"], ["tasks", "undo"], ["tasks", "done", "1"]):
-        done = todo(todo_env, *args)
-        assert done.returncode == 1, args
-        assert "is damaged, so nothing is written to it" in one_line(done.stderr)
+        done = cli(*args)
+        assert done.code == 1, args
+        assert "is damaged, so nothing is written to it" in one_line(done.err)
     assert digest(damaged) == before  # not one byte written
     # rows on intact pages can still be read one by one
-    assert todo(todo_env, "tasks", "show", "1").returncode == 0
-    search = todo(todo_env, "tasks", "search", "task")
-    assert search.returncode in (0, 1) and "Traceback" not in search.stderr
+    assert cli("tasks", "show", "1").code == 0
+    search = cli("tasks", "search", "task")
+    assert search.code in (0, 1) and "Traceback" not in search.err
 
 
 def test_export_salvages_every_readable_row_and_the_import_restores_them(
-    damaged: Path, todo_env: dict[str, str], tmp_path: Path
+    damaged: Path, cli, tmp_path: Path
 ) -> None:
     backup = tmp_path / "tasks-backup.json"
-    out = todo(todo_env, "tasks", "export", "-o", str(backup))
-    assert out.returncode == 0, out.stderr
+    out = cli("tasks", "export", "-o", str(backup))
+    assert out.code == 0, out.err
     saved = json.loads(backup.read_text())
     lost = 301 - len(saved)
     assert 0 < lost < 40, lost  # one page of rows, not the whole list
-    assert (
-        f"Warning: {damaged} is damaged; exported the {len(saved)} tasks that could" in out.stderr
-    )
+    assert f"Warning: {damaged} is damaged; exported the {len(saved)} tasks that could" in out.err
     assert saved[-1]["title"] == "the last one"
     # the fix the error line gives: move the file aside, import the backup
     damaged.rename(damaged.with_name("todo.db.bad"))
-    imported = todo(todo_env, "tasks", "import", str(backup))
-    assert imported.returncode == 0, imported.stderr
-    assert todo(todo_env, "tasks", "add", "works again").returncode == 0  # the old mark is gone
-    assert len(titles(todo_env)) == len(saved) + 1
+    imported = cli("tasks", "import", str(backup))
+    assert imported.code == 0, imported.err
+    assert cli("tasks", "add", "works again").code == 0  # the old mark is gone
+    assert len(titles(cli)) == len(saved) + 1
 
 
-def test_an_empty_database_file_is_reported(todo_env: dict[str, str], todo_home: Path) -> None:
+def test_an_empty_database_file_is_reported(cli, todo_home: Path) -> None:
     path = todo_home / "data" / "todo.db"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"")
-    done = todo(todo_env, "tasks", "list")
-    assert done.returncode == 0, done.stderr
-    assert done.stderr.startswith(f"Warning: the task database {path} was an empty file (0 bytes)")
-    again = todo(todo_env, "tasks", "list")
-    assert again.stderr == ""  # said once: now it is a real, empty database
+    done = cli("tasks", "list")
+    assert done.code == 0, done.err
+    assert done.err.startswith(f"Warning: the task database {path} was an empty file (0 bytes)")
+    again = cli("tasks", "list")
+    assert again.err == ""  # said once: now it is a real, empty database
 
 
 # --- a read-only folder ------------------------------------------------------------------
@@ -231,7 +224,7 @@ def read_only(path: Path, mount_point: Path | None) -> None:
 
 
 @pytest.fixture
-def ro_home(tmp_path: Path, todo_env: dict[str, str]) -> Iterator[tuple[dict[str, str], Path]]:
+def ro_home(tmp_path: Path, cli) -> Iterator[tuple[Path, Path]]:
     """A TODO_HOME with two tasks whose data folder then becomes read-only."""
     point: Path | None = None
     if os.geteuid() == 0:  # root writes through permissions: use a read-only mount
@@ -245,12 +238,11 @@ def ro_home(tmp_path: Path, todo_env: dict[str, str]) -> Iterator[tuple[dict[str
         home = point / "home"
     else:
         home = tmp_path / "home"
-    env = {**todo_env, "TODO_HOME": str(home)}
-    assert todo(env, "tasks", "add", "Buy milk", "-t", "shop").returncode == 0
-    assert todo(env, "tasks", "add", "Call mom").returncode == 0
+    assert cli("tasks", "add", "Buy milk", "-t", "shop", home=home).code == 0
+    assert cli("tasks", "add", "Call mom", home=home).code == 0
     read_only(home / "data" / "todo.db", point)
     try:
-        yield env, home / "data" / "todo.db"
+        yield home, home / "data" / "todo.db"
     finally:
         if point is not None:
             subprocess.run(["umount", "-l", str(point)], capture_output=True)
@@ -258,17 +250,17 @@ def ro_home(tmp_path: Path, todo_env: dict[str, str]) -> Iterator[tuple[dict[str
             (home / "data").chmod(0o755)
 
 
-def test_reading_commands_work_in_a_read_only_folder(ro_home) -> None:
-    env, path = ro_home
-    listed = todo(env, "tasks", "list")
-    assert listed.returncode == 0, listed.stderr
-    assert "Buy milk" in listed.stdout and "Call mom" in listed.stdout
-    assert todo(env, "tasks", "show", "1").returncode == 0
-    assert "Buy milk" in todo(env, "tasks", "search", "milk").stdout
-    assert titles(env) == ["Buy milk", "Call mom"]
-    added = todo(env, "tasks", "add", "more")
-    assert added.returncode == 1
-    assert one_line(added.stderr).startswith(
+def test_reading_commands_work_in_a_read_only_folder(ro_home, cli) -> None:
+    home, path = ro_home
+    listed = cli("tasks", "list", home=home)
+    assert listed.code == 0, listed.err
+    assert "Buy milk" in listed.out and "Call mom" in listed.out
+    assert cli("tasks", "show", "1", home=home).code == 0
+    assert "Buy milk" in cli("tasks", "search", "milk", home=home).out
+    assert titles(cli, home) == ["Buy milk", "Call mom"]
+    added = cli("tasks", "add", "more", home=home)
+    assert added.code == 1
+    assert one_line(added.err).startswith(
         f"Error: Cannot change the task database {path}: it is read-only."
     )
 
@@ -277,26 +269,14 @@ def test_reading_commands_work_in_a_read_only_folder(ro_home) -> None:
 
 
 def test_a_damaged_conversation_store_is_moved_aside_and_the_chat_goes_on(
-    fake_server: FakeServer,
-    todo_home: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    fake_server: FakeServer, todo_home: Path, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from todo_cli import cli
-
     monkeypatch.setenv("OPENROUTER_BASE_URL", fake_server.url)
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-x")
 
     def chat(*args: str) -> tuple[int, str, str]:  # in-process: the SDK loads once
-        monkeypatch.setattr(sys, "argv", ["todo", "chat", *args])
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        code = 0
-        try:
-            cli.main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
+        r = cli("chat", *args)
+        return r.code, r.out, r.err
 
     fake_server.add_text("Hello.")
     assert chat("hi")[0] == 0
