@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,29 @@ _ENV_VARS = ["LLM_PROVIDER", "TODO_HOME", "TODO_DEBUG", "TODO_LIST", "OPENAI_BAS
 ]
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+def _temp_folders_in_memory() -> None:
+    """Put the tests' temporary folders (``tmp_path``, every TODO_HOME) on /dev/shm when it
+    is a tmpfs with room to spare and TMPDIR does not choose a place: each new SQLite store
+    syncs its file a few times, which on a busy disk costs far more wall time than the test
+    itself. Nothing else changes (the storage-fault tests mount their own file systems)."""
+    shm = "/dev/shm"
+    if os.environ.get("TMPDIR") or not os.path.isdir(shm) or not os.access(shm, os.W_OK):
+        return
+    try:
+        stats = os.statvfs(shm)
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            is_tmpfs = any(
+                line.split()[1:3] == [shm, "tmpfs"] for line in mounts if line.count(" ") >= 2
+            )
+    except OSError:
+        return
+    if is_tmpfs and stats.f_bavail * stats.f_frsize >= 2 * 1024**3:
+        tempfile.tempdir = shm
+
+
+_temp_folders_in_memory()
 
 
 def _build_each_command_tree_once() -> None:
@@ -41,6 +65,35 @@ def _build_each_command_tree_once() -> None:
 
 
 _build_each_command_tree_once()
+
+
+# Tests that take long in wall time (real terminals, servers and `todo` processes, which
+# mostly wait): they start first, longest first, so that under xdist the short tests fill
+# the time around them instead of one of these ending the run alone on one worker.
+START_FIRST = (
+    "test_tmux_keys.py::test_keys_typed_during_every_stage_of_a_turn",
+    "test_tmux_chat.py::",
+    "test_serve_cli.py::test_a_newcomer_starts_the_server",
+    "test_server.py::test_fifty_users_five_turns_each_at_once",
+    "test_tmux_keys.py::",
+    "test_agent_onerequest.py::test_one_shot_on_a_terminal_shows_a_spinner",
+    "test_terminal_paths.py::test_path_chat_markdown_tool_lines_and_footer_on_a_terminal",
+    "test_chat.py::test_one_shot_add_in_a_real_process",
+    "test_agent_approvals.py::test_the_session_asks_for_each_call_beyond_the_first",
+    "test_store_concurrency.py::test_two_processes",
+)
+
+
+def _start_rank(item: pytest.Item) -> int:
+    name = item.nodeid.rsplit("/", 1)[-1]
+    for rank, prefix in enumerate(START_FIRST):
+        if name.startswith(prefix):
+            return rank
+    return len(START_FIRST)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_start_rank)  # stable: the rest keep their order
 
 
 @pytest.fixture(autouse=True)
