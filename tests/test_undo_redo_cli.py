@@ -36,17 +36,17 @@ def titles() -> list[str]:
         return [t.title for t in store.query(TaskQuery(status=None, sort="id"))]
 
 
-def test_cli_redo_after_undo(todo_env: dict[str, str], todo_home: Path) -> None:
-    assert run_todo(todo_env, "tasks", "add", "Buy milk").returncode == 0
-    assert run_todo(todo_env, "tasks", "done", "1").returncode == 0
-    undo = run_todo(todo_env, "tasks", "undo")
-    assert undo.stdout == "Undid: #1 Buy milk: done → pending\n"
-    redo = run_todo(todo_env, "tasks", "redo")
-    assert redo.returncode == 0, redo.stderr
-    assert redo.stdout == "Redid: #1 Buy milk: pending → done\n"
-    again = run_todo(todo_env, "tasks", "redo")
-    assert again.returncode == 3
-    assert again.stderr == "Error: Nothing to redo.\n"
+def test_cli_redo_after_undo(todo, todo_home: Path) -> None:
+    assert todo("tasks", "add", "Buy milk").code == 0
+    assert todo("tasks", "done", "1").code == 0
+    undo = todo("tasks", "undo")
+    assert undo.out == "Undid: #1 Buy milk: done → pending\n"
+    redo = todo("tasks", "redo")
+    assert redo.code == 0, redo.err
+    assert redo.out == "Redid: #1 Buy milk: pending → done\n"
+    again = todo("tasks", "redo")
+    assert again.code == 3
+    assert again.err == "Error: Nothing to redo.\n"
     with sqlite3.connect(todo_home / "data" / "todo.db") as conn:
         rows = conn.execute(
             "SELECT source, source_ref, user IS NOT NULL AND host IS NOT NULL"
