@@ -6,6 +6,7 @@ import io
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,15 @@ import pytest
 
 # Variables the program reads; tests must never see the developer's real ones.
 _PROVIDER_PREFIXES = ("OPENROUTER", "GROQ", "GEMINI", "OPENAI", "OLLAMA", "CUSTOM")
-_ENV_VARS = ["LLM_PROVIDER", "TODO_HOME", "TODO_DEBUG", "TODO_LIST", "OPENAI_BASE_URL"] + [
-    f"{p}_{s}" for p in _PROVIDER_PREFIXES for s in ("API_KEY", "DEFAULT_MODEL", "BASE_URL")
-]
+_ENV_VARS = [
+    "LLM_PROVIDER",
+    "TODO_HOME",
+    "TODO_DEBUG",
+    "TODO_LIST",
+    "OPENAI_BASE_URL",
+    "TODO_DATABASE_URL",
+    *("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE"),
+] + [f"{p}_{s}" for p in _PROVIDER_PREFIXES for s in ("API_KEY", "DEFAULT_MODEL", "BASE_URL")]
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
@@ -165,3 +172,70 @@ def todo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
         return Result(int(code or 0), out, err)
 
     return run
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _pg_unavailable(reason: str) -> None:
+    """Skip with ``reason``; under CI=true (where the cluster must run) fail instead."""
+    message = f"no throwaway PostgreSQL cluster: {reason}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _pg_shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run sees (the template cluster is made there)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory):
+    """The running throwaway PostgreSQL cluster of this test worker (tests/pgcluster.py),
+    or a skip with the reason (a failure under CI=true). Never stop it: use pg_own_server."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _pg_unavailable("psycopg is not installed (uv sync installs the dev group)")
+    from pgcluster import ClusterUnavailable, PgCluster
+
+    try:
+        cluster = PgCluster.start(_pg_shared_dir(tmp_path_factory))
+    except ClusterUnavailable as exc:
+        _pg_unavailable(str(exc))
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> Iterator[str]:
+    """A fresh empty database on the throwaway cluster, as a URL with user and password
+    (the role owns the database and may create databases; it is not a superuser)."""
+    url = pg_server.fresh_database()
+    yield url
+    pg_server.release_database(url)
+
+
+@pytest.fixture
+def pg_own_server(pg_server, tmp_path_factory: pytest.TempPathFactory):
+    """A cluster of the test's own, which it may stop (``.stop()``, ``.stop("immediate")``)
+    and start again (``.start_again()``, same port and data): a server outage."""
+    from pgcluster import PgCluster
+
+    cluster = PgCluster.start(_pg_shared_dir(tmp_path_factory))
+    yield cluster
+    cluster.destroy()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's template cluster goes when the run ends (in the controller under xdist,
+    after every worker stopped its own cluster)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        from pgcluster import remove_template
+
+        remove_template(factory.getbasetemp())

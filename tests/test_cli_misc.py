@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from todo_cli.cli import app
 
-HEAVY = ("agents", "openai", "prompt_toolkit", "fastapi", "uvicorn", "starlette")
+HEAVY = ("agents", "openai", "prompt_toolkit", "fastapi", "uvicorn", "starlette", "psycopg")
 
 
 def _walk(command, path: tuple[str, ...] = ()):

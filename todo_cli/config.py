@@ -136,6 +136,8 @@ class Setting:
     env: str | None = None
     secret: bool = False
     help: str = ""
+    # A URL whose password is a secret: shown with the password masked (``***``).
+    url_secret: bool = False
 
     @property
     def toml_path(self) -> tuple[str, ...]:
@@ -177,6 +179,22 @@ def _build_registry() -> dict[str, Setting]:
             "TODO_TURN_TIMEOUT",
             help="Seconds one chat turn may take in all (model requests and tools, not the "
             "time a question waits for you) before it stops with an error.",
+        ),
+        Setting(
+            "database.url",
+            "str",
+            None,
+            "TODO_DATABASE_URL",
+            url_secret=True,
+            help="PostgreSQL server holding the tasks, e.g. "
+            "postgresql://USER:PASSWORD@HOST:5432/DBNAME?sslmode=require (not set: the "
+            "local SQLite file). Needs the network; the password is never shown.",
+        ),
+        Setting(
+            "database.connect_timeout",
+            "float",
+            5.0,
+            help="Seconds to wait for the database server before giving up with an error.",
         ),
         Setting(
             "models.cache_ttl_hours",
@@ -306,6 +324,8 @@ def coerce(setting: Setting, value: Any) -> Any:
             raise ValueError(f"expected a number, got '{value}'") from None
         if number != number or number < 0:  # NaN or negative
             raise ValueError(f"expected a number >= 0, got '{value}'")
+        if number == 0 and setting.key == "database.connect_timeout":
+            raise ValueError("expected a number of seconds > 0, got '0'")
         return number
     if setting.type == "list":
         if isinstance(value, str):
@@ -336,6 +356,14 @@ def coerce(setting: Setting, value: Any) -> Any:
         if problem:
             raise ValueError(problem)
         text = text.lower()
+    elif setting.key == "database.url":
+        from .dburl import is_postgres_url, mask_url
+
+        if not is_postgres_url(text) or "://" not in text or text.endswith("://"):
+            raise ValueError(
+                "expected a PostgreSQL URL such as "
+                f"postgresql://USER:PASSWORD@HOST:5432/DBNAME, got '{mask_url(text)}'"
+            )
     elif setting.key.endswith(".base_url") and text:
         from urllib.parse import urlsplit
 
@@ -383,6 +411,21 @@ def mask_secret(value: str) -> str:
     if n < 20:
         return f"…({n} chars)"
     return f"{value[: min(12, n // 5)]}…({n} chars)"
+
+
+def mask_value(key: str, value: Any) -> Any:
+    """``value`` of setting ``key`` as it may be shown: keys masked (``mask_secret``), the
+    password of a database URL replaced by ``***``; other values unchanged."""
+    setting = SETTINGS.get(key)
+    if setting is None or not value:
+        return value
+    if setting.secret:
+        return mask_secret(str(value))
+    if setting.url_secret:
+        from .dburl import mask_url
+
+        return mask_url(str(value))
+    return value
 
 
 def system_timezone_name(environ: Mapping[str, str] | None = None) -> str | None:
@@ -640,6 +683,21 @@ class ProviderConfig:
         )
 
 
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Where the tasks live: ``url`` is a PostgreSQL URL, or None for the SQLite file."""
+
+    url: str | None = field(repr=False)  # carries a password: never in reprs or logs
+    connect_timeout: float = 5.0
+    url_source: str = "default"
+
+    def __repr__(self) -> str:
+        from .dburl import mask_url
+
+        shown = mask_url(self.url) if self.url else None
+        return f"DatabaseConfig(url={shown!r}, connect_timeout={self.connect_timeout!r})"
+
+
 class Settings:
     """Resolved settings. Values are converted and validated when read."""
 
@@ -730,6 +788,16 @@ class Settings:
     def list_name(self) -> str:
         """The current task list: the ``list`` setting (validated, lower case)."""
         return self.get("list") or DEFAULT_LIST
+
+    @property
+    def database(self) -> DatabaseConfig:
+        """The ``database.*`` settings: the PostgreSQL URL (None: the SQLite file)."""
+        url, source = self._resolve("database.url")
+        return DatabaseConfig(
+            url=url or None,
+            connect_timeout=float(self.get("database.connect_timeout")),
+            url_source=source,
+        )
 
     @property
     def tz(self) -> tzinfo:

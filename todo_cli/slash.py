@@ -469,7 +469,7 @@ class SlashCommands:
         """Show the settings and where each comes from (keys masked)."""
         from rich.table import Table
 
-        from .config import SETTINGS, format_value, mask_secret
+        from .config import format_value, mask_value
 
         table = Table.grid(padding=(0, 2))
         table.add_column(style="cyan", no_wrap=True)
@@ -479,9 +479,7 @@ class SlashCommands:
             other = "." in key and not key.startswith(("models.", self.repl.provider_name + "."))
             if source == "default" and not args and other:
                 continue  # other providers' defaults are noise here (/config all lists them)
-            shown = format_value(value)
-            if value and SETTINGS[key].secret:
-                shown = mask_secret(str(value))
+            shown = format_value(mask_value(key, value))
             table.add_row(key, _escape(shown), source)
         self.console.print(table)
         self.console.print(

@@ -31,21 +31,19 @@ def _source_label(source: str, env: str | None) -> str:
 
 
 def _display(key: str, value: object, *, reveal: bool = False) -> str:
-    from ..config import SETTINGS, format_value, mask_secret
+    from ..config import format_value, mask_value
 
     if value is None or value == "":
         return "(system local)" if key == "timezone" else "(not set)"
-    if SETTINGS[key].secret and not reveal:
-        return mask_secret(str(value))
+    if not reveal:
+        value = mask_value(key, value)
     return format_value(value) if value != [] else "(none)"
 
 
 def _json_value(key: str, value: object, *, reveal: bool = False) -> object:
-    from ..config import SETTINGS, mask_secret
+    from ..config import mask_value
 
-    if SETTINGS[key].secret and value and not reveal:
-        return mask_secret(str(value))
-    return value
+    return value if reveal else mask_value(key, value)
 
 
 def _warn(message: str) -> None:
@@ -79,7 +77,7 @@ def show(json_out: JsonOpt = False) -> None:
                 "value": _json_value(key, value),
                 "source": source,
                 "env": env,
-                "secret": SETTINGS[key].secret,
+                "secret": SETTINGS[key].secret or SETTINGS[key].url_secret,
                 **({} if valid else {"invalid": True}),
             }
             for key, value, source, env, valid in rows
@@ -108,7 +106,7 @@ def get(
     reveal: Annotated[bool, typer.Option("--reveal", help="Print secrets unmasked.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Print one setting's value (API keys are masked unless --reveal)."""
+    """Print one setting's value (API keys and passwords are masked unless --reveal)."""
     from ..config import format_value, get_setting, load_settings
     from ..errors import NotFoundError
 
@@ -129,7 +127,7 @@ def get(
             hint=f"Set it with `todo config set {setting.key}`"
             + (f" or the {setting.env} environment variable." if setting.env else "."),
         )
-    if setting.secret and not reveal:
+    if (setting.secret or setting.url_secret) and not reveal:
         print(clean(_display(setting.key, value)))
     else:
         print(clean(format_value(value)))
@@ -186,12 +184,15 @@ def set_(
     setting = get_setting(key)
     values = values or []
     if not values:
-        if not setting.secret:
+        if not (setting.secret or setting.url_secret):
             raise UsageError(
                 f"Missing VALUE for {setting.key}.", hint=f"Usage: todo config set {key} VALUE"
             )
-        provider = PROVIDERS[setting.key.split(".", 1)[0]]
-        value: object = _read_secret(setting.key, f"{provider.label} API key")
+        if setting.url_secret:
+            label = "Database URL"
+        else:
+            label = f"{PROVIDERS[setting.key.split('.', 1)[0]].label} API key"
+        value: object = _read_secret(setting.key, label)
     elif setting.type == "list":
         value = ",".join(values)
     elif len(values) > 1:
@@ -201,9 +202,10 @@ def set_(
         )
     else:
         value = values[0]
-        if setting.secret and sys.stdin is not None and sys.stdin.isatty():
+        if (setting.secret or setting.url_secret) and sys.stdin is not None and sys.stdin.isatty():
+            what = "the URL" if setting.url_secret else "the key"
             sys.stderr.write(
-                f"Tip: `todo config set {setting.key}` without the key asks for it with "
+                f"Tip: `todo config set {setting.key}` without {what} asks for it with "
                 "hidden input and keeps it out of your shell history.\n"
             )
     path = set_value(setting.key, value)

@@ -1,0 +1,198 @@
+"""Connections to a PostgreSQL server (the shared store), with one-line errors.
+
+psycopg 3 is an optional dependency (the ``postgres`` extra) and is imported only when a
+connection is made, never on start-up paths. Every failure to connect becomes a
+``TodoError`` (exit code 1) with one line naming ``host:port`` and the cause, never the
+password: ``Cannot reach the database at db.example.com:5432: connection refused.``
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ..dburl import POSTGRES_SCHEMES, is_postgres_url, mask_url, scrub
+from ..errors import ConfigError, TodoError
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "DatabaseUnavailableError",
+    "connect",
+    "describe_error",
+    "is_postgres_url",
+    "mask_url",
+    "require_psycopg",
+    "server_address",
+]
+
+INSTALL_HINT = (
+    "Install it with `pip install 'todo-cli[postgres]'` (from a clone: `uv sync --extra "
+    "postgres`), or unset database.url to use the local SQLite file."
+)
+_NETWORK_HINT = (
+    "Check that the server is running and reachable from here, and the host and port in "
+    "database.url (`todo config show`); the shared list needs the network."
+)
+_AUTH_HINT = (
+    "Check the user name and password in database.url (`todo config set database.url URL`)."
+)
+_TIMEOUT_HINT = (
+    "Check the host and port in database.url (`todo config show`) and the network; "
+    "database.connect_timeout sets how long to wait."
+)
+
+
+class DatabaseUnavailableError(TodoError):
+    """The PostgreSQL server cannot be used: unreachable, refused, wrong credentials, no
+    such database, or the connection was lost. ``address`` is ``host:port``."""
+
+    def __init__(self, message: str, *, hint: str | None = None, address: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.address = address
+
+
+def require_psycopg() -> ModuleType:
+    """The ``psycopg`` module, or a TodoError saying how to install it."""
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigError(
+            "database.url names a PostgreSQL server, but the PostgreSQL driver (psycopg) is "
+            "not installed.",
+            hint=INSTALL_HINT,
+        ) from None
+    return psycopg
+
+
+def _params(url: str) -> dict[str, Any]:
+    """The connection parameters ``url`` carries (libpq's own parser), or {}."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        return dict(conninfo_to_dict(url))
+    except Exception:
+        return {}
+
+
+def server_address(url: str) -> str:
+    """``host:port`` of the server ``url`` names, for messages (libpq's defaults and the
+    PGHOST/PGPORT variables fill what the URL leaves out)."""
+    params = _params(url)
+    host = str(params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "")
+    port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
+    if not host:
+        host = "localhost"
+    if "," in host:  # several hosts: name them all, each with its port
+        ports = port.split(",")
+        hosts = host.split(",")
+        ports += [ports[-1]] * (len(hosts) - len(ports))
+        return ",".join(f"{h}:{p}" for h, p in zip(hosts, ports, strict=False))
+    return f"{host}:{port}"
+
+
+def _database_name(url: str) -> str:
+    params = _params(url)
+    return str(params.get("dbname") or params.get("user") or os.environ.get("PGDATABASE") or "")
+
+
+def _cause(message: str) -> tuple[str, str]:
+    """(the cause in a few words, how to fix it) for a libpq/psycopg error message."""
+    text = " ".join(message.split())
+    low = text.lower()
+    if "does not exist" in low and "database" in low and "role" not in low:
+        start = low.find('database "')
+        name = text[start:].split('"')[1] if start != -1 else ""
+        what = f'database "{name}" does not exist' if name else "no such database"
+        return what, "Create it (`createdb NAME`) or fix the database name in database.url."
+    if (
+        "authentication failed" in low
+        or "no password supplied" in low
+        or "password is required" in low
+        or ("role" in low and "does not exist" in low)
+        or "no pg_hba.conf entry" in low
+    ):
+        user = ""
+        start = low.find('for user "')
+        if start != -1:
+            user = text[start:].split('"')[1]
+        return ("authentication failed" + (f" for user {user}" if user else "")), _AUTH_HINT
+    if "refused" in low:
+        return "connection refused (is the server running?)", _NETWORK_HINT
+    if "timeout expired" in low or "timed out" in low:
+        return "no answer in time", _TIMEOUT_HINT
+    if "resolve host" in low or "translate host name" in low or "name or service" in low:
+        return "unknown host name", _NETWORK_HINT
+    if "unreachable" in low or "no route to host" in low:
+        return "network unreachable", _NETWORK_HINT
+    if "too many connections" in low or "too many clients" in low:
+        return "too many connections", "Try again later, or ask the server's owner."
+    if "starting up" in low or "shutting down" in low or "in recovery mode" in low:
+        return "the server is starting up or shutting down", "Try again in a moment."
+    if "ssl" in low:
+        detail = text.rsplit("failed:", 1)[-1].strip()
+        return f"SSL: {detail}", "Check sslmode in database.url and the server's SSL setup."
+    if "server closed the connection" in low or "terminating connection" in low:
+        return "the server closed the connection", "Run the command again; " + _NETWORK_HINT
+    if "consuming input failed" in low or "connection is lost" in low or "bad connection" in low:
+        return "the connection was lost", "Run the command again; " + _NETWORK_HINT
+    detail = text.rsplit("failed:", 1)[-1].strip()
+    detail = detail.removeprefix("FATAL:").strip().rstrip(".")
+    return detail or "unknown error", _NETWORK_HINT
+
+
+def describe_error(
+    exc: BaseException, url: str, *, timeout: float | None = None, connecting: bool = True
+) -> DatabaseUnavailableError:
+    """A one-line ``DatabaseUnavailableError`` for a psycopg error ``exc`` met while
+    connecting to (``connecting``) or using the server ``url`` names; never the password."""
+    address = server_address(url)
+    message = str(exc) or type(exc).__name__
+    if type(exc).__name__ == "ConnectionTimeout" or "timeout expired" in message.lower():
+        wait = f" within {timeout:g} s" if timeout else ""
+        cause, hint = f"no answer{wait}", _TIMEOUT_HINT
+    else:
+        cause, hint = _cause(message)
+    cause = scrub(cause, url)
+    if connecting:
+        text = f"Cannot connect to the database at {address}: {cause}."
+    else:
+        text = f"Lost the database at {address}: {cause}."
+    return DatabaseUnavailableError(text, hint=hint, address=address)
+
+
+def connect(url: str, *, timeout: float, autocommit: bool = False) -> psycopg.Connection:
+    """A psycopg 3 connection to ``url``, giving up after ``timeout`` seconds (libpq waits
+    at least 2 s); any failure is a one-line TodoError (exit 1) naming host:port."""
+    if not is_postgres_url(url):
+        raise ConfigError(
+            f"database.url is not a PostgreSQL URL: {mask_url(url)!r}.",
+            hint="Use postgresql://USER:PASSWORD@HOST:5432/DBNAME.",
+        )
+    psycopg = require_psycopg()
+    params = _params(url)
+    ports = str(params.get("port") or "").split(",")
+    if not params or not all(p.strip().isdigit() for p in ports if p):
+        reason = f"port {params.get('port')!r} is not a number"
+        try:  # libpq's parser says what is wrong; its message may quote the URL
+            from psycopg.conninfo import conninfo_to_dict
+
+            conninfo_to_dict(url)
+        except Exception as exc:
+            reason = scrub(" ".join(str(exc).split()), url).rstrip(".")
+        raise ConfigError(
+            f"database.url is not a valid PostgreSQL URL ({mask_url(url)}): {reason}.",
+            hint="Use postgresql://USER:PASSWORD@HOST:5432/DBNAME (percent-encode special "
+            "characters in the password).",
+        )
+    extra: dict[str, Any] = {"connect_timeout": max(1, math.ceil(timeout))}
+    if "application_name" not in params:
+        extra["application_name"] = "todo"
+    try:
+        return psycopg.connect(url, autocommit=autocommit, **extra)
+    except psycopg.Error as exc:
+        raise describe_error(exc, url, timeout=timeout) from None
