@@ -29,13 +29,11 @@ class LiveServer:
     def start(self) -> LiveServer:
         import uvicorn
 
-        from todo_cli.server.app import create_app, listening_socket
+        from todo_cli.server.app import listening_socket, uvicorn_config
 
         sock = listening_socket("127.0.0.1", 0)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(self.config), log_level="warning", access_log=False, lifespan="on"
-        )
+        config = uvicorn_config(self.config, log_level="warning", access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._server.serve(sockets=[sock])), daemon=True

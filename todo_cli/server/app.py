@@ -143,10 +143,25 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
+def uvicorn_config(config: ServerConfig, **options: Any) -> Any:
+    """uvicorn's settings for the application of ``config``.
+
+    An idle connection stays open longer than clients keep theirs (httpx and many others:
+    5 s, uvicorn's own default too): with equal times the server may close a connection
+    just as the client sends its next request on it, which fails that request.
+    """
+    import uvicorn
+
+    return uvicorn.Config(create_app(config), timeout_keep_alive=KEEP_ALIVE_SECONDS, **options)
+
+
 def serve(config: ServerConfig) -> None:
     """Run `todo serve` until interrupted (uvicorn, with its access log)."""
     import uvicorn
 
     sock = listening_socket(config.host, config.port)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="info", access_log=True))
+    server = uvicorn.Server(uvicorn_config(config, log_level="info", access_log=True))
     server.run(sockets=[sock])
