@@ -9,7 +9,8 @@ it reports is the command's own peak (or this process's few MB, whichever is lar
 
 Protocol: one JSON object per line on stdin
 ``{"argv", "env", "cwd", "stdin", "stdout", "stderr", "timeout"}`` (file paths), one JSON
-line back per request ``{"wall", "maxrss_kb", "returncode", "timed_out"}``.
+line back per request ``{"wall", "cpu", "maxrss_kb", "returncode", "timed_out"}`` (``cpu``:
+the child's user plus system CPU seconds).
 """
 
 import json
@@ -59,6 +60,7 @@ def _run(req: dict) -> dict:
     wall = time.perf_counter() - start
     return {
         "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
         "maxrss_kb": usage.ru_maxrss,
         "returncode": os.waitstatus_to_exitcode(status),
         "timed_out": bool(killed),

@@ -57,6 +57,7 @@ class ProcessRun:
     returncode: int
     stdout: str
     stderr: str
+    cpu: float = 0.0  # the child's own CPU seconds (user + system)
 
 
 class _Spawner:
@@ -145,6 +146,7 @@ def run_process(
             returncode=reply["returncode"],
             stdout=files["stdout"].read_bytes().decode("utf-8", "replace"),
             stderr=files["stderr"].read_bytes().decode("utf-8", "replace"),
+            cpu=reply.get("cpu", 0.0),
         )
     if reply["timed_out"]:
         raise BenchError(f"`{' '.join(run.argv)}` still running after {timeout:.0f} s; killed")

@@ -9,10 +9,18 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from helpers import invoke_cli
 from sqlite_utils import Database
 
-from todo_cli.store import MIGRATION_NAMES, TaskQuery, TaskStore, build_migrations
+from todo_cli.errors import TodoError
+from todo_cli.store import (
+    MIGRATION_NAMES,
+    Origin,
+    TaskQuery,
+    TaskStore,
+    build_migrations,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NY = ZoneInfo("America/New_York")
@@ -215,3 +223,42 @@ def test_a_bulk_import_stores_what_single_writes_would(tmp_path: Path):
         store.undo()
         assert [t.title for t in store.query(TaskQuery(status=None))] == ["Already here"]
         assert store.add("Next").id == 1202  # ids are never reused
+
+
+def test_undo_of_a_bulk_import_checks_what_changed_since(tmp_path: Path):
+    """A bulk import journals each added task in short (id, uuid, last change); undo still
+    refuses when a task was changed since, works once that change is undone, and redo
+    brings every task back."""
+    records = [
+        {"title": f"Task {i}", "uuid": f"00000000-0000-4000-8000-{i:012d}", "tags": ["b"]}
+        for i in range(1, 31)
+    ]
+    records[5]["blocked_by_uuids"] = [records[6]["uuid"]]  # linked by a second write
+    importing = Origin("import", "tw.json")
+    with TaskStore(tmp_path / "t.db", tz=NY) as store:
+        with store.group("import", origin=importing):
+            added = store.import_tasks(records).added
+        with sqlite3.connect(tmp_path / "t.db") as conn:
+            (after,) = conn.execute("SELECT after FROM journal ORDER BY seq LIMIT 1").fetchone()
+        first = added[0]
+        assert json.loads(after) == {
+            "id": first.id,
+            "uuid": first.uuid,
+            "updated_at": first.updated_at,
+        }
+        assert store.get(added[5].id).blocked_by == [added[6].id]
+        with store.group("edit", origin=Origin("cli")):
+            store.update(added[3].id, title="Changed")
+        with pytest.raises(TodoError) as info:
+            store.undo(scope=importing)
+        assert f"task #{added[3].id} was changed since" in info.value.message
+        assert store.get(added[3].id).title == "Changed"  # nothing touched
+        store.undo()  # the edit
+        store.undo(scope=importing)  # now the import
+        assert store.query(TaskQuery(status=None)) == []
+        store.redo()
+        back = store.query(TaskQuery(status=None, sort="id"))
+        assert [t.uuid for t in back] == [t.uuid for t in added]
+        assert store.get(added[5].id).blocked_by == [added[6].id]
+        store.undo()  # the redo, as one step again
+        assert store.query(TaskQuery(status=None)) == []

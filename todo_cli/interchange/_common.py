@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from ..errors import TodoError
@@ -223,6 +223,44 @@ def local_tz() -> tzinfo:
 
 def iso(dt: datetime) -> str:
     return dt.isoformat(timespec="seconds")
+
+
+# (zone, UTC year, month, day, hour) -> the zone's offset all through that hour, as text and
+# as a fixed zone, or None when it changes within the hour.
+_HOURS: dict[tuple[Any, int, int, int, int], tuple[str, tzinfo] | None] = {}
+
+
+def local_iso(moment: datetime, tz: tzinfo, text: str | None = None) -> str:
+    """``iso(moment.astimezone(tz))``, quicker for a whole-second UTC moment (what every
+    Taskwarrior stamp is): the zone's offset is looked up once per hour of UTC time, not for
+    every stamp. ``text``: the moment as `task export` writes it (``20261201T170000Z``),
+    reused when the offset is zero."""
+    if moment.tzinfo is not UTC or moment.microsecond:
+        return iso(moment.astimezone(tz))
+    key = (tz, moment.year, moment.month, moment.day, moment.hour)
+    if key in _HOURS:
+        found = _HOURS[key]
+    else:
+        if len(_HOURS) > 50_000:
+            _HOURS.clear()
+        found = _HOURS[key] = _hour_offset(moment, tz)
+    if found is None:  # the zone's offset changes within this hour
+        return iso(moment.astimezone(tz))
+    suffix, fixed = found
+    if suffix == "+00:00" and text is not None:
+        t = text
+        return f"{t[0:4]}-{t[4:6]}-{t[6:8]}T{t[9:11]}:{t[11:13]}:{t[13:15]}+00:00"
+    return moment.astimezone(fixed).isoformat()
+
+
+def _hour_offset(moment: datetime, tz: tzinfo) -> tuple[str, tzinfo] | None:
+    start = moment.replace(minute=0, second=0)
+    first = start.astimezone(tz).utcoffset()
+    last = (start + timedelta(seconds=3599)).astimezone(tz).utcoffset()
+    if first is None or first != last:
+        return None
+    fixed = timezone(first)
+    return datetime(2000, 1, 1, tzinfo=fixed).isoformat()[19:], fixed
 
 
 def midnight(d: date, tz: tzinfo) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from ._common import LineError, ParsedImport, iso, local_tz, parse_any, record, tags_of
+from ._common import LineError, ParsedImport, iso, local_iso, local_tz, parse_any, record, tags_of
 from .ourjson import json_array
 
 PRIORITY_IN = {"H": "high", "M": "medium", "L": "low", "": "none"}
@@ -160,19 +160,13 @@ def to_record(item: dict[str, Any], place: str, tz: tzinfo) -> dict[str, Any]:
     if uuid is not None and not isinstance(uuid, str):
         raise LineError(place, "uuid must be a string")
     notes = _notes(item.get("annotations"), place, tz)
-    stamps: dict[str, datetime | None] = {}
-    for key in ("entry", "modified", "end", "due"):
-        value = item.get(key)
-        stamps[key] = parse_date(value, tz, place, key) if value not in (None, "") else None
+    entry = _local(item.get("entry"), tz, place, "entry")
+    modified = _local(item.get("modified"), tz, place, "modified")
+    end = _local(item.get("end"), tz, place, "end")
+    due = _local(item.get("due"), tz, place, "due")
+    if due is not None and due[11:19] == "00:00:00":
+        due = due[:10]  # `task add ... due:2026-12-01` stores local midnight: a plain date
     done = status == "completed"
-    due = None
-    if stamps["due"] is not None:
-        local = stamps["due"].astimezone(tz)
-        # `task add ... due:2026-12-01` stores local midnight: keep it a plain date.
-        due = local.date().isoformat() if local.time() == time(0) else iso(local)
-    entry = iso(stamps["entry"].astimezone(tz)) if stamps["entry"] else None
-    end = iso(stamps["end"].astimezone(tz)) if stamps["end"] else None
-    modified = iso(stamps["modified"].astimezone(tz)) if stamps["modified"] else None
     return record(
         title=description.strip(),
         notes=notes,
@@ -204,6 +198,15 @@ def _notes(annotations: Any, place: str, tz: tzinfo) -> str | None:
     return "\n".join(parts) or None
 
 
+def _local(value: Any, tz: tzinfo, place: str, key: str) -> str | None:
+    """A Taskwarrior date as a local ISO 8601 date-time (None when absent)."""
+    if value is None or value == "":
+        return None
+    moment = parse_date(value, tz, place, key)
+    basic = isinstance(value, str) and len(value) == 16 and value[8] == "T" and value[15] == "Z"
+    return local_iso(moment, tz, value if basic else None)
+
+
 def parse_date(value: Any, tz: tzinfo, place: str, key: str) -> datetime:
     """Every form `task import` takes: 20261201T170000Z (UTC; without Z, local time),
     extended ISO 8601 (2026-12-01T17:00:00Z, with an offset, or local), a plain date
@@ -212,17 +215,9 @@ def parse_date(value: Any, tz: tzinfo, place: str, key: str) -> datetime:
         return _epoch(value, place, key)
     if isinstance(value, str):
         text = value.strip()
-        if len(text) == 16 and text[8] == "T" and text[15] == "Z":  # what `task export` writes
-            try:
-                return datetime(
-                    int(text[0:4]),
-                    int(text[4:6]),
-                    int(text[6:8]),
-                    int(text[9:11]),
-                    int(text[11:13]),
-                    int(text[13:15]),
-                    tzinfo=UTC,
-                )
+        if len(text) == 16 and text[8] == "T" and text[15] == "Z" and text.isascii():
+            try:  # what `task export` writes
+                return datetime.fromisoformat(text)
             except ValueError:
                 pass
         if text.isdigit():

@@ -1278,10 +1278,10 @@ class TaskStore:
         return None
 
     def _repeat(self, value: Any) -> dict[str, Any] | None:
-        from .. import repeat as repeat_mod
-
         if value is None:
             return None
+        from .. import repeat as repeat_mod
+
         if isinstance(value, dict):  # a stored shape (import, JSON)
             if not value.get("rule") and value.get("text"):
                 value = value["text"]
@@ -1433,14 +1433,7 @@ class TaskStore:
             extra_json = json.dumps(task.extra, ensure_ascii=False) if task.extra else None
             cols, values = self._row(task, due_ts, extra_json)
             rows.append((task.id, *values))
-            # The journal entry is _dump(task), with the extra encoded only once.
-            state = task.to_dict()
-            del state["extra"]
-            state["extra"] = None  # last, so the encoded extra can take the place of null
-            text = json.dumps(state, ensure_ascii=False)
-            if extra_json is not None:
-                text = text[: -len("null}")] + extra_json + "}"
-            journal.append((group_id, task.id, text))
+            journal.append((group_id, task.id, _added_entry(task)))
         marks = ", ".join("?" * len(rows[0]))
         conn.executemany(f"INSERT INTO tasks (id, {cols}) VALUES ({marks})", rows)
         conn.executemany(
@@ -1524,9 +1517,11 @@ class TaskStore:
 
         def stamp(name: str) -> str | None:
             value = record.get(name)
-            key = (name, value)
             if not isinstance(value, str):
                 return _timestamp(value, name, self.tz)
+            if _canonical_stamp(value):
+                return value
+            key = (name, value)
             if key not in memo:
                 memo[key] = _timestamp(value, name, self.tz)
             return memo[key]  # type: ignore[no-any-return]
@@ -1565,7 +1560,7 @@ class TaskStore:
                 list_name=list_name,
                 uuid=_uuid(record.get("uuid")),
                 extra=_extra(record.get("extra")),
-                wait=self._due(record.get("wait")),
+                wait=self._memo_due(record.get("wait"), memo),
                 repeat=self._repeat(record.get("repeat")),
                 **_history(record, self.tz),
             )
@@ -1675,18 +1670,27 @@ class TaskStore:
         """Move every task of ``group_id`` back to its state before the group, journaled
         under ``new_id``; refuses (raising, so the transaction rolls back) when a task no
         longer looks as the group left it."""
+        # With each entry, the state the task's next journaled change found it in (the
+        # state this group left it in): what an import's short entries are checked against.
         entries = conn.execute(
-            "SELECT task_id, before, after FROM journal WHERE group_id = ? ORDER BY seq DESC",
+            "SELECT j.task_id, j.before, j.after, (SELECT n.before FROM journal n"
+            " WHERE n.task_id = j.task_id AND n.seq > j.seq ORDER BY n.seq LIMIT 1)"
+            " FROM journal j WHERE j.group_id = ? ORDER BY j.seq DESC",
             (group_id,),
         ).fetchall()
         firsts: dict[int, Task | None] = {}
         lasts: dict[int, Task | None] = {}
-        for task_id, before_json, after_json in entries:
+        for task_id, before_json, after_json, next_before in entries:
             current = self._fetch(conn, task_id, any_list=True)
             # Compare through from_dict, and only the keys the entry has: entries written
             # before a field existed read with its default ("list") or not at all ("uuid").
             recorded = json.loads(after_json) if after_json else None
-            expected = _as_recorded(Task.from_dict(recorded), recorded) if recorded else None
+            if recorded is not None and "title" not in recorded and next_before:
+                recorded = json.loads(next_before)  # a short entry: see _added_entry
+            if recorded is None or "title" not in recorded:
+                expected = recorded  # a short entry, and no change journaled since
+            else:
+                expected = _as_recorded(Task.from_dict(recorded), recorded)
             if _as_recorded(current, recorded) != expected:
                 what = f"'{label}'" if label else "the last change"
                 raise TodoError(
@@ -2053,6 +2057,16 @@ def _as_recorded(task: Task | None, recorded: dict[str, Any] | None) -> dict[str
     return {key: data.get(key) for key in recorded}
 
 
+def _added_entry(task: Task) -> str:
+    """The journal entry of a task a bulk import added: its id, uuid and time of last
+    change, instead of the whole task. Every change made to a task is journaled with the
+    state it found the task in, so undo compares the task with the ``before`` of its next
+    journal entry when there is one; with none, nothing changed the task since, which the
+    uuid and time stamp confirm. (Both are plain text: the uuid was validated, the stamp
+    is ISO 8601.)"""
+    return f'{{"id": {task.id}, "uuid": "{task.uuid}", "updated_at": "{task.updated_at}"}}'
+
+
 def _dump(task: Task | None) -> str | None:
     return json.dumps(task.to_dict(), ensure_ascii=False) if task else None
 
@@ -2223,6 +2237,22 @@ def _set_status(task: Task, status: str, stamp: str) -> None:
         return
     task.status = status
     task.completed_at = stamp if status == "done" else None
+
+
+def _canonical_stamp(value: str) -> bool:
+    """Whether ``value`` is a valid time stamp already in the form ``_timestamp`` gives
+    (``2026-12-01T17:00:00+01:00``), so it can be kept as it is."""
+    if len(value) != 25 or not value.isascii() or value.endswith("-00:00"):
+        return False
+    if (value[4], value[7], value[10], value[13], value[16], value[22]) != tuple("--T:::"):
+        return False
+    if value[19] not in "+-":
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _timestamp(value: Any, name: str, tz: tzinfo) -> str | None:
