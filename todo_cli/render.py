@@ -488,14 +488,15 @@ def undo_lines(
     command's label, then one indented line per task (at most ``UNDO_LINES_MAX``).
     """
     now, tz = _clock(now, tz)
-    descs = [_change_line(c, now, tz) for c in result.changes]
-    if len(descs) == 1:
+    count = len(result.changes)
+    descs = [_change_line(c, now, tz) for c in result.changes[:UNDO_LINES_MAX]]
+    if count == 1:
         return [f"{verb}: {descs[0]}"]
     what = f" {result.label}" if result.label else ""
-    lines = [f"{verb}{what} ({len(descs)} changes):"]
-    lines.extend("  " + d for d in descs[:UNDO_LINES_MAX])
-    if len(descs) > UNDO_LINES_MAX:
-        lines.append(f"  … and {len(descs) - UNDO_LINES_MAX:,} more")
+    lines = [f"{verb}{what} ({count} changes):"]
+    lines.extend("  " + d for d in descs)
+    if count > UNDO_LINES_MAX:
+        lines.append(f"  … and {count - UNDO_LINES_MAX:,} more")
     return lines
 
 

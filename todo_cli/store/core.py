@@ -762,6 +762,33 @@ class TaskStore:
             raise _not_found(missing)
         return [found[i] for i in wanted]
 
+    def _fetch_existing(self, conn: Conn, ids: Iterable[int]) -> dict[int, Task]:
+        """The tasks with these ids that exist, in any list, by id."""
+        wanted = sorted(ids)
+        found: dict[int, Task] = {}
+        for chunk_start in range(0, len(wanted), 500):
+            chunk = wanted[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = self._db.task_select + f" WHERE t.id IN ({marks})" + self._locking()
+            for row in conn.execute(sql, chunk):
+                task = _row_to_task(row)
+                found[task.id] = task
+        return found
+
+    def _delete_many(self, conn: Conn, tasks: list[Task], group_id: str) -> None:
+        """Delete these tasks as ``_write(conn, task, None, group_id)`` would one by one:
+        rows, tags, blockers, search index, and a journal entry with each one's state."""
+        ids = [(t.id,) for t in tasks]
+        for task in tasks:
+            self._db.fts_delete(conn, task.id)
+        conn.executemany("DELETE FROM task_tags WHERE task_id = ?", ids)
+        conn.executemany("DELETE FROM task_deps WHERE task_id = ?", ids)
+        conn.executemany("DELETE FROM tasks WHERE id = ?", ids)
+        conn.executemany(
+            "INSERT INTO journal (group_id, task_id, before, after) VALUES (?, ?, ?, NULL)",
+            [(group_id, t.id, _dump(t)) for t in tasks],
+        )
+
     def _due_ts(self, due: str | None) -> int | None:
         if due is None:
             return None
@@ -1678,10 +1705,28 @@ class TaskStore:
             " FROM journal j WHERE j.group_id = ? ORDER BY j.seq DESC",
             (group_id,),
         ).fetchall()
+        big = len(entries) > 1000
+        if big:
+            self._db.bulk(True)
+        try:
+            changes = self._revert_entries(conn, entries, new_id, verb, label)
+        finally:
+            if big:
+                self._db.bulk(False)
+        conn.execute("UPDATE journal_groups SET undone_by = ? WHERE id = ?", (new_id, group_id))
+        return changes
+
+    def _revert_entries(
+        self, conn: Conn, entries: list[Any], new_id: str, verb: str, label: str | None
+    ) -> list[Change]:
         firsts: dict[int, Task | None] = {}
         lasts: dict[int, Task | None] = {}
+        # The tasks as they are now, read together (a big import is undone at once); each
+        # step below then moves its task on, so a later entry sees the earlier step's result.
+        current_of: dict[int, Task | None] = {**self._fetch_existing(conn, {e[0] for e in entries})}
+        deleting: list[Task] = []  # consecutive deletions, written together
         for task_id, before_json, after_json, next_before in entries:
-            current = self._fetch(conn, task_id, any_list=True)
+            current = current_of.get(task_id)
             # Compare through from_dict, and only the keys the entry has: entries written
             # before a field existed read with its default ("list") or not at all ("uuid").
             recorded = json.loads(after_json) if after_json else None
@@ -1698,10 +1743,18 @@ class TaskStore:
                     hint=f"Nothing was {verb}ne; edit the task directly instead.",
                 )
             target = Task.from_dict(json.loads(before_json)) if before_json else None
-            restored = self._write(conn, current, target, new_id)
             firsts.setdefault(task_id, current)
-            lasts[task_id] = restored
-        conn.execute("UPDATE journal_groups SET undone_by = ? WHERE id = ?", (new_id, group_id))
+            if target is None and current is not None:
+                deleting.append(current)
+                current_of[task_id] = lasts[task_id] = None
+                continue
+            if deleting:
+                self._delete_many(conn, deleting, new_id)
+                deleting = []
+            restored = self._write(conn, current, target, new_id)
+            current_of[task_id] = lasts[task_id] = restored
+        if deleting:
+            self._delete_many(conn, deleting, new_id)
         changes = [Change(before=firsts[tid], after=lasts[tid]) for tid in firsts]
         changes.reverse()  # in the order the original group made them
         return changes
