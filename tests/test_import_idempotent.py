@@ -262,3 +262,36 @@ def test_undo_of_a_bulk_import_checks_what_changed_since(tmp_path: Path):
         assert store.get(added[5].id).blocked_by == [added[6].id]
         store.undo()  # the redo, as one step again
         assert store.query(TaskQuery(status=None)) == []
+
+
+def test_a_big_import_builds_the_indexes_again(tmp_path: Path):
+    """Past 5,000 new tasks (more than the store holds) the indexes of tasks and tags are
+    built after the rows: they must all be there again, with the same definitions."""
+    path = tmp_path / "t.db"
+
+    def indexes() -> list[tuple[str, str]]:
+        with sqlite3.connect(path) as conn:
+            return conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                " ORDER BY name"
+            ).fetchall()
+
+    records = [
+        {"title": f"Task {i}", "uuid": f"00000000-0000-4000-8000-{i:012d}", "tags": [f"t{i % 7}"]}
+        for i in range(1, 6001)
+    ]
+    with TaskStore(path, tz=NY) as store:
+        store.add("Already here")
+        before = indexes()
+        with store.group("import"):
+            assert len(store.import_tasks(records).added) == 6000
+        assert indexes() == before
+        assert store.count(TaskQuery(status=None, tag="t3")) == len(records[2::7])
+        with store.group("again"):
+            result = store.import_tasks(records)  # the uuid index finds every one of them
+        assert len(result.unchanged) == 6000 and not result.added
+        with sqlite3.connect(path) as conn:
+            plan = conn.execute(
+                "EXPLAIN QUERY PLAN SELECT id FROM tasks WHERE uuid = ?", (records[0]["uuid"],)
+            ).fetchall()
+        assert "tasks_by_uuid" in str(plan)

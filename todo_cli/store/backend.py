@@ -145,6 +145,16 @@ class Backend:
     def bulk(self, big: bool) -> None:
         """A big import starts (True) or ended (False)."""
 
+    def drop_indexes(self, conn: Any, table: str) -> list[str]:
+        """Inside a write transaction, before rows are added in bulk to a table that holds
+        fewer: drop ``table``'s secondary indexes, returning what ``restore_indexes`` needs
+        to build them again once the rows are in (sorting once instead of one random
+        insertion per row). The default keeps them (returns nothing)."""
+        return []
+
+    def restore_indexes(self, conn: Any, dropped: list[str]) -> None:
+        """Build again what ``drop_indexes`` dropped (in the same transaction)."""
+
     # --- ids and full-text search --------------------------------------------------------
 
     def new_ids(self, conn: Any, count: int) -> list[int]:

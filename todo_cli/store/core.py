@@ -1462,11 +1462,18 @@ class TaskStore:
             rows.append((task.id, *values))
             journal.append((group_id, task.id, _added_entry(task)))
         marks = ", ".join("?" * len(rows[0]))
+        dropped: list[str] = []
+        if len(rows) >= _REINDEX_ROWS:
+            (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
+            if count < len(rows):  # more new rows than old: build the indexes afresh
+                dropped = self._db.drop_indexes(conn, "tasks")
+                dropped += self._db.drop_indexes(conn, "task_tags")
         conn.executemany(f"INSERT INTO tasks (id, {cols}) VALUES ({marks})", rows)
         conn.executemany(
             "INSERT INTO task_tags (task_id, tag, position) VALUES (?, ?, ?)",
             [(t.id, tag, i) for t in tasks for i, tag in enumerate(t.tags)],
         )
+        self._db.restore_indexes(conn, dropped)
         self._db.fts_write(
             conn,
             [(t.id, t.title, t.notes or "", " ".join(t.tags), t.project or "") for t in tasks],
@@ -2108,6 +2115,11 @@ def _as_recorded(task: Task | None, recorded: dict[str, Any] | None) -> dict[str
     if recorded is None:
         return data
     return {key: data.get(key) for key in recorded}
+
+
+# From this many new tasks on (and more than the store holds), an import builds the indexes
+# of ``tasks`` after its rows instead of inserting each row into each of them.
+_REINDEX_ROWS = 5000
 
 
 def _added_entry(task: Task) -> str:

@@ -444,6 +444,20 @@ class SQLiteBackend(Backend):
         # in memory (64 MB at most, only while it runs) instead of rereading them.
         self.conn.execute("PRAGMA cache_size = -65536" if big else "PRAGMA cache_size = -2000")
 
+    def drop_indexes(self, conn: Any, table: str) -> list[str]:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master"
+            " WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (table,),
+        ).fetchall()
+        for name, _sql in rows:
+            conn.execute(f'DROP INDEX "{name}"')
+        return [sql for _name, sql in rows]
+
+    def restore_indexes(self, conn: Any, dropped: list[str]) -> None:
+        for sql in dropped:  # the CREATE INDEX statements as the schema had them
+            conn.execute(sql)
+
     # --- ids and full-text search --------------------------------------------------------
 
     def new_ids(self, conn: Any, count: int) -> list[int]:
