@@ -230,11 +230,9 @@ def iso(dt: datetime) -> str:
 _HOURS: dict[tuple[Any, int, int, int, int], tuple[str, tzinfo] | None] = {}
 
 
-def local_iso(moment: datetime, tz: tzinfo, text: str | None = None) -> str:
-    """``iso(moment.astimezone(tz))``, quicker for a whole-second UTC moment (what every
-    Taskwarrior stamp is): the zone's offset is looked up once per hour of UTC time, not for
-    every stamp. ``text``: the moment as `task export` writes it (``20261201T170000Z``),
-    reused when the offset is zero."""
+def local_iso(moment: datetime, tz: tzinfo) -> str:
+    """``iso(moment.astimezone(tz))``, quicker for a whole-second UTC moment: the zone's
+    offset is looked up once per hour of UTC time, not for every stamp."""
     if moment.tzinfo is not UTC or moment.microsecond:
         return iso(moment.astimezone(tz))
     key = (tz, moment.year, moment.month, moment.day, moment.hour)
@@ -246,11 +244,40 @@ def local_iso(moment: datetime, tz: tzinfo, text: str | None = None) -> str:
         found = _HOURS[key] = _hour_offset(moment, tz)
     if found is None:  # the zone's offset changes within this hour
         return iso(moment.astimezone(tz))
+    return moment.astimezone(found[1]).isoformat()
+
+
+_BASIC_HOURS: dict[tuple[Any, str], tuple[str, tzinfo] | None] = {}
+
+
+def basic_local(text: str, tz: tzinfo) -> str | None:
+    """`task export`'s stamp (``20261201T170000Z``, 16 characters, UTC) as a local ISO 8601
+    date-time, as ``iso(moment.astimezone(tz))`` would write it; None when ``text`` is not
+    a valid stamp of that form. The zone's offset is looked up once per UTC hour (the
+    first 11 characters, checked then), and for a zero offset the text is reused as it is."""
+    key = (tz, text[:11])
+    if key in _BASIC_HOURS:
+        found = _BASIC_HOURS[key]
+        rest = text[11:15]  # minutes and seconds: the hour was checked when it was cached
+        if not (rest.isascii() and rest.isdigit() and rest[0] < "6" and rest[2] < "6"):
+            return None
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is not UTC or not text.isascii():
+            return None
+        if len(_BASIC_HOURS) > 50_000:
+            _BASIC_HOURS.clear()
+        found = _BASIC_HOURS[key] = _hour_offset(moment, tz)
+    if found is None:  # the zone's offset changes within this hour
+        return iso(datetime.fromisoformat(text).astimezone(tz))
     suffix, fixed = found
-    if suffix == "+00:00" and text is not None:
+    if suffix == "+00:00":
         t = text
         return f"{t[0:4]}-{t[4:6]}-{t[6:8]}T{t[9:11]}:{t[11:13]}:{t[13:15]}+00:00"
-    return moment.astimezone(fixed).isoformat()
+    return datetime.fromisoformat(text).astimezone(fixed).isoformat()
 
 
 def _hour_offset(moment: datetime, tz: tzinfo) -> tuple[str, tzinfo] | None:

@@ -16,7 +16,17 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from ._common import LineError, ParsedImport, iso, local_iso, local_tz, parse_any, record, tags_of
+from ._common import (
+    LineError,
+    ParsedImport,
+    basic_local,
+    iso,
+    local_iso,
+    local_tz,
+    parse_any,
+    record,
+    tags_of,
+)
 from .ourjson import json_array
 
 PRIORITY_IN = {"H": "high", "M": "medium", "L": "low", "": "none"}
@@ -69,10 +79,12 @@ def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedI
         _task_model_fields(rec, item, instances.get(item.get("uuid") or "", []), place, tz)
         if status == "recurring" and rec.get("repeat") is None:
             result.count(result.lossy, "recur (not in days, weeks, months or years)")
-        kept = {k: v for k, v in item.items() if k not in COMPUTED}
-        for key in kept:
-            if key not in MAPPED:
-                result.count(result.kept, key)
+        if COMPUTED.isdisjoint(item):
+            kept = dict(item)
+        else:
+            kept = {k: v for k, v in item.items() if k not in COMPUTED}
+        for key in kept.keys() - MAPPED:
+            result.count(result.kept, key)
         if (item.get("priority") or "") not in PRIORITY_IN:
             result.count(result.kept, "priority (not H, M or L)")
         rec["extra"] = {"taskwarrior": kept}
@@ -202,9 +214,11 @@ def _local(value: Any, tz: tzinfo, place: str, key: str) -> str | None:
     """A Taskwarrior date as a local ISO 8601 date-time (None when absent)."""
     if value is None or value == "":
         return None
-    moment = parse_date(value, tz, place, key)
-    basic = isinstance(value, str) and len(value) == 16 and value[8] == "T" and value[15] == "Z"
-    return local_iso(moment, tz, value if basic else None)
+    if isinstance(value, str) and len(value) == 16 and value[8] == "T" and value[15] == "Z":
+        local = basic_local(value, tz)  # what `task export` writes, the quick way
+        if local is not None:
+            return local
+    return local_iso(parse_date(value, tz, place, key), tz)
 
 
 def parse_date(value: Any, tz: tzinfo, place: str, key: str) -> datetime:

@@ -1586,7 +1586,7 @@ class TaskStore:
                 status=status,
                 priority=_priority(record.get("priority")),
                 due=self._memo_due(record.get("due"), memo),
-                tags=_tags(record.get("tags") or ()),
+                tags=_memo_tags(record.get("tags") or (), memo),
                 project=_text(record.get("project"), "project"),
                 created_at=created,
                 updated_at=updated,
@@ -2213,6 +2213,16 @@ def _status(value: Any) -> str:
     if text not in STATUSES:
         raise UsageError(f"Unknown status '{value}'.", hint=f"Use one of: {', '.join(STATUSES)}.")
     return text
+
+
+def _memo_tags(value: Iterable[str] | str, memo: dict[tuple[str, Any], Any]) -> list[str]:
+    """``_tags(value)``, remembered for a list already seen (imports repeat them a lot)."""
+    if not isinstance(value, list) or not all(type(t) is str for t in value):
+        return _tags(value)
+    key = ("tags", tuple(value))
+    if key not in memo:
+        memo[key] = _tags(value)
+    return list(memo[key])
 
 
 def _tags(value: Iterable[str] | str) -> list[str]:
