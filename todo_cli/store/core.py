@@ -13,7 +13,9 @@
   and project (SQLite FTS5, PostgreSQL tsvector) is rewritten by the same code path that
   writes a task (add, update, delete, undo, import), inside the same transaction.
 * A change journal: every mutation records the task's state before and after (JSON in the
-  ``Task.to_dict`` shape) under a group id. ``undo()`` reverts the newest group that has not
+  ``Task.to_dict`` shape) under a group id; a task a bulk import added is recorded in short
+  (id, uuid, time of last change), its whole state being the ``before`` of its next journal
+  entry, or the task as stored when it has none. ``undo()`` reverts the newest group that has not
   been undone yet, atomically; repeating it walks further back. An undo is itself journaled
   (as a group with ``undo_of`` set) and is never a candidate for undo; ``redo()`` takes it
   back instead (a group with ``redo_of`` set, undoable like any change), newest undo first,
