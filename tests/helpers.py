@@ -210,3 +210,18 @@ def run_todo(
         timeout=30,
         cwd=cwd,
     )
+
+
+def run_sql(target: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement (``?`` placeholders) on a store's database behind its back, SQLite
+    file or PostgreSQL URL, committed; returns the rows it gives."""
+    if isinstance(target, str) and target.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(target, autocommit=True) as conn:
+            cur = conn.execute(sql.replace("?", "%s"), params)
+            return cur.fetchall() if cur.description else []
+    import sqlite3
+
+    with sqlite3.connect(target) as conn:
+        return conn.execute(sql, params).fetchall()

@@ -9,10 +9,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import TASK_FIELDS
+from helpers import TASK_FIELDS, run_sql
 
 from todo_cli.errors import NotFoundError, TodoError, UsageError
 from todo_cli.store import PRIORITIES, ImportResult, Task, TaskQuery, TaskStore
+from todo_cli.store.backend import search_words
 
 NY = ZoneInfo("America/New_York")
 # Tuesday 24 November 2026, 10:30 in New York.
@@ -38,8 +39,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "todo.db"
+def db_path(store_target: Path | str) -> Path | str:
+    """The store's database: an SQLite file, then a PostgreSQL database (the same tests run
+    on both backends)."""
+    return store_target
 
 
 @pytest.fixture
@@ -48,10 +51,27 @@ def store(db_path: Path, clock: Clock):
         yield s
 
 
-def fts_rows(path: Path) -> dict[int, tuple[str, str, str, str]]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute("SELECT rowid, title, notes, tags, project FROM tasks_fts").fetchall()
-    return {row[0]: tuple(row[1:]) for row in rows}
+def fts_rows(target: Path | str) -> dict[int, tuple[list[str], ...]]:
+    """What full-text search holds for each task: the words of its title, notes, tags and
+    project (SQLite: the FTS5 row; PostgreSQL: the tsvector's words by weight)."""
+    if isinstance(target, Path):
+        rows = run_sql(target, "SELECT rowid, title, notes, tags, project FROM tasks_fts")
+        return {row[0]: tuple(sorted(search_words(text)) for text in row[1:]) for row in rows}
+    found = {}
+    weights = "ADBC"  # title, notes, tags, project
+    for task_id, doc in run_sql(target, "SELECT task_id, doc::text FROM task_search"):
+        words: tuple[list[str], ...] = ([], [], [], [])
+        for lexeme in doc.split():
+            word, _, places = lexeme.partition(":")
+            for place in places.split(","):
+                weight = place[-1] if place[-1].isalpha() else "D"  # D is not written out
+                words[weights.index(weight)].append(word.strip("'"))
+        found[task_id] = tuple(sorted(w) for w in words)
+    return found
+
+
+def indexed(title: str, notes: str, tags: str, project: str) -> tuple[list[str], ...]:
+    return tuple(sorted(search_words(text)) for text in (title, notes, tags, project))
 
 
 def ids(tasks: list[Task]) -> list[int]:
@@ -287,15 +307,15 @@ def test_search_status_and_limit(store: TaskStore) -> None:
 
 def test_fts_follows_every_change(store: TaskStore, db_path: Path) -> None:
     task = store.add("Buy milk", tags=["errand"], project="House", notes="oat")
-    assert fts_rows(db_path) == {task.id: ("Buy milk", "oat", "errand", "House")}
+    assert fts_rows(db_path) == {task.id: indexed("Buy milk", "oat", "errand", "House")}
     store.update(task.id, title="Buy bread", tags=["bakery"], project=None, notes="")
-    assert fts_rows(db_path) == {task.id: ("Buy bread", "", "bakery", "")}
+    assert fts_rows(db_path) == {task.id: indexed("Buy bread", "", "bakery", "")}
     assert store.search("milk") == [] and store.search("errand") == []
     assert ids(store.search("bakery")) == [task.id]
     store.delete([task.id])
     assert fts_rows(db_path) == {}
     store.undo()  # brings the task back, and its search entry
-    assert fts_rows(db_path) == {task.id: ("Buy bread", "", "bakery", "")}
+    assert fts_rows(db_path) == {task.id: indexed("Buy bread", "", "bakery", "")}
     store.undo()  # back to the first version
     assert ids(store.search("milk")) == [task.id]
     assert store.search("bread") == []
@@ -391,11 +411,10 @@ def test_undo_of_an_undo_is_skipped(store: TaskStore, db_path: Path) -> None:
     assert store.count(TaskQuery(status=None)) == 0
     with pytest.raises(NotFoundError):
         store.undo()
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute(
-            "SELECT label, undo_of IS NOT NULL, undone_by IS NOT NULL FROM journal_groups"
-            " ORDER BY seq"
-        ).fetchall()
+    rows = run_sql(
+        db_path,
+        "SELECT label, undo_of IS NOT NULL, undone_by IS NOT NULL FROM journal_groups ORDER BY seq",
+    )
     assert rows == [
         ("add 'a'", 0, 1),
         ("add 'b'", 0, 1),
@@ -415,8 +434,7 @@ def test_undo_refuses_when_a_task_changed_outside_the_journal(
 ) -> None:
     task = store.add("a")
     store.update(task.id, title="b")
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE tasks SET title = 'changed by hand' WHERE id = ?", (task.id,))
+    run_sql(db_path, "UPDATE tasks SET title = 'changed by hand' WHERE id = ?", (task.id,))
     with pytest.raises(TodoError) as info:
         store.undo()
     assert f"#{task.id}" in info.value.message
@@ -443,8 +461,7 @@ def test_failed_mutation_leaves_no_journal(store: TaskStore, db_path: Path) -> N
         store.delete([1])
     with pytest.raises(UsageError):
         store.add("")
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM journal_groups").fetchone()[0] == 0
+    assert run_sql(db_path, "SELECT count(*) FROM journal_groups") == [(0,)]
 
 
 # --- queries -----------------------------------------------------------------------------
@@ -717,7 +734,9 @@ def test_open_uses_the_data_dir(todo_home: Path) -> None:
         assert s.count() == 1
 
 
-def test_planner_statistics_after_import_and_on_close(db_path: Path, clock: Clock) -> None:
+def test_planner_statistics_after_import_and_on_close(tmp_path: Path, clock: Clock) -> None:
+    # SQLite only: its planner statistics (sqlite_stat1); PostgreSQL's autovacuum keeps its own.
+    db_path = tmp_path / "todo.db"
     """Without sqlite_stat1 a tag filter walks every pending task; imports and close() fill it."""
 
     def stat_tables(conn: sqlite3.Connection) -> set[str]:

@@ -17,8 +17,8 @@ NY = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "todo.db"
+def db_path(store_target: Path | str) -> Path | str:
+    return store_target  # an SQLite file, then a PostgreSQL database
 
 
 @pytest.fixture
@@ -225,9 +225,10 @@ def test_switching_lists_is_refused_inside_a_change_group(home) -> None:
     assert default.list_name == "work"
 
 
-def test_upgrade_puts_existing_tasks_and_history_in_default(db_path: Path) -> None:
-    # A file of the schema before lists, with a task and the journal entry that added it.
-    old = db_path
+def test_upgrade_puts_existing_tasks_and_history_in_default(tmp_path: Path) -> None:
+    # A file of the schema before lists, with a task and the journal entry that added it
+    # (SQLite only: PostgreSQL stores began with lists).
+    old = tmp_path / "todo.db"
     db = Database(old)
     build_migrations().apply(db, stop_before="m005_lists")
     db.execute(

@@ -6,14 +6,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from helpers import run_sql
 
 from todo_cli.errors import NotFoundError, TodoError
 from todo_cli.store import Origin, TaskQuery, TaskStore
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "todo.db"
+def db_path(store_target: Path | str) -> Path | str:
+    return store_target  # an SQLite file, then a PostgreSQL database
 
 
 @pytest.fixture
@@ -70,8 +71,7 @@ def test_redo_refuses_when_a_task_changed_since_the_undo(store: TaskStore, db_pa
     task = store.add("a")
     store.update(task.id, title="b")
     store.undo()
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE tasks SET title = 'by hand' WHERE id = ?", (task.id,))
+    run_sql(db_path, "UPDATE tasks SET title = 'by hand' WHERE id = ?", (task.id,))
     with pytest.raises(TodoError, match=f"Cannot redo 'edit #{task.id}': task #{task.id}"):
         store.redo()
     assert store.get(task.id).title == "by hand"
@@ -97,11 +97,11 @@ def test_each_group_records_its_origin_user_and_host(store: TaskStore, db_path: 
     with store.group("turn", origin=Origin("chat", "c0ffee00", session="s1")):
         store.add("b")
     store.undo()
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute(
-            "SELECT label, source, source_ref, session_id, user IS NOT NULL, host IS NOT NULL"
-            " FROM journal_groups ORDER BY seq"
-        ).fetchall()
+    rows = run_sql(
+        db_path,
+        'SELECT label, source, source_ref, session_id, "user" IS NOT NULL, host IS NOT NULL'
+        " FROM journal_groups ORDER BY seq",
+    )
     assert rows == [
         ("add 'a'", "cli", "todo tasks add a", None, 1, 1),
         ("turn", "chat", "c0ffee00", "s1", 1, 1),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import run_sql
 from sqlite_utils import Database
 
 from todo_cli.errors import NotFoundError, UsageError
@@ -35,8 +35,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock):
-    with TaskStore(tmp_path / "todo.db", tz=NY, clock=clock) as s:
+def store(store_target: Path | str, clock: Clock):
+    # An SQLite file, then a PostgreSQL database: the task model works the same on both.
+    with TaskStore(store_target, tz=NY, clock=clock) as s:
         yield s
 
 
@@ -298,14 +299,14 @@ def test_dependency_cycles_are_refused(store: TaskStore) -> None:
 # --- journal, import, migration ----------------------------------------------------------
 
 
-def test_old_journal_entries_still_undo(store: TaskStore, tmp_path: Path) -> None:
+def test_old_journal_entries_still_undo(store: TaskStore, store_target: Path | str) -> None:
     task = store.add("old")
-    with sqlite3.connect(tmp_path / "todo.db") as conn:  # an entry written before m005
-        (after,) = conn.execute("SELECT after FROM journal").fetchone()
-        old = {k: v for k, v in json.loads(after).items() if k in ("id", "title", "status",
-               "notes", "priority", "due", "tags", "project", "created_at", "updated_at",
-               "completed_at")}  # fmt: skip
-        conn.execute("UPDATE journal SET after = ?", (json.dumps(old),))
+    # An entry written before m005 (on PostgreSQL: the shared code reads it the same way).
+    ((after,),) = run_sql(store_target, "SELECT after FROM journal")
+    old = {k: v for k, v in json.loads(after).items() if k in ("id", "title", "status",
+           "notes", "priority", "due", "tags", "project", "created_at", "updated_at",
+           "completed_at")}  # fmt: skip
+    run_sql(store_target, "UPDATE journal SET after = ?", (json.dumps(old),))
     store.undo()
     with pytest.raises(NotFoundError):
         store.get(task.id)

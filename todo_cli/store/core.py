@@ -2100,11 +2100,15 @@ _new_id = new_group_id
 
 def _backend(target: str | Path, connect_timeout: float) -> Backend:
     """The backend ``target`` names: a PostgreSQL URL, else an SQLite file."""
-    text = str(target)
-    if text.split(":", 1)[0].lower() in ("postgresql", "postgres") and "://" in text:
+    from ..dburl import is_postgres_url
+
+    if isinstance(target, str) and is_postgres_url(target):
+        from .pgconn import require_psycopg
+
+        require_psycopg()  # a clear error when the driver is not installed
         from .postgres import PostgresBackend  # imports psycopg: only for a server
 
-        return PostgresBackend(text, timeout=connect_timeout)
+        return PostgresBackend(target, timeout=connect_timeout)
     return SQLiteBackend(target)
 
 
