@@ -17,8 +17,8 @@ NOW = datetime(2026, 11, 24, 10, 30, tzinfo=NY)  # Tuesday
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with TaskStore(tmp_path / "todo.db", tz=NY, clock=lambda: NOW) as s:
+def store(store_target: Path | str):
+    with TaskStore(store_target, tz=NY, clock=lambda: NOW) as s:  # SQLite, then PostgreSQL
         yield s
 
 

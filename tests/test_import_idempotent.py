@@ -192,10 +192,10 @@ def test_upgrade_gives_every_task_a_uuid_and_keeps_old_undo(tmp_path: Path):
         assert store.add("Three").uuid not in uuids
 
 
-def test_a_bulk_import_stores_what_single_writes_would(tmp_path: Path):
+def test_a_bulk_import_stores_what_single_writes_would(store_target: Path | str):
     """Plain new tasks are written together; they must read back exactly as returned, be
-    searchable, carry their tags, and undo as one step."""
-    with TaskStore(tmp_path / "t.db", tz=NY) as store:
+    searchable, carry their tags, and undo as one step (on both backends)."""
+    with TaskStore(store_target, tz=NY) as store:
         store.add("Already here", tags=["old"])
         records = [
             {

@@ -752,3 +752,13 @@ def test_planner_statistics_after_import_and_on_close(tmp_path: Path, clock: Clo
     store.close()
     with sqlite3.connect(db_path) as conn:
         assert "tasks" in stat_tables(conn)
+
+
+def test_tag_and_project_filters_ignore_the_case_of_a_to_z(store: TaskStore) -> None:
+    # The same rule on both backends (SQLite's NOCASE), whatever the server's locale.
+    task = store.add("x", tags=["Errand", "Été"], project="Maison")
+    assert store.query(TaskQuery(tag="errand")) == [task]
+    assert store.query(TaskQuery(tag="ERRAND")) == [task]
+    assert store.query(TaskQuery(project="MAISON")) == [task]
+    assert store.query(TaskQuery(tag="Été")) == [task]
+    assert store.query(TaskQuery(tag="éTé")) == []  # É and é are different letters to it

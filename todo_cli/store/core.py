@@ -871,21 +871,28 @@ class TaskStore:
                 task_id = before.id
                 assignments = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
                 conn.execute(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values, task_id))
+            # A task row that is new has no tags or dependencies yet (a deleted task lost
+            # them); only its completion records outlive it, for undo.
             if before is None or before.tags != after.tags:
-                conn.execute("DELETE FROM task_tags WHERE task_id = ?", (task_id,))
-                conn.executemany(
-                    "INSERT INTO task_tags (task_id, tag, position) VALUES (?, ?, ?)",
-                    [(task_id, tag, i) for i, tag in enumerate(after.tags)],
-                )
+                if before is not None:
+                    conn.execute("DELETE FROM task_tags WHERE task_id = ?", (task_id,))
+                if after.tags:
+                    conn.executemany(
+                        "INSERT INTO task_tags (task_id, tag, position) VALUES (?, ?, ?)",
+                        [(task_id, tag, i) for i, tag in enumerate(after.tags)],
+                    )
             if before is None or before.blocked_by != after.blocked_by:
-                conn.execute("DELETE FROM task_deps WHERE task_id = ?", (task_id,))
-                conn.executemany(
-                    "INSERT INTO task_deps (task_id, blocker_id) VALUES (?, ?)",
-                    [(task_id, b) for b in after.blocked_by],
-                )
-            if before is None or (before.done_count, before.last_done) != (
-                after.done_count,
-                after.last_done,
+                if before is not None:
+                    conn.execute("DELETE FROM task_deps WHERE task_id = ?", (task_id,))
+                if after.blocked_by:
+                    conn.executemany(
+                        "INSERT INTO task_deps (task_id, blocker_id) VALUES (?, ?)",
+                        [(task_id, b) for b in after.blocked_by],
+                    )
+            brand_new = before is None and not after.id and not after.done_count
+            if not brand_new and (
+                before is None
+                or (before.done_count, before.last_done) != (after.done_count, after.last_done)
             ):
                 self._sync_completions(conn, task_id, after)
             text = (after.title, after.notes or "", " ".join(after.tags), after.project or "")

@@ -26,9 +26,9 @@
 
 from __future__ import annotations
 
-import threading
 import zlib
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
 import psycopg
@@ -42,6 +42,14 @@ from .pgconn import connect, describe_error, mask_url
 __all__ = ["PG_MIGRATIONS", "PG_MIGRATION_NAMES", "PostgresBackend"]
 
 MIGRATION_SET = "todo"
+
+
+def _fold(expr: str) -> str:
+    """``expr`` with A-Z in lower case and every other character as it is: the case rule of
+    SQLite's NOCASE, whatever locale the database has (``lower()`` depends on it)."""
+    return f"translate({expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+
+
 # Advisory lock keys: one bigint for migrations; (class, hash of the name) for a list.
 _MIGRATION_LOCK = 0x746F646F_6D696772  # "todomigr"
 _LIST_LOCK_CLASS = 0x746F646F  # "todo"
@@ -85,7 +93,7 @@ def pg001_tasks(conn: Any) -> None:
     )
     conn.execute("CREATE UNIQUE INDEX tasks_by_uuid ON tasks (uuid)")
     conn.execute("CREATE INDEX tasks_by_list_status_due ON tasks (list, status, due_ts)")
-    conn.execute("CREATE INDEX tasks_by_project ON tasks (lower(project))")
+    conn.execute(f"CREATE INDEX tasks_by_project ON tasks ({_fold('project')})")
     conn.execute("CREATE INDEX tasks_by_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL")
     conn.execute(
         """
@@ -97,7 +105,7 @@ def pg001_tasks(conn: Any) -> None:
         )
         """
     )
-    conn.execute("CREATE INDEX task_tags_by_tag ON task_tags (lower(tag), task_id)")
+    conn.execute(f"CREATE INDEX task_tags_by_tag ON task_tags ({_fold('tag')}, task_id)")
     conn.execute(
         """
         CREATE TABLE task_deps (
@@ -248,7 +256,9 @@ class _Conn:
 
     def executemany(self, sql: str, rows: Any) -> None:
         rows = list(rows)
-        if not rows:
+        if len(rows) <= 1:  # one row: one round trip, without a pipeline's
+            if rows:
+                self._backend.raw().execute(self._convert(sql), tuple(rows[0]))
             return
         with self._backend.raw().cursor() as cur:
             cur.executemany(self._convert(sql), rows)
@@ -271,7 +281,6 @@ class PostgresBackend(Backend):
         self.where = mask_url(url)
         self._raw: psycopg.Connection[Any] | None = None
         self._active = False  # inside one of our transactions
-        self._lock = threading.RLock()
         self._raw = connect(url, timeout=timeout, autocommit=True)
         self.conn = _Conn(self)
 
@@ -285,10 +294,10 @@ class PostgresBackend(Backend):
     # --- SQL fragments -------------------------------------------------------------------
 
     def nocase_eq(self, column: str) -> str:
-        return f"lower({column}) = lower(?)"
+        return f"{_fold(column)} = {_fold('?')}"
 
     def tag_filter(self) -> str:
-        return "t.id IN (SELECT task_id FROM task_tags WHERE lower(tag) = lower(?))"
+        return f"t.id IN (SELECT task_id FROM task_tags WHERE {_fold('tag')} = {_fold('?')})"
 
     # --- set-up and migrations -----------------------------------------------------------
 
@@ -343,10 +352,8 @@ class PostgresBackend(Backend):
             conn.execute("COMMIT")
         except BaseException:
             if self.in_transaction:
-                try:
+                with suppress(psycopg.Error):
                     conn.execute("ROLLBACK")
-                except psycopg.Error:
-                    pass
             raise
         finally:
             self._active = False
@@ -360,6 +367,13 @@ class PostgresBackend(Backend):
         raw.execute(
             f"BEGIN; SELECT pg_advisory_xact_lock({_LIST_LOCK_CLASS}, {_list_key(list_name)})"
         )
+
+    def begin_read(self) -> None:
+        """A read-only transaction on one snapshot (READ COMMITTED would give each
+        statement its own)."""
+        raw = self.raw()
+        self._active = True
+        raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def lock_list(self, list_name: str) -> None:
         self.raw().execute(
@@ -391,19 +405,15 @@ class PostgresBackend(Backend):
         raw, self._raw = self._raw, None
         self._active = False
         if raw is not None:
-            try:
+            with suppress(psycopg.Error):
                 raw.close()
-            except psycopg.Error:
-                pass
 
     def optimize(self, *, analyze: bool = False) -> None:
         """Autovacuum keeps the statistics; after a bulk import, refresh them now."""
         if not analyze:
             return
-        try:
+        with suppress(psycopg.Error):  # not the owner of the tables: autovacuum will do it
             self.raw().execute("ANALYZE tasks, task_tags, task_search")
-        except psycopg.Error:
-            pass  # not the owner of the tables: autovacuum will do it
 
     # --- ids and full-text search --------------------------------------------------------
 
