@@ -182,3 +182,24 @@ def test_text_with_a_nul_character_is_refused_in_one_line(pg_url: str) -> None:
         assert "NUL" in info.value.message and "\n" not in info.value.message
         assert store.count(TaskQuery(status=None)) == 0
         assert store.last_change() is None  # nothing half-written, not even the group
+
+
+def test_the_cli_works_on_the_server(
+    todo, pg_url: str, todo_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    monkeypatch.setenv("TODO_DATABASE_URL", pg_url)
+    assert todo("tasks", "add", "Buy milk", "--due", "tomorrow", "-t", "errand").code == 0
+    assert todo("tasks", "--list", "work", "add", "Write report").code == 0
+    listed = json.loads(todo("tasks", "list", "--json").out)
+    assert [t["title"] for t in listed] == ["Buy milk"] and listed[0]["tags"] == ["errand"]
+    assert "Buy milk" in todo("tasks", "search", "mil").out
+    assert todo("tasks", "done", str(listed[0]["id"])).code == 0
+    undo = todo("tasks", "undo")
+    assert undo.code == 0 and "done → pending" in undo.out
+    lists = json.loads(todo("lists", "--json").out)
+    assert {(i["name"], i["open"]) for i in lists} == {("default", 1), ("work", 1)}
+    assert not (todo_home / "data" / "todo.db").exists()  # nothing went to the local file
+    missing = todo("tasks", "done", "42")
+    assert missing.code == 3 and "No task #42" in missing.err

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -154,6 +155,11 @@ class Backend:
 
     def restore_indexes(self, conn: Any, dropped: list[str]) -> None:
         """Build again what ``drop_indexes`` dropped (in the same transaction)."""
+
+    def pipeline(self) -> AbstractContextManager[object]:
+        """Around many writes whose results are not read at once: a server gets them
+        without waiting for each answer (a file: nothing to do)."""
+        return nullcontext()
 
     # --- ids and full-text search --------------------------------------------------------
 

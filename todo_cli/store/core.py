@@ -1725,7 +1725,8 @@ class TaskStore:
         if big:
             self._db.bulk(True)
         try:
-            changes = self._revert_entries(conn, entries, new_id, verb, label)
+            with self._db.pipeline():  # a server gets the writes without a wait for each
+                changes = self._revert_entries(conn, entries, new_id, verb, label)
         finally:
             if big:
                 self._db.bulk(False)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from contextlib import suppress
+from contextlib import AbstractContextManager, suppress
 from typing import Any
 
 import psycopg
@@ -414,6 +414,9 @@ class PostgresBackend(Backend):
             return
         with suppress(psycopg.Error):  # not the owner of the tables: autovacuum will do it
             self.raw().execute("ANALYZE tasks, task_tags, task_search")
+
+    def pipeline(self) -> AbstractContextManager[object]:
+        return self.raw().pipeline()
 
     # --- ids and full-text search --------------------------------------------------------
 
