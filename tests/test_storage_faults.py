@@ -314,8 +314,12 @@ def test_conversation_store_failures_during_a_turn_are_not_blamed_on_the_provide
     from todo_cli.config import load_settings
 
     chat = ChatSession(load_settings())
-    full = chat._history_error(sqlite3.OperationalError("database or disk is full"))
+    full = chat.conversation_store.history_error(
+        sqlite3.OperationalError("database or disk is full")
+    )
     assert full.message.startswith("The disk is full: the conversation could not be saved")
-    broken = chat._history_error(sqlite3.DatabaseError("database disk image is malformed"))
+    broken = chat.conversation_store.history_error(
+        sqlite3.DatabaseError("database disk image is malformed")
+    )
     assert "conversations.db failed (database disk image is malformed)" in broken.message
     assert "Move conversations.db aside" in str(broken.hint)

@@ -12,10 +12,8 @@ that talk to a model.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime, tzinfo
 from typing import Any
@@ -26,10 +24,9 @@ from agents import (
     RunConfig,
     RunContextWrapper,
     Runner,
-    SQLiteSession,
+    SessionABC,
     ToolsToFinalOutputResult,
 )
-from agents.memory import SessionSettings
 
 from . import conversations, task_context
 from .errors import NotFoundError, ProviderError, TodoError, with_stop
@@ -295,22 +292,38 @@ def _reply_after_outputs(items: list[Any]) -> list[Any]:
     return out
 
 
-class HistorySession(SQLiteSession):
-    """SQLiteSession that always hands the model a valid, trimmed history.
+class HistorySession(SessionABC):
+    """The stored conversation (either store's SDK session) that always hands the model a
+    valid, trimmed history.
 
-    ``SessionSettings(limit=...)`` keeps only the latest items for the model (stored history
-    is never deleted); a cut in the middle of a tool exchange, or a call left without output
-    by a cancelled turn, would make providers reject the request, so both are repaired here.
+    The session's limit keeps only the latest items for the model (stored history is never
+    deleted); a cut in the middle of a tool exchange, or a call left without output by a
+    cancelled turn, would make providers reject the request, so both are repaired here.
+    ``raw_items`` reads the items as stored.
     """
 
-    async def get_items(self, limit: int | None = None) -> list[Any]:
-        return valid_history(await super().get_items(limit))
+    def __init__(self, stored: Any) -> None:
+        self.stored = stored
+        self.session_id = stored.session_id
+        self.session_settings = stored.session_settings
 
-    @staticmethod
-    def _configure_connection(conn: Any) -> None:
-        SQLiteSession._configure_connection(conn)
-        # WAL with synchronous=NORMAL: one fsync per checkpoint, not per saved message.
-        conn.execute("PRAGMA synchronous=NORMAL")
+    async def get_items(self, limit: int | None = None) -> list[Any]:
+        return valid_history(await self.stored.get_items(limit))
+
+    async def raw_items(self, limit: int) -> list[Any]:
+        return list(await self.stored.get_items(limit))
+
+    async def add_items(self, items: list[Any]) -> None:
+        await self.stored.add_items(items)
+
+    async def pop_item(self) -> Any:
+        return await self.stored.pop_item()
+
+    async def clear_session(self) -> None:
+        await self.stored.clear_session()
+
+    def close(self) -> None:
+        self.stored.close()
 
 
 # ---------------------------------------------------------------------- the session
@@ -348,6 +361,7 @@ class ChatSession:
         store: Any | None = None,
         auto_approve: bool = False,
         list_name: str | None = None,
+        conversation_store: conversations.ConversationStore | None = None,
     ) -> None:
         from .providers import get_provider
 
@@ -363,6 +377,9 @@ class ChatSession:
         self._client: Any = None
         self._endpoint: Endpoint | None = None
         self._session: HistorySession | None = None
+        # Where conversations are stored: given (the caller closes it) or opened here.
+        self._conversations = conversation_store
+        self._own_conversations = conversation_store is None
         self._result: Any = None
         self._cancel_requested = False
         self._touched: list[int] = []  # task ids the conversation's tool results named
@@ -374,9 +391,7 @@ class ChatSession:
         if conversation_id:
             self.resume(conversation_id)
         elif continue_latest:
-            latest = conversations.latest_conversation_id(
-                paths=self._paths(), list_name=self.list_name
-            )
+            latest = self.conversation_store.latest_id(list_name=self.list_name)
             self.conversation_id = latest or conversations.new_conversation_id()
         else:
             self.conversation_id = conversations.new_conversation_id()
@@ -444,7 +459,7 @@ class ChatSession:
         """Tie the conversation to the session's list before its first turn is stored."""
         key = (self.conversation_id, self.list_name)
         if self._listed != key:
-            conversations.set_list(self.conversation_id, self.list_name, paths=self._paths())
+            self.conversation_store.set_list(self.conversation_id, self.list_name)
             self._listed = key
 
     async def _load_touched(self) -> None:
@@ -483,7 +498,7 @@ class ChatSession:
 
     def resume(self, conversation_id: str) -> None:
         """Continue a stored conversation (NotFoundError when there is none with that id)."""
-        if conversations.get_conversation(conversation_id, paths=self._paths()) is None:
+        if self.conversation_store.get(conversation_id) is None:
             raise NotFoundError(
                 f"No conversation '{conversation_id}'.",
                 hint="List them with /history, or run `todo chat` to start a new one.",
@@ -499,6 +514,8 @@ class ChatSession:
     def close(self) -> None:
         """Close the stored-conversation connection (call ``aclose`` first in async code)."""
         self._close_session()
+        if self._conversations is not None and self._own_conversations:
+            self._conversations.close()
 
     async def aclose(self) -> None:
         """Close the HTTP client (on the event loop that ran the turns) and the history."""
@@ -506,59 +523,32 @@ class ChatSession:
         self._agent = None
         if client is not None:
             await client.close()
-        self._close_session()
+        self.close()
+
+    @property
+    def conversation_store(self) -> conversations.ConversationStore:
+        """Where this session's conversations are stored (the settings choose the store)."""
+        if self._conversations is None:
+            self._conversations = conversations.open_conversations(
+                self.settings, paths=self._paths()
+            )
+        return self._conversations
 
     @property
     def session(self) -> HistorySession:
         if self._session is None or self._session.session_id != self.conversation_id:
             self._close_session()
-            path = conversations.db_path(self._paths())
-            path.parent.mkdir(parents=True, exist_ok=True)
+            store = self.conversation_store
             try:
-                self._session = self._open_history(path)
-            except sqlite3.DatabaseError as exc:
-                # A damaged conversations.db must not stop the chat: keep it for a look,
-                # start a fresh file and a fresh conversation, and say so.
-                moved = conversations.move_aside(path)
+                stored = store.open_history(self.conversation_id, limit=HISTORY_LIMIT)
+            except conversations.DamagedHistory as damaged:
+                # A damaged store must not stop the chat: it was moved aside; a fresh
+                # conversation starts, and the user is told.
                 self.conversation_id = conversations.new_conversation_id()
-                self._notices.append(
-                    f"The conversation store {path} is damaged ({exc}); moved it to "
-                    f"{moved.name} and started a new conversation."
-                )
-                self._session = self._open_history(path)
+                self._notices.append(damaged.notice)
+                stored = store.open_history(self.conversation_id, limit=HISTORY_LIMIT)
+            self._session = HistorySession(stored)
         return self._session
-
-    def _history_error(self, exc: BaseException) -> Any:
-        from .errors import TodoError
-
-        path = conversations.db_path(self._paths())
-        if "full" in str(exc).lower():
-            return TodoError(
-                f"The disk is full: the conversation could not be saved to {path}.",
-                hint="Your tasks are safe; free some space and run the command again.",
-            )
-        return TodoError(
-            f"The conversation store {path} failed ({exc}).",
-            hint=f"Your tasks are safe. Move {path.name} aside and run the command again: a "
-            "fresh one is started.",
-        )
-
-    def _open_history(self, path: Any) -> HistorySession:
-        """The stored conversation, checked by reading it (a damaged page fails here)."""
-        session = HistorySession(
-            self.conversation_id, path, session_settings=SessionSettings(limit=HISTORY_LIMIT)
-        )
-        try:
-            with contextlib.closing(sqlite3.connect(path, timeout=5)) as conn:
-                table = conversations.MESSAGES_TABLE
-                conn.execute(
-                    f"SELECT count(*), max(length(message_data)) FROM {table} WHERE session_id = ?",
-                    (self.conversation_id,),
-                ).fetchone()
-        except BaseException:
-            session.close()
-            raise
-        return session
 
     def cancel(self) -> None:
         """Stop the running turn: ``stream_turn`` then ends with ``TurnEnd(cancelled=True)``.
@@ -637,8 +627,9 @@ class ChatSession:
                     if isinstance(item, _Failed):
                         await _settle(result, pump)
                         await self._repair(turn)
-                        if isinstance(item.exc, sqlite3.DatabaseError):  # not the provider
-                            raise self._history_error(item.exc) from item.exc
+                        failed = self.conversation_store.history_error(item.exc)
+                        if failed is not None:  # the conversation store, not the provider
+                            raise failed from item.exc
                         raise turn.failed(to_provider_error(item.exc, endpoint)) from item.exc
                     if isinstance(item, Notice):
                         yield item
@@ -945,22 +936,22 @@ def _is_error(output: str) -> bool:
     return output.lstrip().startswith('{"error"')
 
 
-async def _close_open_exchange(session: SQLiteSession) -> None:
+async def _close_open_exchange(session: HistorySession) -> None:
     """Before a turn: a stored history that ends on tool output (a turn stopped while the
     model was answering) gets an assistant message, which strict providers want between
     tool output and the next user message."""
     try:
-        items = await SQLiteSession.get_items(session, limit=1)
+        items = await session.raw_items(1)
         if items and _item_type(items[-1]) == "function_call_output":
             await session.add_items([{"role": "assistant", "content": "[interrupted]"}])
     except Exception:  # never block a turn on a repair
         pass
 
 
-async def _raw_items(session: SQLiteSession) -> list[Any]:
+async def _raw_items(session: HistorySession) -> list[Any]:
     """The latest stored items as stored (no trimming or repair), for checking a turn."""
     # get_items(limit=None) falls back to the session's limit; a turn adds far fewer items.
-    return await SQLiteSession.get_items(session, limit=HISTORY_LIMIT * 4)
+    return await session.raw_items(HISTORY_LIMIT * 4)
 
 
 async def _pump(result: Any, queue: asyncio.Queue[Any]) -> None:

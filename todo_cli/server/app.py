@@ -42,6 +42,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
         yield
         await runner.aclose()
+        config.close()
 
     app = FastAPI(title="todo", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.config = config

@@ -219,11 +219,9 @@ def conversations_list(
 @router.get("/conversations/{conversation_id}", tags=["conversations"])
 def conversation_get(conversation_id: str, request: Request, user: User) -> dict[str, Any]:
     """One conversation with its user and assistant messages, oldest first."""
-    from .. import conversations
-
     config = _config(request)
     info = user_conversation(config, user, conversation_id)
-    messages = conversations.conversation_messages(conversation_id, paths=config.paths)
+    messages = config.conversations().messages(conversation_id)
     return {
         **_conversation(info),
         "messages": [{"role": role, "text": text} for role, text in messages],

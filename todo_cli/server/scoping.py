@@ -12,7 +12,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError, UsageError
@@ -59,6 +59,20 @@ class ServerConfig:
     max_message_chars: int = 8000
     rate_per_minute: int = 120  # requests per user and minute; 0 turns the limit off
     token_path: Any = None  # default: server_tokens.toml in the data folder
+    _conversations: Any = field(default=None, repr=False)
+
+    def conversations(self) -> Any:
+        """The conversation store of the settings (one per server process: on PostgreSQL
+        it keeps its connection between requests)."""
+        if self._conversations is None:
+            from ..conversations import open_conversations
+
+            self._conversations = open_conversations(self.settings, paths=self.paths)
+        return self._conversations
+
+    def close(self) -> None:
+        if self._conversations is not None:
+            self._conversations.close()
 
     @property
     def paths(self) -> Any:
@@ -91,9 +105,7 @@ def open_user_store(config: ServerConfig, user: str) -> TaskStore:
 def user_conversation(config: ServerConfig, user: str, conversation_id: str) -> ConversationInfo:
     """``user``'s conversation with that id; NotFoundError when there is none *for this
     user* (another user's conversation looks exactly like one that does not exist)."""
-    from .. import conversations
-
-    info = conversations.get_conversation(conversation_id, paths=config.paths)
+    info = config.conversations().get(conversation_id)
     if info is None or info.list_name != user:
         raise NotFoundError(
             f"No conversation '{conversation_id}'.",
@@ -105,9 +117,8 @@ def user_conversation(config: ServerConfig, user: str, conversation_id: str) -> 
 
 def user_conversations(config: ServerConfig, user: str, limit: int) -> list[ConversationInfo]:
     """``user``'s conversations, the most recently active first."""
-    from .. import conversations
-
-    return conversations.list_conversations(limit, paths=config.paths, list_name=user)
+    found: list[ConversationInfo] = config.conversations().recent(limit, list_name=user)
+    return found
 
 
 # --------------------------------------------------------------------- one turn at a time

@@ -150,6 +150,7 @@ class TurnRunner:
                 model=cfg.model,
                 base_url=cfg.base_url,
                 store=store,
+                conversation_store=cfg.conversations(),
             )
         except BaseException:
             store.close()
