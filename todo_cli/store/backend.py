@@ -26,7 +26,13 @@ if TYPE_CHECKING:
 
     from ..errors import TodoError
 
-__all__ = ["Backend", "FtsRow", "new_uuid", "new_group_id", "search_words"]
+__all__ = ["BLOCKED_SQL", "Backend", "FtsRow", "new_uuid", "new_group_id", "search_words"]
+
+# A task (``t``) waiting for a pending task: the same SQL on every backend.
+BLOCKED_SQL = (
+    "EXISTS (SELECT 1 FROM task_deps d JOIN tasks b ON b.id = d.blocker_id"
+    " WHERE d.task_id = t.id AND b.status = 'pending')"
+)
 
 # (task id, title, notes, tags joined by spaces, project): what full-text search indexes.
 FtsRow = tuple[int, str, str, str, str]

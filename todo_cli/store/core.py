@@ -57,7 +57,7 @@ from ..errors import NotFoundError, TodoError, UsageError
 from ..listnames import DEFAULT_LIST, validate_list_name
 from ..textin import checked_text
 from ..textin import shown as _shown
-from .backend import Backend, new_group_id, new_uuid
+from .backend import BLOCKED_SQL, Backend, new_group_id, new_uuid
 from .sqlite import (
     BUSY_TIMEOUT_MS,
     MIGRATION_NAMES,
@@ -345,10 +345,7 @@ class GroupInfo:
 # Tags come back in order, joined with the ASCII unit separator, which cleaned tags never
 # contain; the backend's ``task_select`` gives the columns ``_row_to_task`` reads.
 _TAG_SEP = "\x1f"
-_BLOCKED_SQL = (
-    "EXISTS (SELECT 1 FROM task_deps d JOIN tasks b ON b.id = d.blocker_id"
-    " WHERE d.task_id = t.id AND b.status = 'pending')"
-)
+_BLOCKED_SQL = BLOCKED_SQL
 _PRIORITY_RANK = (
     "CASE t.priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
 )
@@ -751,14 +748,7 @@ class TaskStore:
     def _fetch_many(self, conn: Conn, ids: Iterable[int]) -> list[Task]:
         """Tasks of the bound list in the order given; any id not in it raises NotFoundError."""
         wanted = _unique_ids(ids)
-        found: dict[int, Task] = {}
-        for chunk_start in range(0, len(wanted), 500):
-            chunk = wanted[chunk_start : chunk_start + 500]
-            marks = ",".join("?" * len(chunk))
-            sql = self._db.task_select + f" WHERE t.id IN ({marks}) AND t.list = ?"
-            for row in conn.execute(sql + self._locking(), (*chunk, self._list)):
-                task = _row_to_task(row)
-                found[task.id] = task
+        found = {t.id: t for t in self._select_in(conn, "t.id", wanted, " AND t.list = ?")}
         missing = [i for i in wanted if i not in found]
         if missing:
             raise _not_found(missing)
@@ -766,16 +756,20 @@ class TaskStore:
 
     def _fetch_existing(self, conn: Conn, ids: Iterable[int]) -> dict[int, Task]:
         """The tasks with these ids that exist, in any list, by id."""
-        wanted = sorted(ids)
-        found: dict[int, Task] = {}
-        for chunk_start in range(0, len(wanted), 500):
-            chunk = wanted[chunk_start : chunk_start + 500]
+        return {t.id: t for t in self._select_in(conn, "t.id", sorted(ids))}
+
+    def _select_in(
+        self, conn: Conn, column: str, values: list[Any], more: str = ""
+    ) -> Iterator[Task]:
+        """The tasks whose ``column`` is one of ``values`` (500 per statement), ``more``
+        adding "AND t.list = ?" for the bound list; locked inside a write transaction."""
+        tail = (self._list,) if more else ()
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            sql = self._db.task_select + f" WHERE t.id IN ({marks})" + self._locking()
-            for row in conn.execute(sql, chunk):
-                task = _row_to_task(row)
-                found[task.id] = task
-        return found
+            sql = f"{self._db.task_select} WHERE {column} IN ({marks}){more}{self._locking()}"
+            for row in conn.execute(sql, (*chunk, *tail)).fetchall():
+                yield _row_to_task(row)
 
     def _delete_many(self, conn: Conn, tasks: list[Task], group_id: str) -> None:
         """Delete these tasks as ``_write(conn, task, None, group_id)`` would one by one:
@@ -1495,15 +1489,7 @@ class TaskStore:
         return tasks
 
     def _fetch_by_uuid(self, conn: Conn, uuids: list[str]) -> dict[str, Task]:
-        found: dict[str, Task] = {}
-        for start in range(0, len(uuids), 500):
-            chunk = uuids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            sql = self._db.task_select + f" WHERE t.uuid IN ({marks})" + self._locking()
-            for row in conn.execute(sql, chunk):
-                task = _row_to_task(row)
-                found[task.uuid] = task
-        return found
+        return {t.uuid: t for t in self._select_in(conn, "t.uuid", uuids)}
 
     def _import_links(
         self,

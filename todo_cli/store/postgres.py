@@ -36,7 +36,7 @@ from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 
 from ..errors import TodoError
-from .backend import Backend, FtsRow, search_words
+from .backend import BLOCKED_SQL, Backend, FtsRow, search_words
 from .pgconn import connect, describe_error, mask_url
 
 __all__ = ["PG_MIGRATIONS", "PG_MIGRATION_NAMES", "PostgresBackend"]
@@ -189,10 +189,6 @@ PG_MIGRATION_NAMES = tuple(fn.__name__ for fn in PG_MIGRATIONS)
 
 # --- SQL ---------------------------------------------------------------------------------
 
-_BLOCKED_SQL = (
-    "EXISTS (SELECT 1 FROM task_deps d JOIN tasks b ON b.id = d.blocker_id"
-    " WHERE d.task_id = t.id AND b.status = 'pending')"
-)
 _TASK_SELECT = f"""
 SELECT t.id, t.title, t.notes, t.status, t.priority, t.due,
        (SELECT string_agg(tag, chr(31) ORDER BY position) FROM task_tags
@@ -203,7 +199,7 @@ SELECT t.id, t.title, t.notes, t.status, t.priority, t.due,
        t.repeat, t.repeat_rule, t.repeat_from, t.repeat_left, t.done_count,
        (SELECT json_build_object('at', done_at, 'due', due)::text FROM completions
         WHERE task_id = t.id AND seq = t.done_count),
-       {_BLOCKED_SQL}
+       {BLOCKED_SQL}
 FROM tasks t
 """
 # ts_rank's weights for {D, C, B, A}: notes, project, tags, title (SQLite's bm25 weights

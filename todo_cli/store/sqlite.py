@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import TodoError
-from .backend import Backend, FtsRow, new_uuid
+from .backend import BLOCKED_SQL, Backend, FtsRow, new_uuid
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -244,10 +244,6 @@ class DatabaseDamagedError(TodoError):
 
 # Tags come back in primary-key order (task_id, position); joined with the ASCII unit
 # separator (char 31), which cleaned tags never contain.
-_BLOCKED_SQL = (
-    "EXISTS (SELECT 1 FROM task_deps d JOIN tasks b ON b.id = d.blocker_id"
-    " WHERE d.task_id = t.id AND b.status = 'pending')"
-)
 _TASK_SELECT = f"""
 SELECT t.id, t.title, t.notes, t.status, t.priority, t.due,
        (SELECT group_concat(tag, char(31)) FROM task_tags WHERE task_id = t.id) AS tags,
@@ -257,7 +253,7 @@ SELECT t.id, t.title, t.notes, t.status, t.priority, t.due,
        t.repeat, t.repeat_rule, t.repeat_from, t.repeat_left, t.done_count,
        (SELECT json_object('at', done_at, 'due', due) FROM completions
         WHERE task_id = t.id AND seq = t.done_count),
-       {_BLOCKED_SQL}
+       {BLOCKED_SQL}
 FROM tasks t
 """
 
