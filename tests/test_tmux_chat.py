@@ -15,9 +15,14 @@ import pytest
 from conftest import TODO_EXE
 from fakeserver import FakeServer
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"
+    ),
+    # The session loads the Agents SDK on its first message ("loading…"): on a busy
+    # machine that alone took over 20 s, so waits allow a minute and the test longer.
+    pytest.mark.timeout(180),
+]
 
 fake_server = fakeserver.fake_server
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +52,7 @@ class Terminal:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", "t", "-S", "-200")
 
-    def wait(self, cond: Callable[[str], bool] | str, timeout: float = 20.0) -> str:
+    def wait(self, cond: Callable[[str], bool] | str, timeout: float = 60.0) -> str:
         check = (lambda s: cond in s) if isinstance(cond, str) else cond
         deadline = time.monotonic() + timeout
         while True:
