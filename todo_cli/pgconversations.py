@@ -77,14 +77,22 @@ CONVERSATION_MIGRATION_NAMES = tuple(fn.__name__ for fn in CONVERSATION_MIGRATIO
 
 
 def migrate(conn: psycopg.Connection[Any]) -> None:
-    """Apply the pending migrations in one transaction (``conn`` in autocommit mode); a
-    second client doing the same at once waits on the advisory lock, then finds nothing
-    left to do."""
+    """The conversation migrations (see ``apply_migrations``)."""
+    apply_migrations(conn, MIGRATION_SET, CONVERSATION_MIGRATIONS)
+
+
+def apply_migrations(
+    conn: psycopg.Connection[Any], migration_set: str, steps: list[Callable[[Any], None]]
+) -> None:
+    """Apply the pending ``steps`` of ``migration_set`` in one transaction (``conn`` in
+    autocommit mode); a second client doing the same at once waits on the advisory lock,
+    then finds nothing left to do."""
+    names = {fn.__name__ for fn in steps}
     try:
         rows = conn.execute(
-            "SELECT name FROM todo_migrations WHERE migration_set = %s", (MIGRATION_SET,)
+            "SELECT name FROM todo_migrations WHERE migration_set = %s", (migration_set,)
         ).fetchall()
-        if {name for (name,) in rows} >= set(CONVERSATION_MIGRATION_NAMES):
+        if {name for (name,) in rows} >= names:
             return
     except psycopg.errors.UndefinedTable:
         pass
@@ -97,26 +105,32 @@ def migrate(conn: psycopg.Connection[Any]) -> None:
             " PRIMARY KEY (migration_set, name))"
         )
         rows = conn.execute(
-            "SELECT name FROM todo_migrations WHERE migration_set = %s", (MIGRATION_SET,)
+            "SELECT name FROM todo_migrations WHERE migration_set = %s", (migration_set,)
         ).fetchall()
         applied = {name for (name,) in rows}
-        for fn in CONVERSATION_MIGRATIONS:
+        for fn in steps:
             if fn.__name__ in applied:
                 continue
             fn(conn)
             conn.execute(
                 "INSERT INTO todo_migrations (migration_set, name) VALUES (%s, %s)",
-                (MIGRATION_SET, fn.__name__),
+                (migration_set, fn.__name__),
             )
 
 
-class _Connection:
+class Connection:
     """One connection, opened (and migrated) on first use, reopened after it was lost;
     one user at a time (threads of the server's pool, the SDK's worker threads)."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float,
+        migrations: Callable[[psycopg.Connection[Any]], None] | None = None,
+    ) -> None:
         self.url = url
         self.timeout = timeout
+        self.migrations = migrations or migrate
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.RLock()
 
@@ -128,7 +142,7 @@ class _Connection:
             if conn is None or conn.closed:
                 conn = connect(self.url, timeout=self.timeout, autocommit=True)
                 try:
-                    migrate(conn)
+                    self.migrations(conn)
                 except psycopg.Error as exc:
                     conn.close()
                     raise describe_error(exc, self.url, connecting=False) from None
@@ -157,7 +171,7 @@ class PgConversations(ConversationStore):
         self.url = url
         self.timeout = timeout
         self.location = mask_url(url)
-        self._db = _Connection(url, timeout)
+        self._db = Connection(url, timeout)
 
     def close(self) -> None:
         self._db.close()
@@ -244,7 +258,7 @@ class PgHistorySession:
     """An Agents SDK session (``get_items``, ``add_items``, ``pop_item``,
     ``clear_session``) over ``conversation_messages``, on its store's connection."""
 
-    def __init__(self, session_id: str, db: _Connection, limit: int | None = None) -> None:
+    def __init__(self, session_id: str, db: Connection, limit: int | None = None) -> None:
         from agents import SessionSettings
 
         self.session_id = session_id

@@ -72,7 +72,7 @@ def serve(
     require_server_packages()
     from ..config import load_settings
     from ..server.scoping import ServerConfig
-    from ..server.tokens import TokenStore, tokens_path
+    from ..server.tokens import open_token_store
 
     settings = load_settings({"provider": provider})
     config = ServerConfig(
@@ -86,7 +86,11 @@ def serve(
         max_message_chars=max_message,
         rate_per_minute=rate_limit,
     )
-    tokens = TokenStore(tokens_path(config.paths)).all()
+    token_store = open_token_store(settings)
+    try:
+        tokens = token_store.all()
+    finally:
+        token_store.close()
     _note(f"todo serve: http://{host}:{port} (API docs at http://{host}:{port}/docs)")
     if not tokens:
         _note("No tokens yet: every request gets 401. Create one with `todo serve token add USER`.")
@@ -114,9 +118,9 @@ def _note(line: str) -> None:
 
 
 def _tokens():  # type: ignore[no-untyped-def]
-    from ..server.tokens import TokenStore, tokens_path
+    from ..server.tokens import open_token_store
 
-    return TokenStore(tokens_path())
+    return open_token_store()
 
 
 @token_app.command("add")

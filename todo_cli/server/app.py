@@ -23,7 +23,7 @@ from ..errors import NotFoundError, ProviderError, TodoError, UsageError
 from .auth import ApiGuard, RateLimiter, error_body
 from .routes import router
 from .scoping import ServerConfig
-from .tokens import TokenStore, tokens_path
+from .tokens import open_token_store
 from .turns import TurnRunner, provider_status
 
 log = logging.getLogger("todo.server")
@@ -43,11 +43,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         yield
         await runner.aclose()
         config.close()
+        tokens.close()
 
     app = FastAPI(title="todo", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.config = config
     app.state.runner = runner
-    tokens = TokenStore(config.token_path or tokens_path(config.paths))
+    tokens = open_token_store(config.settings, path=config.token_path)
     app.state.tokens = tokens
     app.add_middleware(
         ApiGuard,  # type: ignore[arg-type]

@@ -14,31 +14,19 @@ no web framework.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
 import tomllib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, NotFoundError, UsageError
 from .scoping import validate_user_id
+from .tokeninfo import TOKEN_PREFIX, TokenInfo, hash_token
 
-TOKEN_PREFIX = "todo_"
 FILE_NAME = "server_tokens.toml"
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """A stored token, without anything that would let someone use it."""
-
-    id: str
-    user: str
-    created_at: str
-    label: str | None = None
 
 
 def tokens_path(paths: Any | None = None) -> Path:
@@ -50,8 +38,24 @@ def tokens_path(paths: Any | None = None) -> Path:
     return Path(paths.data_dir) / FILE_NAME
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def open_token_store(settings: Any | None = None, *, path: Path | None = None) -> Any:
+    """Where the server's tokens are: the database of ``database.url`` when it is set (so
+    every server process on it sees them), else the token file (``path``, or the default
+    one in the data folder)."""
+    if path is None:
+        if settings is None:
+            from ..config import load_settings
+
+            settings = load_settings()
+        database = getattr(settings, "database", None)
+        url = getattr(database, "url", None)
+        if url:
+            from .pgtokens import PgTokenStore
+
+            timeout = float(getattr(database, "connect_timeout", 5.0) or 5.0)
+            return PgTokenStore(str(url), timeout=timeout)
+        path = tokens_path(getattr(settings, "paths", None))
+    return TokenStore(path)
 
 
 class TokenStore:
@@ -59,6 +63,7 @@ class TokenStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._entries: list[dict[str, Any]] = []
@@ -161,6 +166,9 @@ class TokenStore:
             self._write(keep)
         e = gone[0]
         return TokenInfo(e["id"], e["user"], str(e.get("created_at", "")), e.get("label"))
+
+    def close(self) -> None:
+        """Nothing to release (the interface of the database store)."""
 
     def _write(self, entries: list[dict[str, Any]]) -> None:
         from ..config import write_config_file

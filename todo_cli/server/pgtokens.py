@@ -1,0 +1,116 @@
+"""Bearer tokens in the PostgreSQL database of ``database.url``: `todo serve token add` on
+one machine works at once for every server process on that database, and a revoke stops
+the token everywhere on the next request. Only SHA-256 hashes are stored, as in the file.
+
+Table ``server_tokens`` (its own append-only migrations, set ``server`` in
+``todo_migrations``). ``verify`` reads every stored hash and compares each in constant
+time, like the file store. psycopg is imported with this module, which
+``tokens.open_token_store`` imports only for a PostgreSQL URL.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from ..errors import NotFoundError, UsageError
+from ..pgconversations import Connection, apply_migrations
+from ..store.pgconn import mask_url
+from .scoping import validate_user_id
+from .tokeninfo import TOKEN_PREFIX, TokenInfo, hash_token
+
+MIGRATION_SET = "server"
+
+
+def pgs001_server_tokens(conn: Any) -> None:
+    """Bearer tokens: id, user, SHA-256 hash, creation time, label."""
+    conn.execute(
+        """
+        CREATE TABLE server_tokens (
+            id text PRIMARY KEY,
+            user_id text NOT NULL,
+            hash text NOT NULL,
+            created_at text NOT NULL,
+            label text
+        )
+        """
+    )
+
+
+SERVER_MIGRATIONS: list[Callable[[Any], None]] = [pgs001_server_tokens]
+
+
+def _migrate(conn: psycopg.Connection[Any]) -> None:
+    apply_migrations(conn, MIGRATION_SET, SERVER_MIGRATIONS)
+
+
+class PgTokenStore:
+    """The token table: add, list, revoke (CLI) and verify (server), like ``TokenStore``."""
+
+    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        self.location = mask_url(url)
+        self._db = Connection(url, timeout, migrations=_migrate)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def all(self) -> list[TokenInfo]:
+        rows = self._db.run(
+            lambda conn: conn.execute(
+                "SELECT id, user_id, created_at, label FROM server_tokens ORDER BY created_at, id"
+            ).fetchall()
+        )
+        return [TokenInfo(i, u, c, label) for i, u, c, label in rows]
+
+    def verify(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        digest = hash_token(token)
+        rows = self._db.run(
+            lambda conn: conn.execute("SELECT user_id, hash FROM server_tokens").fetchall()
+        )
+        user: str | None = None
+        for owner, stored in rows:  # no early exit: every stored hash is compared
+            if hmac.compare_digest(str(stored), digest):
+                user = str(owner)
+        return user
+
+    def add(self, user: str, label: str | None = None) -> tuple[TokenInfo, str]:
+        user = validate_user_id(user)
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        while True:
+            token_id = secrets.token_hex(4)
+            token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+            row = (token_id, user, hash_token(token), created, label or None)
+
+            def insert(conn: psycopg.Connection[Any], row: tuple[Any, ...] = row) -> Any:
+                return conn.execute(
+                    "INSERT INTO server_tokens (id, user_id, hash, created_at, label) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
+                    row,
+                ).fetchone()
+
+            inserted = self._db.run(insert)
+            if inserted is not None:
+                return TokenInfo(token_id, user, created, label or None), token
+
+    def revoke(self, token_id: str) -> TokenInfo:
+        wanted = token_id.strip().removeprefix(TOKEN_PREFIX).split("_")[0].lower()
+        if not wanted:
+            raise UsageError("No token id given.", hint="See the ids with `todo serve token list`.")
+        row = self._db.run(
+            lambda conn: conn.execute(
+                "DELETE FROM server_tokens WHERE id = %s RETURNING id, user_id, created_at, label",
+                (wanted,),
+            ).fetchone()
+        )
+        if row is None:
+            raise NotFoundError(
+                f"No token '{token_id}'.", hint="See the ids with `todo serve token list`."
+            )
+        return TokenInfo(*row)
