@@ -16,6 +16,7 @@ from . import __version__
 from .commands import agenda as agenda_cmd
 from .commands import chat as chat_cmd
 from .commands import config as config_cmd
+from .commands import db as db_cmd
 from .commands import lists as lists_cmd
 from .commands import models as models_cmd
 from .commands import serve as serve_cmd
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(lists_cmd.app, name="lists")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
 app.command("models")(models_cmd.models)
 app.command("chat")(chat_cmd.chat)
 app.add_typer(serve_cmd.app, name="serve")

@@ -628,7 +628,7 @@ def undo() -> None:
     from ..render import undo_lines
 
     with _store() as (store, tz):
-        result = store.undo()
+        result = store.undo(mine=True)
     _echo("\n".join(undo_lines(result, tz=tz)))
 
 
@@ -641,7 +641,7 @@ def redo() -> None:
     from ..render import undo_lines
 
     with _store() as (store, tz):
-        result = store.redo()
+        result = store.redo(mine=True)
     _echo("\n".join(undo_lines(result, tz=tz, verb="Redid")))
 
 

@@ -1604,9 +1604,11 @@ class TaskStore:
         scope: Origin | None = None,
         group_id: str | None = None,
         origin: Origin | None = None,
+        mine: bool = False,
     ) -> UndoResult:
         """Revert the newest group of changes made in the bound list that has not been
-        undone, atomically (a list rename or delete counts for the list the store was bound
+        undone (``mine``: made by this user on this host, see ``whoami``, so on a shared
+        list each machine takes back its own changes), atomically (a list rename or delete counts for the list the store was bound
         to when it ran).
 
         Repeated calls walk further back; ``redo`` takes an undo back. ``scope`` limits the
@@ -1619,7 +1621,7 @@ class TaskStore:
         TodoError (changing nothing) if a task was changed since.
         """
         with self._transaction() as conn:
-            info = self._pick(conn, _UNDOABLE, scope)
+            info = self._pick(conn, _UNDOABLE, scope, mine=mine)
             if info is None or (group_id is not None and info.id != group_id):
                 if group_id is not None and info is not None:
                     raise TodoError(
@@ -1639,8 +1641,11 @@ class TaskStore:
             changes = self._revert(conn, info.id, undo_id, "undo", label)
         return UndoResult(group_id=info.id, label=label, changes=changes)
 
-    def redo(self, *, group_id: str | None = None, origin: Origin | None = None) -> UndoResult:
-        """Take back the newest undo not redone yet (multi-level, like undo), atomically.
+    def redo(
+        self, *, group_id: str | None = None, origin: Origin | None = None, mine: bool = False
+    ) -> UndoResult:
+        """Take back the newest undo not redone yet (multi-level, like undo), atomically
+        (``mine``: the newest undo this user made on this host).
 
         A fresh change made after an undo ends the redo chain. ``group_id`` names the undo
         group to take back (as ``next_redo`` showed). The result's ``label`` is the label of
@@ -1648,7 +1653,7 @@ class TaskStore:
         TodoError if a task was changed since the undo.
         """
         with self._transaction() as conn:
-            info = self._pick(conn, _REDOABLE, None)
+            info = self._pick(conn, _REDOABLE, None, mine=mine)
             if info is None or (group_id is not None and info.id != group_id):
                 if group_id is not None and info is not None:
                     raise TodoError(
@@ -1672,9 +1677,16 @@ class TaskStore:
         with self._lock:
             return self._pick(self._conn, _REDOABLE, None)
 
-    def _pick(self, conn: Conn, condition: str, scope: Origin | None) -> GroupInfo | None:
+    def _pick(
+        self, conn: Conn, condition: str, scope: Origin | None, *, mine: bool = False
+    ) -> GroupInfo | None:
         where = ["list = ?", condition]
         params: list[Any] = [self._list]
+        if mine:
+            for column, value in zip(('"user"', "host"), whoami(), strict=True):
+                if value is not None:
+                    where.append(f"{column} = ?")
+                    params.append(value)
         if scope is not None:
             where.append("source = ?")
             params.append(scope.source)
