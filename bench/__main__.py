@@ -33,7 +33,17 @@ from .harness import (
     unavailable,
 )
 
-SECTIONS = ("startup", "store", "import", "agent", "tokens", "intents", "memory", "server")
+SECTIONS = (
+    "startup",
+    "store",
+    "import",
+    "agent",
+    "tokens",
+    "intents",
+    "memory",
+    "server",
+    "postgres",
+)
 
 
 def _section_module(name: str) -> ModuleType:
@@ -42,6 +52,7 @@ def _section_module(name: str) -> ModuleType:
         import_bench,
         intents,
         memory,
+        pg_bench,
         server_bench,
         startup,
         store_bench,
@@ -57,6 +68,7 @@ def _section_module(name: str) -> ModuleType:
         "intents": intents,
         "memory": memory,
         "server": server_bench,
+        "postgres": pg_bench,
     }[name]
 
 

@@ -39,116 +39,11 @@ def run(ctx: Context) -> list[Figure]:
     store = open_store(path)
     figures: list[Figure] = []
     try:
-        # -- bulk insert ------------------------------------------------------------------
-        size = n // BATCHES
-        rates: list[float] = []
-        ctx.log(f"importing {n:,} tasks in {BATCHES} batches")
-        for i in range(BATCHES):
-            batch = records[i * size : (i + 1) * size]
-            start = time.perf_counter()
-            store.import_tasks(batch)
-            took = time.perf_counter() - start
-            if i > 0 or ctx.quick:
-                rates.append(len(batch) / took)
-        total = store.count(store_mod.TaskQuery(status=None))
-        rate = Series(rates)
-        figures.append(
-            Figure(
-                "store.insert_rate",
-                f"bulk insert (import_tasks, {size:,}/batch)",
-                rate.median,
-                "tasks/s",
-                note=f"median of {len(rates)} batches filling the store to {total:,} tasks",
-                extra={"tasks_per_s": rate.to_dict(), "tasks": total, "batch": size},
-            )
-        )
-
-        # -- one add at a time ------------------------------------------------------------
-        counter = iter(range(10**9))
-        adds = measure_calls(
-            lambda: (
-                store.add(f"Benchmark add {next(counter)}", priority="low", tags=["bench"]) and None
-            ),
-            runs=micro_runs,
-            warmup=ctx.warmup,
-        )
-        figures.append(
-            Figure(
-                "store.add",
-                f"add one task ({total:,} in store)",
-                adds.median * 1000,
-                "ms",
-                note="TaskStore.add: one transaction + journal entry + FTS update",
-                extra={"ms": adds.to_dict(1000)},
-            )
-        )
-
-        # -- filtered list ----------------------------------------------------------------
-        query = store_mod.TaskQuery(priority="high", tag="work", limit=50)
-        listed = measure_calls(lambda: _discard(store.query(query)), runs=micro_runs, warmup=1)
-        rows = len(store.query(query))
-        figures.append(
-            Figure(
-                "store.filtered_list",
-                f"filtered list (priority=high, tag=work, limit 50; {total:,} tasks)",
-                listed.median * 1000,
-                "ms",
-                note=f"{rows} rows, sorted by due",
-                extra={"ms": listed.to_dict(1000), "rows": rows},
-            )
-        )
-
-        # -- full-text search -------------------------------------------------------------
-        per_query: dict[str, Any] = {}
-        worst = 0.0
-        for text in SEARCHES:
-            series = measure_calls(
-                lambda text=text: _discard(store.search(text)), runs=micro_runs, warmup=1
-            )
-            hits = store.count(store_mod.TaskQuery(status=None, text=text))
-            per_query[text] = {"ms": series.to_dict(1000), "matches": hits}
-            worst = max(worst, series.median * 1000)
-        figures.append(
-            Figure(
-                "store.fts_search",
-                f"FTS search, limit 50 ({total:,} tasks)",
-                worst,
-                "ms",
-                target=f"≤ {FTS_TARGET_MS:g} ms",
-                met=worst <= FTS_TARGET_MS,
-                note="slowest median of: "
-                + ", ".join(
-                    f"'{q}' {v['ms']['median']:.1f} ms ({v['matches']:,} matches)"
-                    for q, v in per_query.items()
-                ),
-                extra={"queries": per_query},
-            )
-        )
-
-        # -- undo of a 1,000-change group -------------------------------------------------
-        ids = [t.id for t in store.query(store_mod.TaskQuery(sort="id", limit=UNDO_CHANGES))]
-
-        def one_undo() -> float:
-            with store.group("bench: complete 1,000"):
-                store.complete(ids)
-            start = time.perf_counter()
-            result = store.undo()
-            took = time.perf_counter() - start
-            assert len(result.changes) == len(ids), len(result.changes)
-            return took
-
-        undos = measure_calls(one_undo, runs=ctx.runs, warmup=ctx.warmup)
-        figures.append(
-            Figure(
-                "store.undo_1000",
-                f"undo a {len(ids):,}-change group ({total:,} tasks)",
-                undos.median * 1000,
-                "ms",
-                extra={"ms": undos.to_dict(1000), "changes": len(ids)},
-            )
-        )
+        core, medians = measure_core(ctx, store, store_mod, records, micro_runs)
+        figures += core
+        total, listed_median = medians["tasks"], medians["filtered_list"]
         if hasattr(store, "use_list"):
-            figures += _list_figures(ctx, store, store_mod, n, total, listed.median, micro_runs)
+            figures += _list_figures(ctx, store, store_mod, n, total, listed_median, micro_runs)
     finally:
         store.close()
 
@@ -167,6 +62,133 @@ def run(ctx: Context) -> list[Figure]:
         )
     )
     return figures
+
+
+def measure_core(
+    ctx: Context, store: Any, store_mod: Any, records: list[dict[str, Any]], micro_runs: int
+) -> tuple[list[Figure], dict[str, float]]:
+    """The figures every backend gets, on an empty ``store`` filled with ``records``: bulk
+    insert, one add, a filtered list, full-text searches, undo of a 1,000-change group.
+    Returns them and their medians by name (seconds; tasks/s for the insert rate)."""
+    n = len(records)
+    figures: list[Figure] = []
+    # -- bulk insert ------------------------------------------------------------------
+    size = n // BATCHES
+    rates: list[float] = []
+    ctx.log(f"importing {n:,} tasks in {BATCHES} batches")
+    for i in range(BATCHES):
+        batch = records[i * size : (i + 1) * size]
+        start = time.perf_counter()
+        store.import_tasks(batch)
+        took = time.perf_counter() - start
+        if i > 0 or ctx.quick:
+            rates.append(len(batch) / took)
+    total = store.count(store_mod.TaskQuery(status=None))
+    rate = Series(rates)
+    figures.append(
+        Figure(
+            "store.insert_rate",
+            f"bulk insert (import_tasks, {size:,}/batch)",
+            rate.median,
+            "tasks/s",
+            note=f"median of {len(rates)} batches filling the store to {total:,} tasks",
+            extra={"tasks_per_s": rate.to_dict(), "tasks": total, "batch": size},
+        )
+    )
+
+    # -- one add at a time ------------------------------------------------------------
+    counter = iter(range(10**9))
+    adds = measure_calls(
+        lambda: (
+            store.add(f"Benchmark add {next(counter)}", priority="low", tags=["bench"]) and None
+        ),
+        runs=micro_runs,
+        warmup=ctx.warmup,
+    )
+    figures.append(
+        Figure(
+            "store.add",
+            f"add one task ({total:,} in store)",
+            adds.median * 1000,
+            "ms",
+            note="TaskStore.add: one transaction + journal entry + FTS update",
+            extra={"ms": adds.to_dict(1000)},
+        )
+    )
+
+    # -- filtered list ----------------------------------------------------------------
+    query = store_mod.TaskQuery(priority="high", tag="work", limit=50)
+    listed = measure_calls(lambda: _discard(store.query(query)), runs=micro_runs, warmup=1)
+    rows = len(store.query(query))
+    figures.append(
+        Figure(
+            "store.filtered_list",
+            f"filtered list (priority=high, tag=work, limit 50; {total:,} tasks)",
+            listed.median * 1000,
+            "ms",
+            note=f"{rows} rows, sorted by due",
+            extra={"ms": listed.to_dict(1000), "rows": rows},
+        )
+    )
+
+    # -- full-text search -------------------------------------------------------------
+    per_query: dict[str, Any] = {}
+    worst = 0.0
+    for text in SEARCHES:
+        series = measure_calls(
+            lambda text=text: _discard(store.search(text)), runs=micro_runs, warmup=1
+        )
+        hits = store.count(store_mod.TaskQuery(status=None, text=text))
+        per_query[text] = {"ms": series.to_dict(1000), "matches": hits}
+        worst = max(worst, series.median * 1000)
+    figures.append(
+        Figure(
+            "store.fts_search",
+            f"FTS search, limit 50 ({total:,} tasks)",
+            worst,
+            "ms",
+            target=f"≤ {FTS_TARGET_MS:g} ms",
+            met=worst <= FTS_TARGET_MS,
+            note="slowest median of: "
+            + ", ".join(
+                f"'{q}' {v['ms']['median']:.1f} ms ({v['matches']:,} matches)"
+                for q, v in per_query.items()
+            ),
+            extra={"queries": per_query},
+        )
+    )
+
+    # -- undo of a 1,000-change group -------------------------------------------------
+    ids = [t.id for t in store.query(store_mod.TaskQuery(sort="id", limit=UNDO_CHANGES))]
+
+    def one_undo() -> float:
+        with store.group("bench: complete 1,000"):
+            store.complete(ids)
+        start = time.perf_counter()
+        result = store.undo()
+        took = time.perf_counter() - start
+        assert len(result.changes) == len(ids), len(result.changes)
+        return took
+
+    undos = measure_calls(one_undo, runs=ctx.runs, warmup=ctx.warmup)
+    figures.append(
+        Figure(
+            "store.undo_1000",
+            f"undo a {len(ids):,}-change group ({total:,} tasks)",
+            undos.median * 1000,
+            "ms",
+            extra={"ms": undos.to_dict(1000), "changes": len(ids)},
+        )
+    )
+    medians = {
+        "insert_rate": rate.median,
+        "add": adds.median,
+        "filtered_list": listed.median,
+        "fts_search": worst / 1000,
+        "undo_1000": undos.median,
+        "tasks": total,
+    }
+    return figures, medians
 
 
 def _list_figures(
