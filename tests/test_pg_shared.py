@@ -151,9 +151,10 @@ def _count(url: str) -> int:
 
 
 def _active_transaction(admin: Any, dbname: str) -> bool:
+    """The import is writing: a transaction of ours whose statement inserts tasks."""
     row = admin.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND xact_start IS NOT NULL"
-        " AND application_name = 'todo'",
+        " AND application_name = 'todo' AND query ILIKE '%%insert into tasks%%'",
         (dbname,),
     ).fetchone()
     return bool(row and row[0])

@@ -1608,8 +1608,8 @@ class TaskStore:
     ) -> UndoResult:
         """Revert the newest group of changes made in the bound list that has not been
         undone (``mine``: made by this user on this host, see ``whoami``, so on a shared
-        list each machine takes back its own changes), atomically (a list rename or delete counts for the list the store was bound
-        to when it ran).
+        list each machine takes back its own changes), atomically (a list rename or delete
+        counts for the list the store was bound to when it ran).
 
         Repeated calls walk further back; ``redo`` takes an undo back. ``scope`` limits the
         choice to groups of that origin (same source, and the same ref and session where

@@ -66,6 +66,14 @@ def require_psycopg() -> ModuleType:
             "not installed.",
             hint=INSTALL_HINT,
         ) from None
+    import logging
+
+    # psycopg logs what it ignores while cleaning up a lost connection ("error ignored
+    # terminating <psycopg.Pipeline [BAD]>"); with no handler anywhere Python would print
+    # that to stderr under our own one-line error. Applications that set up logging see it.
+    logger = logging.getLogger("psycopg")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
     return psycopg
 
 
