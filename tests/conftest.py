@@ -82,6 +82,7 @@ START_FIRST = (
     "test_tmux_chat.py::",
     "test_serve_cli.py::test_a_newcomer_starts_the_server",
     "test_server.py::test_fifty_users_five_turns_each_at_once",
+    "test_pg_shared.py::",
     "test_tmux_keys.py::",
     "test_agent_onerequest.py::test_one_shot_on_a_terminal_shows_a_spinner",
     "test_terminal_paths.py::test_path_chat_markdown_tool_lines_and_footer_on_a_terminal",

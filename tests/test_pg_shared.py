@@ -11,7 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import TODO_EXE
+
+# Real processes against a real server: minutes on a loaded machine, not the usual 60 s.
+pytestmark = pytest.mark.timeout(300)
 
 WRITER = r"""
 import json, sys
