@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,9 @@ def test_a_change_travels_and_copying_back_is_matched_by_uuid(
 ) -> None:
     _some_tasks(todo)
     assert todo("db", "copy", "--to", pg_url).code == 0
-    # Changed on the server (another machine), then copied back with --from.
+    # Changed on the server (another machine), then copied back with --from. Timestamps
+    # have whole seconds: a change within the second of the copy would not look newer.
+    time.sleep(1.1)
     monkeypatch.setenv("TODO_DATABASE_URL", pg_url)
     assert todo("tasks", "edit", "1", "--title", "Plan the trip").code == 0
     assert todo("tasks", "add", "Renew passport").code == 0
