@@ -35,7 +35,7 @@ def test_token_add_prints_it_once_and_stores_only_its_hash(todo_home: Path) -> N
     path = todo_home / "data" / "server_tokens.toml"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
-    assert token not in text and token.split("_")[2] not in text
+    assert token not in text and token.split("_", 2)[2] not in text
     assert hashlib.sha256(token.encode()).hexdigest() in text
     listed = invoke_cli("serve", "token", "list")
     assert token_id in listed.stdout and "alice" in listed.stdout and "phone" in listed.stdout
