@@ -281,6 +281,41 @@ def test_blocked_tasks_sort_last_and_unblock(store: TaskStore) -> None:
     assert store.get(paint.id).title == "Paint wall"
 
 
+def test_pages_cut_after_the_blocked_last_sort(store: TaskStore) -> None:
+    # The page (limit/offset) is taken from the full blocked-last order, and the tasks on it
+    # still carry their tags, blockers and last completion.
+    first = store.add("first", due="2026-11-20", tags=["a", "b"])
+    blocked = [
+        store.add(f"blocked {i}", due=f"2026-11-2{i}", blocked_by=[first.id]) for i in range(3)
+    ]
+    store.add("later", due="2026-12-05")
+    store.add("no due")
+    store.add("hidden", due="2026-11-01", wait="2026-12-01", blocked_by=[first.id])
+    order = ["first", "later", "no due", "blocked 0", "blocked 1", "blocked 2"]
+    assert titles(store.query()) == order
+    for offset in range(len(order)):
+        assert titles(store.query(TaskQuery(limit=2, offset=offset))) == order[offset : offset + 2]
+    page = store.query(TaskQuery(limit=1, offset=3))
+    assert page[0].id == blocked[0].id and page[0].blocked and page[0].blocked_by == [first.id]
+    assert store.query(TaskQuery(limit=1))[0].tags == ["a", "b"]
+    # stats: only open (not waiting) blocked tasks count; overdue is a date before today
+    # or an instant before now, due today is today's date or an instant within today
+    store.add("earlier today", due="2026-11-24T08:00")
+    store.add("later today", due="2026-11-24T22:00")
+    store.add("today", due="2026-11-24")
+    assert store.stats() == {
+        "open": 9,
+        "overdue": 5,  # first, blocked 0-2 (Nov 20-22), earlier today
+        "due_today": 3,
+        "done": 0,
+        "waiting": 1,
+        "blocked": 3,
+    }
+    store.complete([first.id])
+    assert store.stats()["blocked"] == 0
+    assert titles(store.query(TaskQuery(limit=1)))[0] == "blocked 0"
+
+
 def test_dependency_cycles_are_refused(store: TaskStore) -> None:
     a, b, c = (store.add(n) for n in "abc")
     store.update(b.id, blocked_by=[a.id])

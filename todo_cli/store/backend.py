@@ -125,6 +125,11 @@ class Backend:
         """Inside a write transaction: keep other writers out of ``list_name`` until it ends
         (a rename checks that its new name is still free)."""
 
+    def begin_read(self) -> None:
+        """Start a read-only transaction: every statement until ``commit`` sees the same
+        snapshot of the database (a list page reads its ids, then their rows)."""
+        raise NotImplementedError
+
     def commit(self) -> None:
         raise NotImplementedError
 
@@ -199,6 +204,17 @@ class Backend:
 
     def damaged(self) -> str | None:
         return None
+
+    def rows_missing(self, missing: int) -> TodoError:
+        """The error when ``missing`` tasks whose ids a read just listed have no row in the
+        same snapshot (a damaged index or table)."""
+        from ..errors import TodoError
+
+        return TodoError(
+            f"The task database {self.where} listed {missing} tasks it then could not read.",
+            hint="Nothing was changed; run the command again, and check the database if it "
+            "happens again.",
+        )
 
     def salvage_sql(self) -> tuple[str, ...]:
         """Queries giving the highest task id the database knows (each may fail)."""

@@ -57,7 +57,7 @@ from ..errors import NotFoundError, TodoError, UsageError
 from ..listnames import DEFAULT_LIST, validate_list_name
 from ..textin import checked_text
 from ..textin import shown as _shown
-from .backend import BLOCKED_SQL, Backend, new_group_id, new_uuid
+from .backend import Backend, new_group_id, new_uuid
 from .sqlite import (
     BUSY_TIMEOUT_MS,
     MIGRATION_NAMES,
@@ -345,7 +345,13 @@ class GroupInfo:
 # Tags come back in order, joined with the ASCII unit separator, which cleaned tags never
 # contain; the backend's ``task_select`` gives the columns ``_row_to_task`` reads.
 _TAG_SEP = "\x1f"
-_BLOCKED_SQL = BLOCKED_SQL
+# Blocked: waiting for a pending task. One uncorrelated subquery (computed once per
+# statement), for sorting and filtering many rows.
+_BLOCKED_SET_SQL = (
+    "t.id IN (SELECT d.task_id FROM task_deps d JOIN tasks b ON b.id = d.blocker_id"
+    " WHERE b.status = 'pending')"
+)
+_ANY_DEPS_SQL = "SELECT 1 FROM task_deps LIMIT 1"
 _PRIORITY_RANK = (
     "CASE t.priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
 )
@@ -1855,19 +1861,52 @@ class TaskStore:
         sort = (q.sort or "due").lower()
         if sort not in _ORDER_BY:
             raise UsageError(f"Unknown sort '{q.sort}'.", hint=f"Use one of: {', '.join(SORTS)}.")
-        limit = _non_negative(q.limit, "limit") if q.limit is not None else self._db.no_limit
+        limit = _non_negative(q.limit, "limit") if q.limit is not None else None
         offset = _non_negative(q.offset or 0, "offset")
         order = self._order_by[sort]
+        select = self._db.task_select
+        with self._snapshot() as conn:
+            if sort in ("due", "priority") and conn.execute(_ANY_DEPS_SQL).fetchone():
+                order = f"{_BLOCKED_SET_SQL}, {order}"  # blocked tasks after the unblocked ones
+            if limit is None:  # every row is read anyway: one statement
+                sql = f"{select} {where} ORDER BY {order} LIMIT ? OFFSET ?"
+                rows = conn.execute(sql, (*params, self._db.no_limit, offset)).fetchall()
+                return [_row_to_task(row) for row in rows]
+            # A page: order and cut on the task's own columns first (an index range), then
+            # read tags, dependencies and the last completion for the page's rows only.
+            page = f"SELECT t.id FROM tasks t {where} ORDER BY {order} LIMIT ? OFFSET ?"
+            ids = [row[0] for row in conn.execute(page, (*params, limit, offset)).fetchall()]
+            return self._page_tasks(conn, ids)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Conn]:
+        """The connection inside one read transaction, so that every statement in the block
+        sees the same state of the database (inside a write transaction: that one)."""
+        db = self._db
         with self._lock:
-            if (
-                sort in ("due", "priority")
-                and self._conn.execute("SELECT 1 FROM task_deps LIMIT 1").fetchone()
-            ):
-                order = f"{_BLOCKED_SQL}, {order}"  # blocked tasks after the unblocked ones
-        sql = f"{self._db.task_select} {where} ORDER BY {order} LIMIT ? OFFSET ?"
-        with self._lock:
-            rows = self._conn.execute(sql, (*params, limit, offset)).fetchall()
-        return [_row_to_task(row) for row in rows]
+            if self._depth or db.in_transaction:
+                yield self._conn
+                return
+            db.begin_read()
+            try:
+                yield self._conn
+            except BaseException:
+                if db.in_transaction:
+                    with suppress(*db.errors):
+                        db.rollback()
+                raise
+            else:
+                if db.in_transaction:
+                    db.commit()
+
+    def _page_tasks(self, conn: Conn, ids: list[int]) -> list[Task]:
+        """The tasks of ``ids``, in that order, read in the caller's snapshot. An id whose
+        row cannot be read is a damaged database, never a task quietly left out."""
+        found = {t.id: t for t in self._select_in(conn, "t.id", ids)}
+        missing = sum(1 for task_id in ids if task_id not in found)
+        if missing:
+            raise self._db.rows_missing(missing)
+        return [found[task_id] for task_id in ids]
 
     def count(self, q: TaskQuery | None = None) -> int:
         """How many tasks match ``q`` (ignoring limit, offset and sort)."""
@@ -1905,22 +1944,37 @@ class TaskStore:
         overdue, o_params = self._overdue_sql()
         today, t_params = self._due_today_sql()
         now = int(self._now().timestamp())
+        day_start, day_end = dates.due_bounds(self._now().date().isoformat(), tz=self.tz)
         open_ = "t.status = 'pending' AND (t.wait_ts IS NULL OR t.wait_ts <= ?)"
-        sql = (
-            f"SELECT count(*) FILTER (WHERE {open_}), count(*) FILTER (WHERE t.status = 'done'),"
-            f" count(*) FILTER (WHERE {open_} AND {overdue}),"
-            f" count(*) FILTER (WHERE {open_} AND {today}),"
-            " count(*) FILTER (WHERE t.status = 'pending' AND t.wait_ts > ?) FROM tasks t"
-            " WHERE t.list = ?"
+        # Each count is a range of the list/status/due index. A due stored as a date keeps
+        # its day's last second in due_ts, so "overdue" implies due_ts < now and "due
+        # today" implies due_ts within today: those bounds narrow the range, the exact
+        # tests stay.
+        counts: list[tuple[str, list[Any]]] = [
+            (open_, [now]),
+            ("t.status = 'done'", []),
+            (f"{open_} AND t.due_ts < ? AND {overdue}", [now, now, *o_params]),
+            (
+                f"{open_} AND t.due_ts >= ? AND t.due_ts < ? AND {today}",
+                [now, day_start, day_end, *t_params],
+            ),
+            ("t.status = 'pending' AND t.wait_ts > ?", [now]),
+        ]
+        sql = "SELECT " + ", ".join(
+            f"(SELECT count(*) FROM tasks t WHERE t.list = ? AND {test})" for test, _ in counts
         )
-        params = (now, now, *o_params, now, *t_params, now)
-        with self._lock:
-            row = self._conn.execute(sql, (*params, self._list)).fetchone()
+        params = [value for _, values in counts for value in (self._list, *values)]
+        with self._snapshot() as conn:
+            row = conn.execute(sql, params).fetchone()
             blocked = 0
-            if self._conn.execute("SELECT 1 FROM task_deps LIMIT 1").fetchone():
-                blocked = self._conn.execute(
-                    f"SELECT count(*) FROM tasks t WHERE {open_} AND t.list = ? AND {_BLOCKED_SQL}",
-                    (now, self._list),
+            if conn.execute(_ANY_DEPS_SQL).fetchone():
+                # Driven by the (few) dependencies, not by the list's rows (SQLite keeps
+                # the order a CROSS JOIN names; other planners choose freely).
+                blocked = conn.execute(
+                    "SELECT count(DISTINCT t.id) FROM task_deps d CROSS JOIN tasks b"
+                    " CROSS JOIN tasks t WHERE b.id = d.blocker_id AND b.status = 'pending'"
+                    f" AND t.id = d.task_id AND t.list = ? AND {open_}",
+                    (self._list, now),
                 ).fetchone()[0]
         return {
             "open": row[0],
@@ -2015,7 +2069,7 @@ class TaskStore:
         if q.repeating:
             clauses.append("t.repeat_rule IS NOT NULL")
         if q.blocked is not None:
-            clauses.append(_BLOCKED_SQL if q.blocked else f"NOT {_BLOCKED_SQL}")
+            clauses.append(_BLOCKED_SET_SQL if q.blocked else f"NOT {_BLOCKED_SET_SQL}")
         if q.parent is not None:
             clauses.append("t.parent_id = ?")
             params.append(_task_id(q.parent))
