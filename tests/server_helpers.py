@@ -98,6 +98,9 @@ def todo_model(rec: RecordedRequest) -> Scripted | None:
         return build_stream(
             tool_calls=[{"name": "delete_tasks", "arguments": {"ids": [int(match[1])]}}]
         )
+    if said.startswith("slowly "):  # a slow model, and what history it was sent
+        seen = sum(1 for m in messages if m.get("role") == "user")
+        return build_stream(text=f"You said: {said} ({seen} seen)", first_delay=1.5)
     return build_stream(text=f"You said: {said}")
 
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,36 @@ def test_two_server_processes_share_tokens_tasks_and_conversations(
     for url in (one, two):
         r = httpx.get(f"{url}/api/alice/tasks", headers=_auth(alice), timeout=30)
         assert r.status_code == 401
+
+
+@pytest.mark.timeout(300)
+def test_two_processes_take_turns_on_one_conversation(
+    two_servers: tuple[list[str], dict[str, str]],
+) -> None:
+    """Two turns of one conversation sent at once to two processes run one after the
+    other: the second is sent the first one's messages, and the history stays in pairs."""
+    (one, two), env = two_servers
+    alice = _token(env, "add", "alice")
+    r = httpx.post(
+        f"{one}/api/alice/chat", json={"message": "hello"}, headers=_auth(alice), timeout=60
+    )
+    assert r.status_code == 200, r.text
+    convo = r.json()["conversation_id"]
+
+    def turn(url: str, text: str) -> str:
+        r = httpx.post(
+            f"{url}/api/alice/chat",
+            json={"conversation_id": convo, "message": text},
+            headers=_auth(alice),
+            timeout=120,
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["response"])
+
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(turn, (one, two), ("slowly a", "slowly b")))
+    seen = sorted(int(reply.rsplit("(", 1)[1].split()[0]) for reply in replies)
+    assert seen == [2, 3], replies  # without a shared lock both would have seen 2
+    r = httpx.get(f"{two}/api/alice/conversations/{convo}", headers=_auth(alice), timeout=30)
+    roles = [m["role"] for m in r.json()["messages"]]
+    assert roles == ["user", "assistant"] * 3, roles

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -125,12 +125,26 @@ def user_conversations(config: ServerConfig, user: str, limit: int) -> list[Conv
 
 
 class TurnLocks:
-    """One turn at a time per conversation: a second request on the same conversation
-    waits (first come, first served) until the turn before it has finished and saved."""
+    """One turn at a time per user (so per conversation too): a second request waits (first
+    come, first served) until the turn before it has finished and saved.
 
-    def __init__(self) -> None:
+    With ``database_url`` (PostgreSQL) the turn also holds a session advisory lock on the
+    user, taken on a connection of its own, so server processes sharing the database take
+    turns too. ``lock_timeout`` bounds the wait for another process (seconds).
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        connect_timeout: float = 5.0,
+        lock_timeout: float = 600.0,
+    ) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
+        self._url = database_url
+        self._connect_timeout = connect_timeout
+        self._lock_timeout = lock_timeout
 
     @asynccontextmanager
     async def hold(self, conversation_id: str) -> AsyncIterator[None]:
@@ -140,12 +154,51 @@ class TurnLocks:
         self._users[conversation_id] = self._users.get(conversation_id, 0) + 1
         try:
             async with lock:
-                yield
+                if self._url is None:
+                    yield
+                else:
+                    async with self._across_processes(conversation_id):
+                        yield
         finally:
             self._users[conversation_id] -= 1
             if not self._users[conversation_id]:  # nobody holds or waits: forget it
                 del self._users[conversation_id]
                 del self._locks[conversation_id]
+
+    @asynccontextmanager
+    async def _across_processes(self, key: str) -> AsyncIterator[None]:
+        from ..store.pgconn import connect, describe_error
+
+        url = self._url
+        assert url is not None
+        conn = await asyncio.to_thread(connect, url, timeout=self._connect_timeout, autocommit=True)
+        params = (f"todo-serve-turn:{key}",)
+        try:
+            conn.execute(f"SET lock_timeout = {int(self._lock_timeout * 1000)}")
+            waiting = asyncio.ensure_future(
+                asyncio.to_thread(
+                    conn.execute, "SELECT pg_advisory_lock(hashtextextended(%s, 0))", params
+                )
+            )
+            try:
+                await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                with suppress(Exception):
+                    conn.cancel_safe(timeout=2)
+                with suppress(Exception):
+                    await waiting
+                raise
+            except Exception as exc:
+                raise describe_error(exc, url, connecting=False) from exc
+            try:
+                yield
+            finally:
+                with suppress(Exception):
+                    await asyncio.to_thread(
+                        conn.execute, "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", params
+                    )
+        finally:
+            conn.close()  # a lock still held goes with its session
 
     def __len__(self) -> int:
         return len(self._locks)

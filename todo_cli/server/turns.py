@@ -106,7 +106,8 @@ class TurnRunner:
 
     def __init__(self, config: ServerConfig, *, max_idle: int = 64) -> None:
         self.config = config
-        self.locks = TurnLocks()
+        database = config.settings.database
+        self.locks = TurnLocks(database.url, connect_timeout=database.connect_timeout)
         self.max_idle = max_idle
         self._idle: OrderedDict[str, Any] = OrderedDict()  # user -> ChatSession
         self._tasks: set[asyncio.Task[None]] = set()  # turns running
