@@ -717,7 +717,7 @@ def export(
                 if task.done_count:  # a repeating task's past completions go along (json)
                     with suppress(TodoError):  # (another list's: its last one only)
                         task.history = store.completions(task.id)  # type: ignore[attr-defined]
-    text = format_tasks(tasks, fmt, tz=tz)
+    text = format_tasks(tasks, fmt, tz=tz, all_lists=all_lists)
     if salvaged:
         sys.stderr.write(clean(salvaged) + "\n")
     if output is None or str(output) == "-":
@@ -765,7 +765,8 @@ def import_(
         bool,
         typer.Option(
             "--keep-lists",
-            help="Put each task in the list the file names (our JSON), not the current one.",
+            help="Put each task in the list the file names (list, todo_list, list:NAME),"
+            " not the current one.",
         ),
     ] = False,
 ) -> None:
@@ -799,14 +800,24 @@ def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) ->
             text, fmt, source=source, filename=None if file == "-" else file, tz=tz
         )
         if parsed.format == "todotxt" and parsed.records:
-            match_lines(parsed, store.query(TaskQuery(status=None, sort="id")), tz=tz)
+            # (with --keep-lists the file may name any list: match against every one)
+            existing = store.query(TaskQuery(status=None, sort="id", all_lists=keep_lists))
+            match_lines(parsed, existing, tz=tz)
         with store.group(_label("import", file)):
             try:
                 result = store.import_tasks(parsed.records, keep_lists=keep_lists)
             except UsageError as exc:
                 raise _record_error(exc, parsed.places, source) from None
+        here = store.list_name
     for line in import_report(parsed, result, source):
         _echo(line)
+    if not keep_lists:
+        elsewhere = sum(1 for r in parsed.records if r.get("list") not in (None, here))
+        if elsewhere:
+            _echo(
+                f"{_tasks(elsewhere).capitalize()} named another list; new ones went to"
+                f" {here} (`--keep-lists` puts each in the list it names)."
+            )
 
 
 def _record_error(exc: Any, places: list[str], source: str) -> Exception:

@@ -107,16 +107,20 @@ def parse_tasks(
         raise exc.to_error(source) from None
 
 
-def format_tasks(tasks: Iterable[Any], fmt: str = "json", *, tz: tzinfo | None = None) -> str:
-    """Render tasks (objects with the ``Task`` fields) as the text of an export file."""
+def format_tasks(
+    tasks: Iterable[Any], fmt: str = "json", *, tz: tzinfo | None = None, all_lists: bool = False
+) -> str:
+    """Render tasks (objects with the ``Task`` fields) as the text of an export file.
+    Taskwarrior and todo.txt name the list of a task not in the default one (``todo_list``,
+    ``list:NAME``), with ``all_lists`` of every task; our JSON always does (``list``)."""
     tasks = list(tasks)
     tz = tz or local_tz()
     if fmt == "json":
         return export_json(tasks)
     if fmt == "taskwarrior":
-        return export_taskwarrior(tasks, tz=tz)
+        return export_taskwarrior(tasks, tz=tz, all_lists=all_lists)
     if fmt == "todotxt":
-        return export_todotxt(tasks, tz=tz)
+        return export_todotxt(tasks, tz=tz, all_lists=all_lists)
     raise UsageError(f"Unknown export format '{fmt}'.", hint=f"Use one of: {', '.join(FORMATS)}.")
 
 

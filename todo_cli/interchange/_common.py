@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from ..errors import TodoError
+from ..listnames import DEFAULT_LIST
 from ..store import Task
 
 RECORD_KEYS = tuple(f.name for f in dataclass_fields(Task) if f.name not in ("id", "list_name"))
@@ -215,6 +216,13 @@ def record(**values: Any) -> dict[str, Any]:
     rec.update(values)
     rec["tags"] = list(dict.fromkeys(rec.get("tags") or []))
     return rec
+
+
+def list_written(task: Any, all_lists: bool) -> str | None:
+    """The list name an export writes for ``task``: its list when that is not the default
+    one, or always with ``all_lists``; None for nothing."""
+    name = getattr(task, "list_name", None) or DEFAULT_LIST
+    return name if all_lists or name != DEFAULT_LIST else None
 
 
 def local_tz() -> tzinfo:

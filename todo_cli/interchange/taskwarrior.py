@@ -16,11 +16,13 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
+from ..listnames import list_name_problem
 from ._common import (
     LineError,
     ParsedImport,
     basic_local,
     iso,
+    list_written,
     local_iso,
     local_tz,
     parse_any,
@@ -30,12 +32,13 @@ from ._common import (
 from .ourjson import json_array
 
 PRIORITY_IN = {"H": "high", "M": "medium", "L": "low", "": "none"}
+LIST_KEY = "todo_list"  # a UDA: the todo list of a task not in the default one
 PRIORITY_OUT = {"high": "H", "medium": "M", "low": "L"}
 _NAMESPACE = uuid_mod.UUID("5c1f0c1e-3d53-4c1b-9f43-6f1f3c7f2a10")
 # Fields todo maps onto its own; `id` and `urgency` are computed by Taskwarrior itself.
 MAPPED = frozenset(
     ("uuid", "description", "status", "entry", "modified", "end", "due", "priority")
-    + ("project", "tags", "annotations", "wait", "depends", "recur", "until")
+    + ("project", "tags", "annotations", "wait", "depends", "recur", "until", LIST_KEY)
 )
 INSTANCES = "taskwarrior_instances"  # extra key: the instance records a template collapsed
 COMPUTED = frozenset(("id", "urgency"))
@@ -171,6 +174,12 @@ def to_record(item: dict[str, Any], place: str, tz: tzinfo) -> dict[str, Any]:
     uuid = item.get("uuid")
     if uuid is not None and not isinstance(uuid, str):
         raise LineError(place, "uuid must be a string")
+    list_name = item.get(LIST_KEY)
+    if list_name is not None:
+        problem = list_name_problem(list_name)
+        if problem:
+            raise LineError(place, f"{LIST_KEY}: {problem}")
+        list_name = list_name.strip().lower()
     notes = _notes(item.get("annotations"), place, tz)
     entry = _local(item.get("entry"), tz, place, "entry")
     modified = _local(item.get("modified"), tz, place, "modified")
@@ -191,6 +200,7 @@ def to_record(item: dict[str, Any], place: str, tz: tzinfo) -> dict[str, Any]:
         updated_at=modified or end or entry,
         completed_at=(end or modified or entry) if done else None,
         uuid=uuid or None,
+        **({"list": list_name} if list_name else {}),
     )
 
 
@@ -275,18 +285,22 @@ def _date(text: str, place: str, key: str) -> date:
 # --------------------------------------------------------------------------- export
 
 
-def export_taskwarrior(tasks: Iterable[Any], *, tz: tzinfo | None = None) -> str:
+def export_taskwarrior(
+    tasks: Iterable[Any], *, tz: tzinfo | None = None, all_lists: bool = False
+) -> str:
     """A JSON array that `task import` accepts (Taskwarrior 2.6 and 3.x).
 
     A repeating task is a recurring template (``recur``, ``due``, ``until``) from which
     Taskwarrior makes the instances; one imported from Taskwarrior and not changed since
-    goes back with the instances it came with."""
+    goes back with the instances it came with. A task's list goes in the ``todo_list``
+    attribute when it is not the default list, or for every task with ``all_lists``."""
     tz = tz or local_tz()
     tasks = list(tasks)
     uuids = {t.id: task_uuid(t) for t in tasks}
     out: list[dict[str, Any]] = []
     for t in tasks:
         rec = to_taskwarrior(t, tz, uuids)
+        _put(rec, LIST_KEY, list_written(t, all_lists))
         out.append(rec)
         kept = (getattr(t, "extra", None) or {}).get(INSTANCES)
         if kept and rec.get("status") == "recurring" and _unchanged(t, tz):

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
+from ..listnames import list_name_problem
 from ._common import (
     DATE_RE,
     LineError,
     ParsedImport,
     iso,
     iso_due,
+    list_written,
     local_date,
     local_tz,
     parse_any,
@@ -35,6 +37,7 @@ _PRIORITY_RE = re.compile(r"^\(([A-Z])\)$")
 _TIME_RE = re.compile(r"^([01]\d|2[0-3])[.h]?([0-5]\d)$")
 PRIORITY_OUT = {"high": "A", "medium": "B", "low": "C"}
 TIME_KEY = "duetime"  # due:2026-12-04 duetime:17.00 (todo.txt values carry no colons)
+LIST_KEY = "list"  # list:work, the todo list of a task not in the default one
 MATCH_NOTE = (
     "todo.txt has no uuids: each line was matched as a whole against the tasks already here"
     " (a line edited elsewhere comes in as a new task)."
@@ -99,6 +102,8 @@ def _kind(tok: str, done: bool) -> str:
         return "t"
     if tok.startswith("rec:") and _rec_words(tok[4:]):
         return "rec"
+    if tok.startswith(LIST_KEY + ":") and list_name_problem(tok[len(LIST_KEY) + 1 :]) is None:
+        return "list"
     return "word"
 
 
@@ -117,6 +122,7 @@ def fields_of(line: Line, lineno: int, tz: tzinfo) -> dict[str, Any]:
     due_time: str | None = None
     wait: str | None = None
     repeat: str | None = None
+    list_name: str | None = None
     for tok in line.body:
         kind = _kind(tok, line.done)
         if kind == "+":
@@ -135,6 +141,8 @@ def fields_of(line: Line, lineno: int, tz: tzinfo) -> dict[str, Any]:
             wait = _date(tok[2:], lineno).isoformat()
         elif kind == "rec":
             repeat = _rec_words(tok[4:])
+        elif kind == "list":
+            list_name = tok[len(LIST_KEY) + 1 :].strip().lower()
         elif kind == "word":
             words.append(tok)
     due = _due(due_day, due_time, lineno, tz) if due_day else None
@@ -157,6 +165,7 @@ def fields_of(line: Line, lineno: int, tz: tzinfo) -> dict[str, Any]:
         completed_at=completed_at,
         wait=wait,
         repeat=repeat,
+        **({"list": list_name} if list_name else {}),
     )
 
 
@@ -188,8 +197,9 @@ def match_lines(parsed: ParsedImport, existing: Iterable[Any], *, tz: tzinfo) ->
     """Give each record whose line is exactly the line an existing task exports to that
     task's uuid and last change (so the store leaves it alone). Returns how many matched."""
     by_line: dict[str, list[Any]] = {}
-    for task in existing:
-        by_line.setdefault(to_line(task, tz), []).append(task)
+    for task in existing:  # as an export of its list writes it, and one of every list
+        for text in dict.fromkeys((to_line(task, tz), to_line(task, tz, all_lists=True))):
+            by_line.setdefault(text, []).append(task)
     matched = 0
     for rec in parsed.records:
         line = (rec.get("extra") or {}).get("todotxt")
@@ -204,14 +214,18 @@ def match_lines(parsed: ParsedImport, existing: Iterable[Any], *, tz: tzinfo) ->
 # --------------------------------------------------------------------------- export
 
 
-def export_todotxt(tasks: Iterable[Any], *, tz: tzinfo | None = None) -> str:
-    """One todo.txt line per task (notes have no place in todo.txt and are not written)."""
+def export_todotxt(
+    tasks: Iterable[Any], *, tz: tzinfo | None = None, all_lists: bool = False
+) -> str:
+    """One todo.txt line per task (notes have no place in todo.txt and are not written).
+    A task's list is a ``list:NAME`` pair when it is not the default list, or on every
+    line with ``all_lists``."""
     tz = tz or local_tz()
-    lines = [to_line(t, tz) for t in tasks]
+    lines = [to_line(t, tz, all_lists=all_lists) for t in tasks]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def to_line(t: Any, tz: tzinfo) -> str:
+def to_line(t: Any, tz: tzinfo, *, all_lists: bool = False) -> str:
     raw_text = (getattr(t, "extra", None) or {}).get("todotxt")
     raw: Line | None = None
     if isinstance(raw_text, str):
@@ -221,9 +235,9 @@ def to_line(t: Any, tz: tzinfo) -> str:
         except LineError:
             raw = None
         else:
-            if _says_the_same(raw, seen, t, tz):
+            if _says_the_same(raw, seen, t, tz) and seen.get("list") == list_written(t, all_lists):
                 return raw_text
-    return _build(t, raw, tz)
+    return _build(t, raw, tz, all_lists)
 
 
 def _says_the_same(raw: Line, seen: dict[str, Any], t: Any, tz: tzinfo) -> bool:
@@ -241,7 +255,7 @@ def _says_the_same(raw: Line, seen: dict[str, Any], t: Any, tz: tzinfo) -> bool:
     )
 
 
-def _build(t: Any, raw: Line | None, tz: tzinfo) -> str:
+def _build(t: Any, raw: Line | None, tz: tzinfo, all_lists: bool = False) -> str:
     done = t.status == "done"
     letter = PRIORITY_OUT.get(t.priority)
     if raw is not None and raw.letter and letter_priority(raw.letter) == t.priority:
@@ -264,7 +278,7 @@ def _build(t: Any, raw: Line | None, tz: tzinfo) -> str:
             parts.append(f"({letter})")
         if write_created:
             parts.append(local_date(t.created_at, tz))
-    parts.extend(_body(t, raw, tz))
+    parts.extend(_body(t, raw, tz, all_lists))
     if done and letter and not (raw is not None and raw.done and raw.letter_prefix):
         parts.append(f"pri:{letter}")
     return " ".join(parts)
@@ -295,9 +309,14 @@ def _wait_token(t: Any, tz: tzinfo) -> str | None:
     return f"t:{wait if DATE_RE.match(wait) else local_date(wait, tz)}"
 
 
-def _body(t: Any, raw: Line | None, tz: tzinfo) -> list[str]:
+def _body(t: Any, raw: Line | None, tz: tzinfo, all_lists: bool) -> list[str]:
     out = _body_core(t, raw, tz)
-    extra = {"t": _wait_token(t, tz), "rec": _rec_token(t)}
+    name = list_written(t, all_lists)
+    extra = {
+        "t": _wait_token(t, tz),
+        "rec": _rec_token(t),
+        "list": f"{LIST_KEY}:{name}" if name else None,
+    }
     if raw is not None:  # where the line had them
         for i, tok in enumerate(out):
             kind = _kind(tok, raw.done)
@@ -344,7 +363,7 @@ def _body_core(t: Any, raw: Line | None, tz: tzinfo) -> list[str]:
         elif kind == "time" and time_tok and "time" not in placed:
             out.append(time_tok)
             placed.add("time")
-        elif kind in ("t", "rec") and kind not in placed:
+        elif kind in ("t", "rec", "list") and kind not in placed:
             out.append(tok)  # replaced by todo's value in _body
             placed.add(kind)
     if not same_title and not title_placed:
