@@ -256,7 +256,9 @@ def test_undo_of_a_bulk_import_checks_what_changed_since(tmp_path: Path):
         store.undo()  # the edit
         store.undo(scope=importing)  # now the import
         assert store.query(TaskQuery(status=None)) == []
+        assert store.search("task", status=None, limit=None) == []
         store.redo()
+        assert len(store.search("task", status=None, limit=None)) == 30
         back = store.query(TaskQuery(status=None, sort="id"))
         assert [t.uuid for t in back] == [t.uuid for t in added]
         assert store.get(added[5].id).blocked_by == [added[6].id]

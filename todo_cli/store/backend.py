@@ -186,6 +186,11 @@ class Backend:
     def fts_delete(self, conn: Any, task_id: int) -> None:
         raise NotImplementedError
 
+    def fts_delete_many(self, conn: Any, task_ids: Sequence[int]) -> None:
+        """``fts_delete`` for each of these tasks."""
+        for task_id in task_ids:
+            self.fts_delete(conn, task_id)
+
     def fts_query(self, text: str) -> str | None:
         """User text as the parameter of ``search_match``: every word, as a prefix; None
         when it has no words."""

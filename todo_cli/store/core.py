@@ -781,8 +781,7 @@ class TaskStore:
         """Delete these tasks as ``_write(conn, task, None, group_id)`` would one by one:
         rows, tags, blockers, search index, and a journal entry with each one's state."""
         ids = [(t.id,) for t in tasks]
-        for task in tasks:
-            self._db.fts_delete(conn, task.id)
+        self._db.fts_delete_many(conn, [t.id for t in tasks])
         conn.executemany("DELETE FROM task_tags WHERE task_id = ?", ids)
         conn.executemany("DELETE FROM task_deps WHERE task_id = ?", ids)
         conn.executemany("DELETE FROM tasks WHERE id = ?", ids)
@@ -1505,6 +1504,19 @@ class TaskStore:
         group_id: str,
     ) -> None:
         """Second pass of an import: parents, blockers and completion histories."""
+        linked = [
+            i
+            for i, rec in enumerate(records)
+            if stored[i] is not None
+            and (
+                rec.get("completions")
+                or rec.get("parent") is not None
+                or rec.get("blocked_by")
+                or rec.get("blocked_by_uuids")
+            )
+        ]
+        if not linked:
+            return  # (a record without any of these changes nothing here)
         new_id = {
             rec.get("id"): task.id
             for rec, task in zip(records, stored, strict=True)
@@ -1513,9 +1525,9 @@ class TaskStore:
         wanted = {u for rec in records for u in rec.get("blocked_by_uuids") or []}
         by_uuid = {u: t.id for u, t in self._fetch_by_uuid(conn, sorted(wanted)).items()}
         by_uuid.update({t.uuid: t.id for t in stored if t is not None and t.uuid})
-        for i, (rec, task) in enumerate(zip(records, stored, strict=True)):
-            if task is None:
-                continue
+        for i in linked:
+            rec, task = records[i], stored[i]
+            assert task is not None
             history = rec.get("completions") or []
             if isinstance(history, list) and history:
                 conn.executemany(

@@ -491,6 +491,16 @@ class SQLiteBackend(Backend):
     def fts_delete(self, conn: Any, task_id: int) -> None:
         conn.execute("DELETE FROM tasks_fts WHERE rowid = ?", (task_id,))
 
+    def fts_delete_many(self, conn: Any, task_ids: Sequence[int]) -> None:
+        # By runs of consecutive ids (an import's tasks have them): one range scan each.
+        ranges: list[list[int]] = []
+        for task_id in sorted(task_ids):
+            if ranges and ranges[-1][1] + 1 == task_id:
+                ranges[-1][1] = task_id
+            else:
+                ranges.append([task_id, task_id])
+        conn.executemany("DELETE FROM tasks_fts WHERE rowid BETWEEN ? AND ?", ranges)
+
     def fts_query(self, text: str) -> str | None:
         """User text -> an FTS5 query: every word, quoted, as a prefix (no syntax errors)."""
         import re
