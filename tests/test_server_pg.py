@@ -29,7 +29,7 @@ def _free_port() -> int:
 def _start(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [*TODO_EXE, "serve", "--port", str(port), "--rate-limit", "0"],
+        [*TODO_EXE, "serve", "--port", str(port), "--rate-limit", env.get("RATE", "0")],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -55,7 +55,7 @@ def _wait(proc: subprocess.Popen[str], url: str) -> None:
 
 @pytest.fixture
 def two_servers(
-    pg_url: str, todo_env: dict[str, str], tmp_path: Path
+    pg_url: str, todo_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[tuple[list[str], dict[str, str]]]:
     """Two server processes, each with its own TODO_HOME ("machine"), one database URL."""
     fake = FakeModelProcess()
@@ -73,6 +73,7 @@ def two_servers(
                 "OPENROUTER_BASE_URL": fake.url,
                 "OPENROUTER_API_KEY": "sk-or-v1-test",
                 "TODO_TIMEOUT": "60",
+                "RATE": str(getattr(request, "param", 0)),
             }
             proc, url = _start(env)
             procs.append(proc)
@@ -193,3 +194,25 @@ def test_two_processes_take_turns_on_one_conversation(
     r = httpx.get(f"{two}/api/alice/conversations/{convo}", headers=_auth(alice), timeout=30)
     roles = [m["role"] for m in r.json()["messages"]]
     assert roles == ["user", "assistant"] * 3, roles
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("two_servers", [4], indirect=True)
+def test_the_rate_limit_counts_a_users_requests_on_every_process(
+    two_servers: tuple[list[str], dict[str, str]],
+) -> None:
+    """--rate-limit 4 on both processes: 4 requests in all, whichever process gets them,
+    then 429 with Retry-After on both; another user still has her own 4."""
+    (one, two), env = two_servers
+    alice = _token(env, "add", "alice")
+    bob = _token(env, "add", "bob")
+    codes = []
+    for url in (one, two, one, two):
+        codes.append(httpx.get(f"{url}/api/alice/tasks", headers=_auth(alice), timeout=30))
+    assert [r.status_code for r in codes] == [200] * 4
+    for url in (one, two):
+        r = httpx.get(f"{url}/api/alice/tasks", headers=_auth(alice), timeout=30)
+        assert r.status_code == 429, r.text
+        assert 1 <= int(r.headers["Retry-After"]) <= 16
+    r = httpx.get(f"{two}/api/bob/tasks", headers=_auth(bob), timeout=30)
+    assert r.status_code == 200

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +33,15 @@ DESCRIPTION = """The todo agent and task list over HTTP. Every route under `/api
 needs `Authorization: Bearer TOKEN` (from `todo serve token add USER`) for that same user."""
 
 
+def _rate_limiter(tokens: Any, per_minute: int) -> Any:
+    """Buckets in the database when the tokens are there (several server processes share
+    them), else in this process."""
+    pgtokens = sys.modules.get(f"{__package__}.pgtokens")  # loaded only for a database URL
+    if pgtokens is not None and isinstance(tokens, pgtokens.PgTokenStore):
+        return pgtokens.PgRateLimiter(tokens, per_minute)
+    return RateLimiter(per_minute)
+
+
 def create_app(config: ServerConfig) -> FastAPI:
     """The application for ``config`` (uvicorn serves it; tests may too)."""
     runner = TurnRunner(config)
@@ -53,7 +63,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.add_middleware(
         ApiGuard,  # type: ignore[arg-type]
         tokens=tokens,
-        limiter=RateLimiter(config.rate_per_minute),
+        limiter=_rate_limiter(tokens, config.rate_per_minute),
         max_body_bytes=config.max_body_bytes,
     )
     app.include_router(router)

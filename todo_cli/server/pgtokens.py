@@ -42,7 +42,21 @@ def pgs001_server_tokens(conn: Any) -> None:
     )
 
 
-SERVER_MIGRATIONS: list[Callable[[Any], None]] = [pgs001_server_tokens]
+def pgs002_server_rate(conn: Any) -> None:
+    """Per-user rate buckets shared by every server process: tokens left, when counted
+    (seconds since the epoch, by the database's clock)."""
+    conn.execute(
+        """
+        CREATE TABLE server_rate (
+            user_id text PRIMARY KEY,
+            tokens double precision NOT NULL,
+            at double precision NOT NULL
+        )
+        """
+    )
+
+
+SERVER_MIGRATIONS: list[Callable[[Any], None]] = [pgs001_server_tokens, pgs002_server_rate]
 
 
 def _migrate(conn: psycopg.Connection[Any]) -> None:
@@ -114,3 +128,46 @@ class PgTokenStore:
                 f"No token '{token_id}'.", hint="See the ids with `todo serve token list`."
             )
         return TokenInfo(*row)
+
+
+class PgRateLimiter:
+    """``RateLimiter`` with its buckets in the database, so every server process on it
+    counts one user's requests together; the database's clock is the only clock."""
+
+    def __init__(self, tokens: PgTokenStore, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._db = tokens._db
+
+    def take(self, user: str) -> float:
+        """0 when the request may go ahead, else the seconds until it may."""
+        if self.per_minute <= 0:
+            return 0.0
+        cap = float(self.per_minute)
+        rate = cap / 60.0
+
+        def take(conn: psycopg.Connection[Any]) -> float:
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO server_rate (user_id, tokens, at) "
+                    "VALUES (%s, %s, extract(epoch FROM clock_timestamp())) "
+                    "ON CONFLICT (user_id) DO NOTHING",
+                    (user, cap),
+                )
+                row = conn.execute(
+                    "SELECT tokens, at, extract(epoch FROM clock_timestamp())::float8 "
+                    "FROM server_rate WHERE user_id = %s FOR UPDATE",
+                    (user,),
+                ).fetchone()
+                assert row is not None  # inserted above when it was missing
+                left, at, now = float(row[0]), float(row[1]), float(row[2])
+                left = min(cap, left + max(0.0, now - at) * rate)
+                wait = 0.0 if left >= 1.0 else (1.0 - left) / rate
+                if left >= 1.0:
+                    left -= 1.0
+                conn.execute(
+                    "UPDATE server_rate SET tokens = %s, at = %s WHERE user_id = %s",
+                    (left, now, user),
+                )
+            return wait
+
+        return float(self._db.run(take))
