@@ -31,11 +31,16 @@ import psycopg
 
 from .conversation_store import ConversationInfo, ConversationStore, said, summary
 from .listnames import DEFAULT_LIST
-from .store.pgconn import DatabaseUnavailableError, connect, describe_error, mask_url
+from .store.pgconn import (
+    DatabaseUnavailableError,
+    apply_migrations,
+    connect,
+    describe_error,
+    mask_url,
+)
 
 MIGRATION_SET = "conversations"
 # The task store's migration lock: both sets create ``todo_migrations`` if missing.
-MIGRATION_LOCK = 0x746F646F_6D696772  # "todomigr"
 _TIME = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"  # as SQLite shows it
 
 
@@ -79,43 +84,6 @@ CONVERSATION_MIGRATION_NAMES = tuple(fn.__name__ for fn in CONVERSATION_MIGRATIO
 def migrate(conn: psycopg.Connection[Any]) -> None:
     """The conversation migrations (see ``apply_migrations``)."""
     apply_migrations(conn, MIGRATION_SET, CONVERSATION_MIGRATIONS)
-
-
-def apply_migrations(
-    conn: psycopg.Connection[Any], migration_set: str, steps: list[Callable[[Any], None]]
-) -> None:
-    """Apply the pending ``steps`` of ``migration_set`` in one transaction (``conn`` in
-    autocommit mode); a second client doing the same at once waits on the advisory lock,
-    then finds nothing left to do."""
-    names = {fn.__name__ for fn in steps}
-    try:
-        rows = conn.execute(
-            "SELECT name FROM todo_migrations WHERE migration_set = %s", (migration_set,)
-        ).fetchall()
-        if {name for (name,) in rows} >= names:
-            return
-    except psycopg.errors.UndefinedTable:
-        pass
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS todo_migrations ("
-            " migration_set text NOT NULL, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now(),"
-            " PRIMARY KEY (migration_set, name))"
-        )
-        rows = conn.execute(
-            "SELECT name FROM todo_migrations WHERE migration_set = %s", (migration_set,)
-        ).fetchall()
-        applied = {name for (name,) in rows}
-        for fn in steps:
-            if fn.__name__ in applied:
-                continue
-            fn(conn)
-            conn.execute(
-                "INSERT INTO todo_migrations (migration_set, name) VALUES (%s, %s)",
-                (migration_set, fn.__name__),
-            )
 
 
 class Connection:

@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 
 from ..errors import NotFoundError, UsageError
-from ..pgconversations import Connection, apply_migrations
-from ..store.pgconn import mask_url
+from ..pgconversations import Connection
+from ..store.pgconn import apply_migrations, mask_url
 from .scoping import validate_user_id
 from .tokeninfo import TOKEN_PREFIX, TokenInfo, hash_token
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -204,3 +205,46 @@ def connect(url: str, *, timeout: float, autocommit: bool = False) -> psycopg.Co
         return psycopg.connect(url, autocommit=autocommit, **extra)
     except psycopg.Error as exc:
         raise describe_error(exc, url, timeout=timeout) from None
+
+
+# Every migration set (the store's, the conversations', the server's) is recorded in one
+# table and applied under one advisory lock.
+MIGRATION_LOCK = 0x746F646F_6D696772  # "todomigr"
+
+
+def apply_migrations(
+    conn: psycopg.Connection[Any], migration_set: str, steps: Sequence[Callable[[Any], None]]
+) -> None:
+    """Apply the pending ``steps`` of ``migration_set`` in one transaction (``conn`` in
+    autocommit mode); a second client doing the same at once waits on the advisory lock,
+    then finds nothing left to do."""
+    errors = require_psycopg().errors
+    names = {fn.__name__ for fn in steps}
+    try:
+        rows = conn.execute(
+            "SELECT name FROM todo_migrations WHERE migration_set = %s", (migration_set,)
+        ).fetchall()
+        if {name for (name,) in rows} >= names:
+            return
+    except errors.UndefinedTable:
+        pass
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS todo_migrations ("
+            " migration_set text NOT NULL, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now(),"
+            " PRIMARY KEY (migration_set, name))"
+        )
+        rows = conn.execute(
+            "SELECT name FROM todo_migrations WHERE migration_set = %s", (migration_set,)
+        ).fetchall()
+        applied = {name for (name,) in rows}
+        for fn in steps:
+            if fn.__name__ in applied:
+                continue
+            fn(conn)
+            conn.execute(
+                "INSERT INTO todo_migrations (migration_set, name) VALUES (%s, %s)",
+                (migration_set, fn.__name__),
+            )

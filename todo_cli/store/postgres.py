@@ -37,7 +37,7 @@ from psycopg.pq import TransactionStatus
 
 from ..errors import TodoError
 from .backend import BLOCKED_SQL, Backend, FtsRow, search_words
-from .pgconn import connect, describe_error, mask_url
+from .pgconn import apply_migrations, connect, describe_error, mask_url
 
 __all__ = ["PG_MIGRATIONS", "PG_MIGRATION_NAMES", "PostgresBackend"]
 
@@ -51,7 +51,6 @@ def _fold(expr: str) -> str:
 
 
 # Advisory lock keys: one bigint for migrations; (class, hash of the name) for a list.
-_MIGRATION_LOCK = 0x746F646F_6D696772  # "todomigr"
 _LIST_LOCK_CLASS = 0x746F646F  # "todo"
 
 
@@ -320,37 +319,10 @@ class PostgresBackend(Backend):
         return [name for name in PG_MIGRATION_NAMES if name not in applied]
 
     def _migrate(self) -> None:
-        """Apply pending migrations in one transaction; a second client doing the same at
-        the same moment waits on the advisory lock, then finds nothing left to do."""
-        conn = self.conn
-        conn.execute("BEGIN")
+        """Apply pending migrations in one transaction (see ``pgconn.apply_migrations``)."""
         self._active = True
         try:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS todo_migrations ("
-                " migration_set text NOT NULL, name text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now(),"
-                " PRIMARY KEY (migration_set, name))"
-            )
-            rows = conn.execute(
-                "SELECT name FROM todo_migrations WHERE migration_set = ?", (MIGRATION_SET,)
-            ).fetchall()
-            applied = {name for (name,) in rows}
-            for fn in PG_MIGRATIONS:
-                if fn.__name__ in applied:
-                    continue
-                fn(conn)
-                conn.execute(
-                    "INSERT INTO todo_migrations (migration_set, name) VALUES (?, ?)",
-                    (MIGRATION_SET, fn.__name__),
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            if self.in_transaction:
-                with suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
-            raise
+            apply_migrations(self.raw(), MIGRATION_SET, PG_MIGRATIONS)
         finally:
             self._active = False
 
