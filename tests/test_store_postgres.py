@@ -6,11 +6,14 @@ suite (``store_target``); these are what only a server has.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import run_in_threads, run_sql
@@ -39,11 +42,12 @@ def test_open_picks_the_backend_from_the_url(
 def test_migrations_are_recorded_and_applied_once(pg_url: str) -> None:
     from todo_cli.store.postgres import PG_MIGRATION_NAMES
 
-    assert PG_MIGRATION_NAMES[:4] == (
+    assert PG_MIGRATION_NAMES[:5] == (
         "pg001_tasks",
         "pg002_journal",
         "pg003_search",
         "pg004_store_meta",
+        "pg005_list_page_index",
     )  # append-only: never rename, reorder or remove one
     with TaskStore(pg_url) as store:
         assert store.pending_migrations() == []
@@ -203,3 +207,91 @@ def test_the_cli_works_on_the_server(
     assert not (todo_home / "data" / "todo.db").exists()  # nothing went to the local file
     missing = todo("tasks", "done", "42")
     assert missing.code == 3 and "No task #42" in missing.err
+
+
+def test_a_database_from_before_the_page_index_gets_it_and_keeps_its_tasks(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from todo_cli.store import postgres
+
+    first_four = postgres.PG_MIGRATIONS[:4]
+    with monkeypatch.context() as patch:  # a database made before pg005
+        patch.setattr(postgres, "PG_MIGRATIONS", first_four)
+        patch.setattr(postgres, "PG_MIGRATION_NAMES", tuple(f.__name__ for f in first_four))
+        with TaskStore(pg_url) as old:
+            old.add("undated")
+            old.add("later", due="2030-01-02")
+            old.add("sooner", due="2030-01-01", priority="low")
+            old.add("sooner, high", due="2030-01-01", priority="high")
+    indexes = "SELECT indexname FROM pg_indexes WHERE tablename = 'tasks' ORDER BY indexname"
+    assert ("tasks_by_list_status_due",) in run_sql(pg_url, indexes)
+    with TaskStore(pg_url) as store:
+        assert store.pending_migrations() == []
+        names = [name for (name,) in run_sql(pg_url, indexes)]
+        assert "tasks_by_list_status_page" in names and "tasks_by_list_status_due" not in names
+        order = ["sooner, high", "sooner", "later", "undated"]  # undated last
+        assert [t.title for t in store.query(TaskQuery(limit=10))] == order
+        assert [t.title for t in store.query(TaskQuery())] == order
+        by_priority = [t.title for t in store.query(TaskQuery(sort="priority", limit=10))]
+        assert by_priority == ["sooner, high", "sooner", "later", "undated"]
+
+
+def _fill(url: str, list_name: str, count: int, first: int) -> None:
+    """``count`` pending tasks in ``list_name`` written straight into the table (fast),
+    with dues spread over a year, some undated, some high priority, some waiting."""
+    run_sql(
+        url,
+        "INSERT INTO tasks (id, title, status, priority, due, due_ts, wait_ts, list, uuid,"
+        " created_at, updated_at)"
+        " SELECT i, 'task ' || i, 'pending',"
+        " (ARRAY['none', 'low', 'medium', 'high'])[mod(i, 4) + 1],"
+        " CASE WHEN mod(i, 7) = 0 THEN NULL"
+        " ELSE to_char(date '2026-01-01' + mod(i, 365)::int, 'YYYY-MM-DD') END,"
+        " CASE WHEN mod(i, 7) = 0 THEN NULL ELSE 1767225600 + mod(i, 365) * 86400 + 86399 END,"
+        " CASE WHEN mod(i, 50) = 0 THEN 4102444800 END, ?, md5(i::text),"
+        " '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00'"
+        " FROM generate_series(?::bigint, ?::bigint) AS i",
+        (list_name, first, first + count - 1),
+    )
+
+
+def test_the_list_page_and_the_counts_read_the_page_index(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the planner does with the store's own SQL on a shared database: a page is read
+    in due order from the index and cut there (never every row of the list sorted), and the
+    counts of a small list are ranges of it."""
+    with TaskStore(pg_url):
+        pass  # migrated
+    _fill(pg_url, "big", 6000, 1)
+    _fill(pg_url, "small", 300, 10_001)
+    run_sql(pg_url, "VACUUM ANALYZE tasks")
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+
+    def plans(store: TaskStore, call: Callable[[], object]) -> list[str]:
+        execute = store._conn.execute
+
+        def recording(sql: str, params: Sequence[Any] = ()) -> Any:
+            seen.append((sql, tuple(params)))
+            return execute(sql, params)
+
+        seen.clear()
+        monkeypatch.setattr(store._conn, "execute", recording)
+        call()
+        monkeypatch.undo()
+        return [
+            "\n".join(row[0] for row in run_sql(pg_url, "EXPLAIN " + sql, params))
+            for sql, params in seen
+            if "FROM tasks t WHERE" in sql and "task_deps" not in sql
+        ]
+
+    with TaskStore(pg_url, list_name="big") as big:
+        (page,) = plans(big, lambda: big.query(TaskQuery(limit=50)))
+        assert "tasks_by_list_status_page" in page and "Seq Scan" not in page, page
+        # ordered by the index (an incremental sort within equal dues), not sorted whole
+        assert not re.search(r"(^|->)\s*Sort\s+\(", page, re.MULTILINE), page
+        assert len(big.query(TaskQuery(limit=50))) == 50
+    with TaskStore(pg_url, list_name="small") as small:
+        (counts,) = plans(small, small.stats)
+        assert "Seq Scan" not in counts and "tasks_by_list_status_page" in counts, counts
+        assert small.stats()["open"] + small.stats()["waiting"] == 300

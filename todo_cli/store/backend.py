@@ -89,6 +89,9 @@ class Backend:
     task_select = ""
     # ORDER BY a stored ISO 8601 time stamp as a moment: "{}" is the column.
     moment = "{}"
+    # ORDER BY a column ascending with NULL last: "{}" is the column. The form an index on
+    # the column can give in order (the planner does not see that "c IS NULL, c" is one).
+    nulls_last = "{0} IS NULL, {0}"
 
     def __init__(self) -> None:
         self.notices: list[str] = []

@@ -356,9 +356,10 @@ _PRIORITY_RANK = (
     "CASE t.priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
 )
 _ORDER_BY = {
-    "due": f"t.due_ts IS NULL, t.due_ts, {_PRIORITY_RANK} DESC, t.id",
-    "priority": f"{_PRIORITY_RANK} DESC, t.due_ts IS NULL, t.due_ts, t.id",
-    # "{}": the backend's expression for a stored time stamp as a moment
+    # "{due}": due_ts ascending, no due last, in the backend's form (see Backend.nulls_last)
+    "due": f"{{due}}, {_PRIORITY_RANK} DESC, t.id",
+    "priority": f"{_PRIORITY_RANK} DESC, {{due}}, t.id",
+    # "{created}", "{updated}": the backend's expression for a stored time stamp as a moment
     "created": "{created}, t.id",
     "id": "t.id",
     "updated": "{updated} DESC, t.id DESC",  # most recently changed first
@@ -454,6 +455,7 @@ class TaskStore:
         self.notices: list[str] = self._db.notices  # what the user should hear (CLI prints)
         self._order_by = {
             name: order.format(
+                due=self._db.nulls_last.format("t.due_ts"),
                 created=self._db.moment.format("t.created_at"),
                 updated=self._db.moment.format("t.updated_at"),
             )
@@ -1958,24 +1960,30 @@ class TaskStore:
         now = int(self._now().timestamp())
         day_start, day_end = dates.due_bounds(self._now().date().isoformat(), tz=self.tz)
         open_ = "t.status = 'pending' AND (t.wait_ts IS NULL OR t.wait_ts <= ?)"
-        # Each count is a range of the list/status/due index. A due stored as a date keeps
+        # Each count is a range of the list page index. The open and the waiting tasks are
+        # counted in one pass over the list's pending range. A due stored as a date keeps
         # its day's last second in due_ts, so "overdue" implies due_ts < now and "due
         # today" implies due_ts within today: those bounds narrow the range, the exact
         # tests stay.
         counts: list[tuple[str, list[Any]]] = [
-            (open_, [now]),
             ("t.status = 'done'", []),
             (f"{open_} AND t.due_ts < ? AND {overdue}", [now, now, *o_params]),
             (
                 f"{open_} AND t.due_ts >= ? AND t.due_ts < ? AND {today}",
                 [now, day_start, day_end, *t_params],
             ),
-            ("t.status = 'pending' AND t.wait_ts > ?", [now]),
         ]
-        sql = "SELECT " + ", ".join(
-            f"(SELECT count(*) FROM tasks t WHERE t.list = ? AND {test})" for test, _ in counts
+        sql = (
+            "SELECT p.open_count, p.waiting_count, "
+            + ", ".join(
+                f"(SELECT count(*) FROM tasks t WHERE t.list = ? AND {test})" for test, _ in counts
+            )
+            + " FROM (SELECT count(*) FILTER (WHERE t.wait_ts IS NULL OR t.wait_ts <= ?)"
+            " AS open_count, count(*) FILTER (WHERE t.wait_ts > ?) AS waiting_count"
+            " FROM tasks t WHERE t.list = ? AND t.status = 'pending') p"
         )
         params = [value for _, values in counts for value in (self._list, *values)]
+        params += [now, now, self._list]
         with self._snapshot() as conn:
             row = conn.execute(sql, params).fetchone()
             blocked = 0
@@ -1990,10 +1998,10 @@ class TaskStore:
                 ).fetchone()[0]
         return {
             "open": row[0],
-            "overdue": row[2],
-            "due_today": row[3],
-            "done": row[1],
-            "waiting": row[4],
+            "overdue": row[3],
+            "due_today": row[4],
+            "done": row[2],
+            "waiting": row[1],
             "blocked": blocked,
         }
 
