@@ -56,6 +56,37 @@ def test_one_line_shrinks_white_space_only_when_it_had_to_clean() -> None:
     assert one_line("  a\n\n b  ") == "a b"
 
 
+def test_the_ascii_fast_path_agrees_with_the_patterns() -> None:
+    """Printable ASCII skips the patterns; every ASCII character, alone and in text, gets
+    the answer the patterns give (they are compiled on first use, not at import)."""
+    from todo_cli import termsafe
+
+    patterns = termsafe._re
+    for code in range(128):
+        for text in (chr(code), f"buy {chr(code)} milk", chr(code) * 3):
+            multi = patterns.unsafe_multiline.search(text) is None
+            single = patterns.unsafe_one_line.search(text) is None
+            assert is_clean(text) is multi and is_clean(text, multiline=False) is single, text
+            assert (clean(text) is text) is multi and (one_line(text) is text) is single, text
+            assert (json_text(text) == text) is (patterns.json_unsafe.search(text) is None)
+    assert one_line("a\x7fb") == "ab" and json_text('"\x7f"') == '"\\u007f"'
+    assert clean("tab\tand\nbreak") == "tab\tand\nbreak"  # not printable, yet clean
+
+
+def test_importing_the_sanitiser_compiles_no_pattern() -> None:
+    code = (
+        "import todo_cli.termsafe as t\n"
+        "assert not vars(t._re), vars(t._re)\n"
+        "assert t.one_line('Buy milk') == 'Buy milk' and not vars(t._re)\n"
+        "assert t.one_line('a\\x1b[2Jb') == 'ab' and vars(t._re)\n"
+    )
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_json_text_is_the_same_json_with_terminal_controls_escaped() -> None:
     value = {"title": "x\x9b31m\u202ey\u2028z\x1b]0;t\x07", "emoji": KEPT}
     raw = json.dumps(value, ensure_ascii=False)

@@ -15,10 +15,9 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from . import dates
+from .limits import MAX_DAYS
 
 __all__ = ["AgendaSection", "build_agenda", "agenda_lines", "agenda_json", "MAX_DAYS"]
-
-MAX_DAYS = 366
 
 
 @dataclass

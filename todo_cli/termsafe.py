@@ -34,21 +34,59 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.segment import Segment
 
-# A complete escape sequence: CSI, a string command (OSC, DCS, SOS, PM, APC) up to its
-# terminator (BEL or ST), or any other ESC sequence (intermediates, then one final byte).
-_SEQUENCE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
-    r"|\x1b[ -/]*[0-~]"
-)
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _BREAKS = "\r\x0b\x0c\x85\u2028\u2029"
-# Anything a terminal could act on, for the fast "nothing to do" check.
-_UNSAFE_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
-_UNSAFE_MULTILINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
-_LINE_BREAK = re.compile(f"\r\n|[{_BREAKS}]")
-_DROP = re.compile(f"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f{_BIDI}]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Patterns:
+    """The sanitiser's regular expressions, each compiled the first time it is used: the
+    seven cost ~8 ms to compile, at the start of every command, and plain ASCII text
+    (most titles) needs none of them."""
+
+    @functools.cached_property
+    def sequence(self) -> re.Pattern[str]:
+        # A complete escape sequence: CSI, a string command (OSC, DCS, SOS, PM, APC) up to
+        # its terminator (BEL or ST), or any other ESC sequence (intermediates, then one
+        # final byte).
+        return re.compile(
+            r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+            r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+            r"|\x1b[ -/]*[0-~]"
+        )
+
+    # Anything a terminal could act on, for the fast "nothing to do" check.
+    @functools.cached_property
+    def unsafe_one_line(self) -> re.Pattern[str]:
+        return re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+
+    @functools.cached_property
+    def unsafe_multiline(self) -> re.Pattern[str]:
+        return re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+
+    @functools.cached_property
+    def line_break(self) -> re.Pattern[str]:
+        return re.compile(f"\r\n|[{_BREAKS}]")
+
+    @functools.cached_property
+    def drop(self) -> re.Pattern[str]:
+        return re.compile(f"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f{_BIDI}]")
+
+    @functools.cached_property
+    def surrogate(self) -> re.Pattern[str]:
+        return re.compile("[\ud800-\udfff]")
+
+    @functools.cached_property
+    def json_unsafe(self) -> re.Pattern[str]:
+        return re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+
+
+_re = _Patterns()
+
+
+def _plain(text: str) -> bool:
+    """True for text of printable ASCII only (no control character, no tab or line break):
+    nothing in it for ``clean`` or ``one_line`` to change, found without a pattern."""
+    return text.isascii() and text.isprintable()
 
 
 def clean(text: str, *, multiline: bool = True) -> str:
@@ -58,43 +96,42 @@ def clean(text: str, *, multiline: bool = True) -> str:
     """
     if not multiline:
         return one_line(text)
-    if _UNSAFE_MULTILINE.search(text) is None:
+    if _plain(text) or _re.unsafe_multiline.search(text) is None:
         return text
-    text = _SEQUENCE.sub("", text)
-    text = _LINE_BREAK.sub("\n", text)
-    text = _DROP.sub("", text)
-    return _SURROGATE.sub("\ufffd", text)
+    text = _re.sequence.sub("", text)
+    text = _re.line_break.sub("\n", text)
+    text = _re.drop.sub("", text)
+    return _re.surrogate.sub("\ufffd", text)
 
 
 def one_line(text: str) -> str:
     """``text`` safe for one line of a terminal: escape sequences and control characters
     are removed, line breaks and tabs become spaces (runs of white space then shrink to
     one, and the ends are trimmed)."""
-    if _UNSAFE_ONE_LINE.search(text) is None:
+    if _plain(text) or _re.unsafe_one_line.search(text) is None:
         return text
-    text = _SEQUENCE.sub("", text)
-    text = _LINE_BREAK.sub(" ", text).replace("\n", " ").replace("\t", " ")
-    text = _DROP.sub("", text)
-    text = _SURROGATE.sub("\ufffd", text)
+    text = _re.sequence.sub("", text)
+    text = _re.line_break.sub(" ", text).replace("\n", " ").replace("\t", " ")
+    text = _re.drop.sub("", text)
+    text = _re.surrogate.sub("\ufffd", text)
     return " ".join(text.split())
 
 
 def is_clean(text: str, *, multiline: bool = True) -> bool:
     """True when ``clean`` would leave ``text`` as it is."""
-    pattern = _UNSAFE_MULTILINE if multiline else _UNSAFE_ONE_LINE
+    if _plain(text):
+        return True
+    pattern = _re.unsafe_multiline if multiline else _re.unsafe_one_line
     return pattern.search(text) is None
-
-
-_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
 
 
 def json_text(text: str) -> str:
     """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with the characters JSON
     leaves raw but a terminal could act on (DEL, C1 controls, bidi controls, line
     separators, lone surrogates) written as ``\\uXXXX`` escapes: the same JSON values."""
-    if _JSON_UNSAFE.search(text) is None:
-        return text
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if (text.isascii() and "\x7f" not in text) or _re.json_unsafe.search(text) is None:
+        return text  # in ASCII, DEL is the one such character (JSON escapes the C0 ones)
+    return _re.json_unsafe.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 # --------------------------------------------------------------------------- Rich

@@ -5,13 +5,12 @@ Only typer and the standard library at module level; the store loads inside the 
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
 import typer
 
-from ..agenda import MAX_DAYS
+from ..limits import MAX_DAYS
 
 DaysOpt = Annotated[
     int,
@@ -29,6 +28,8 @@ def _show(days: int, as_json: bool) -> None:
     with _store() as (store, tz):
         sections = build_agenda(store, days=days, tz=tz)
     if as_json:
+        import json
+
         sys.stdout.write(json.dumps(agenda_json(sections), ensure_ascii=False, indent=2) + "\n")
         return
     sys.stdout.write("\n".join(agenda_lines(sections, tz=tz)) + "\n")

@@ -11,7 +11,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -729,6 +728,8 @@ def export(
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    import tempfile
+
     from ..errors import TodoError
 
     path = path.expanduser()
