@@ -1,13 +1,14 @@
 """The PostgreSQL store next to the SQLite file, in the same run, on the same tasks.
 
 Store figures at 100,000 tasks (2,000 with --quick) on both backends: bulk insert, one add,
-a filtered list, full-text search and undo of a 1,000-change group (``store_bench``'s
-measurements), then `todo tasks list` wall time at 10,000 tasks (1,000 with --quick) against
-the SQLite file and against the server. The server is a throwaway cluster on this machine
-(``tests/pgcluster.py``: initdb + pg_ctl, fsync off, over TCP to 127.0.0.1 with password
-authentication), so the figures are the store's and the protocol's cost without network
-latency: a real server adds its round trip to every statement. Where PostgreSQL cannot start
-(not installed, no psycopg), every figure says why and the run goes on.
+a filtered list, the default list page, ``stats()``, full-text search and undo of a
+1,000-change group (``store_bench``'s measurements), then `todo tasks list` wall time at
+10,000 tasks (1,000 with --quick) against the SQLite file and against the server. The
+server is a throwaway cluster on this machine (``tests/pgcluster.py``: initdb + pg_ctl,
+fsync off, over TCP to 127.0.0.1 with password authentication), so the figures are the
+store's and the protocol's cost without network latency: a real server adds its round trip
+to every statement. Where PostgreSQL cannot start (not installed, no psycopg), every figure
+says why and the run goes on.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ CORE = (  # store_bench's figures, by name: (label, unit, lower is better)
     ("insert_rate", "bulk insert (import_tasks)", "tasks/s", False),
     ("add", "add one task", "ms", True),
     ("filtered_list", "filtered list (priority=high, tag=work, limit 50)", "ms", True),
+    ("list_page", "default list page (pending, by due, limit 50)", "ms", True),
+    ("stats", "stats(), the chat toolbar's counts", "ms", True),
     ("fts_search", "full-text search, slowest of 3 queries, limit 50", "ms", True),
     ("undo_1000", "undo a 1,000-change group", "ms", True),
 )

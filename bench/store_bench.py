@@ -3,7 +3,8 @@
 Bulk insert: the store is filled through ``TaskStore.import_tasks`` in ten equal batches
 (each one transaction and one journal group, as `todo tasks import` does); the rate is the
 median over the batches after the first. Then, on the full store: a filtered list (priority +
-tag, 50 rows), full-text searches, undo of a 1,000-change group, and the size on disk.
+tag, 50 rows), the default list page (pending, by due, 50 rows), ``stats()`` (the chat
+toolbar's counts), full-text searches, undo of a 1,000-change group, and the size on disk.
 Lists: a second list of 1% as many tasks in the same file, the same filter there (next to
 the big list's figure in the same run), `lists()` with its counts, and renaming that list.
 """
@@ -23,6 +24,7 @@ BATCHES = 10
 UNDO_CHANGES = 1_000
 SEARCHES = ("dentist", "plumber friday", "lisb")  # common word, two words, a prefix
 SMALL_LIST = "bench-small"
+PAGE_ROWS = 50
 
 
 def _discard(_result: object) -> None:
@@ -68,7 +70,8 @@ def measure_core(
     ctx: Context, store: Any, store_mod: Any, records: list[dict[str, Any]], micro_runs: int
 ) -> tuple[list[Figure], dict[str, float]]:
     """The figures every backend gets, on an empty ``store`` filled with ``records``: bulk
-    insert, one add, a filtered list, full-text searches, undo of a 1,000-change group.
+    insert, one add, a filtered list, the default list page, stats(), full-text searches,
+    undo of a 1,000-change group.
     Returns them and their medians by name (seconds; tasks/s for the insert rate)."""
     n = len(records)
     figures: list[Figure] = []
@@ -131,6 +134,34 @@ def measure_core(
         )
     )
 
+    # -- the list page and the counts ---------------------------------------------------
+    page_query = store_mod.TaskQuery(limit=PAGE_ROWS)
+    paged = measure_calls(lambda: _discard(store.query(page_query)), runs=micro_runs, warmup=1)
+    page_rows = len(store.query(page_query))
+    figures.append(
+        Figure(
+            "store.list_page",
+            f"default list page (pending, by due, limit {PAGE_ROWS}; {total:,} tasks)",
+            paged.median * 1000,
+            "ms",
+            note=f"{page_rows} rows: the ids ordered and cut on the list page index, then "
+            "their rows",
+            extra={"ms": paged.to_dict(1000), "rows": page_rows},
+        )
+    )
+    counted = measure_calls(lambda: _discard(store.stats()), runs=micro_runs, warmup=1)
+    counts = store.stats()
+    figures.append(
+        Figure(
+            "store.stats",
+            f"stats(), the chat toolbar's counts ({total:,} tasks)",
+            counted.median * 1000,
+            "ms",
+            note=", ".join(f"{name} {value:,}" for name, value in counts.items()),
+            extra={"ms": counted.to_dict(1000), "counts": counts},
+        )
+    )
+
     # -- full-text search -------------------------------------------------------------
     per_query: dict[str, Any] = {}
     worst = 0.0
@@ -184,6 +215,8 @@ def measure_core(
         "insert_rate": rate.median,
         "add": adds.median,
         "filtered_list": listed.median,
+        "list_page": paged.median,
+        "stats": counted.median,
         "fts_search": worst / 1000,
         "undo_1000": undos.median,
         "tasks": total,
@@ -224,7 +257,7 @@ def _list_figures(
             "ms",
             reference=f"the {total:,}-task list {big_ms * 1000:.1f} ms",
             ratio=f"{ratio:.1f}x faster" if ratio and ratio >= 1 else None,
-            note=f"{rows} rows; same filter as above, scoped by the (list, status, due) index",
+            note=f"{rows} rows; same filter as above, scoped by the list page index",
             extra={"ms": listed.to_dict(1000), "rows": rows, "tasks": small},
         ),
         Figure(
@@ -232,7 +265,7 @@ def _list_figures(
             f"lists() with open/done counts ({in_file:,} tasks, {len(counted)} lists)",
             lists.median * 1000,
             "ms",
-            note="one GROUP BY over the (list, status, due) index",
+            note="one GROUP BY over the list page index",
             extra={"ms": lists.to_dict(1000), "lists": counted},
         ),
         Figure(
