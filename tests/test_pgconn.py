@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import stat
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -267,6 +269,136 @@ def test_invalid_database_settings_never_show_the_password(
     assert shown.code == 0
     assert "hunter2" not in shown.out + shown.err
     assert "Invalid TODO_DATABASE_URL" in shown.err
+
+
+# ------------------------------------------------------- keepalives and the statement timeout
+
+
+def _tcp_options(conn: Any) -> dict[str, int]:
+    """The keepalive options the operating system has on the connection's socket."""
+    sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
+    try:
+        return {
+            "keepalive": sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+            "idle": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+            "interval": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+            "count": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+            "user_timeout_ms": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+        }
+    finally:
+        sock.close()  # the duplicate only
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux socket options")
+def test_connections_have_tcp_keepalives_and_the_url_may_set_its_own(pg_url: str) -> None:
+    with connect(pg_url, timeout=5) as conn:
+        options = _tcp_options(conn)
+    # A server gone silent is noticed in about 10 + 3 x 3 s, not after two hours.
+    assert options == {
+        "keepalive": 1,
+        "idle": 10,
+        "interval": 3,
+        "count": 3,
+        "user_timeout_ms": 20_000,
+    }
+    with connect(pg_url + "?keepalives_idle=42", timeout=5) as conn:
+        assert _tcp_options(conn)["idle"] == 42
+
+
+def _setting(conn: Any, name: str) -> str:
+    row = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
+    return str(row[0])
+
+
+def test_the_statement_timeout_stops_a_long_statement_in_one_line(pg_url: str) -> None:
+    import psycopg
+
+    from todo_cli.store.pgconn import describe_error
+
+    with connect(pg_url, timeout=5, statement_timeout=0.3) as conn:
+        assert _setting(conn, "statement_timeout") == "300ms"
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled) as info:
+            conn.execute("SELECT pg_sleep(5)")
+        assert time.monotonic() - started < 4
+        conn.rollback()
+        error = describe_error(info.value, pg_url, connecting=False, statement_timeout=0.3)
+    assert error.message == (
+        f"The database at 127.0.0.1:{pg_url.split(':')[3].split('/')[0]} stopped a statement "
+        "that took longer than database.statement_timeout (0.3 s)."
+    )
+    assert "database.statement_timeout" in (error.hint or "") and "s3cret" not in error.hint
+    with connect(pg_url, timeout=5, statement_timeout=0) as conn:
+        assert _setting(conn, "statement_timeout") == "0"  # 0: no limit
+    with connect(pg_url, timeout=5) as conn:
+        assert _setting(conn, "statement_timeout") == "0"
+
+
+def test_a_store_write_waiting_past_the_statement_timeout_is_one_line(pg_url: str) -> None:
+    from todo_cli.store import TaskQuery, TaskStore
+
+    with TaskStore(pg_url) as other, TaskStore(pg_url, statement_timeout=0.5) as store:
+        assert _setting(store._db.raw(), "statement_timeout") == "500ms"
+        task = store.add("first")
+        with other._transaction():  # another client holds the list's write lock
+            started = time.monotonic()
+            with pytest.raises(TodoError) as info:
+                store.complete([task.id])
+            assert time.monotonic() - started < 5
+        error = info.value
+        assert error.exit_code == ExitCode.ERROR and "\n" not in error.message
+        assert "took longer than database.statement_timeout (0.5 s)" in error.message
+        assert "127.0.0.1:" in error.message and "s3cret" not in error.message
+        assert (error.hint or "").startswith("Nothing was changed.")
+        assert store.get(task.id).status == "pending"
+        assert store.complete([task.id])[0].status == "done"  # the next command works
+        assert store.count(TaskQuery(status="done")) == 1
+
+
+def test_the_statement_timeout_setting_reaches_every_connection(
+    todo, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from todo_cli.conversations import open_conversations
+    from todo_cli.server.tokens import open_token_store
+    from todo_cli.store import TaskStore
+
+    assert load_settings().database.statement_timeout == 60  # the default
+    monkeypatch.setenv("TODO_DATABASE_URL", pg_url)
+    assert todo("config", "set", "database.statement_timeout", "2.5").code == 0
+    settings = load_settings()
+    assert settings.database.statement_timeout == 2.5
+    with TaskStore.open(settings) as store:
+        assert _setting(store._db.raw(), "statement_timeout") == "2500ms"
+    conversations = open_conversations(settings)
+    tokens = open_token_store(settings)
+    try:
+        for db in (conversations._db, tokens._db):  # type: ignore[attr-defined]
+            assert db.run(lambda conn: _setting(conn, "statement_timeout")) == "2500ms"
+    finally:
+        conversations.close()
+        tokens.close()
+
+
+def test_migrations_are_not_cut_by_the_statement_timeout(pg_url: str) -> None:
+    from todo_cli.store.pgconn import apply_migrations
+
+    def slow_step(conn: Any) -> None:
+        conn.execute("SELECT pg_sleep(0.6)")  # an index built on a big table
+
+    with connect(pg_url, timeout=5, autocommit=True, statement_timeout=0.2) as conn:
+        apply_migrations(conn, "test_slow", [slow_step])
+        rows = conn.execute(
+            "SELECT name FROM todo_migrations WHERE migration_set = 'test_slow'"
+        ).fetchall()
+        assert rows == [("slow_step",)]
+        assert _setting(conn, "statement_timeout") == "200ms"  # the session keeps its limit
+
+
+def test_the_statement_timeout_setting_accepts_zero_and_refuses_negatives(todo) -> None:
+    assert todo("config", "set", "database.statement_timeout", "0").code == 0
+    assert load_settings().database.statement_timeout == 0
+    negative = todo("config", "set", "--", "database.statement_timeout", "-1")
+    assert negative.code == ExitCode.USAGE and ">= 0" in negative.err
 
 
 # --------------------------------------------------------------------------- the test cluster

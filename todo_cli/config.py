@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .dburl import DEFAULT_STATEMENT_TIMEOUT
 from .errors import ConfigError, ProviderError, TodoError, UsageError
 from .listnames import DEFAULT_LIST, list_name_problem
 from .providers import DEFAULT_PROVIDER, PROVIDERS, Provider
@@ -195,6 +196,13 @@ def _build_registry() -> dict[str, Setting]:
             "float",
             5.0,
             help="Seconds to wait for the database server before giving up with an error.",
+        ),
+        Setting(
+            "database.statement_timeout",
+            "float",
+            DEFAULT_STATEMENT_TIMEOUT,
+            help="Seconds one statement on the database server may run, or wait for another "
+            "client's change, before the server stops it with an error (0 = no limit).",
         ),
         Setting(
             "models.cache_ttl_hours",
@@ -690,12 +698,16 @@ class DatabaseConfig:
     url: str | None = field(repr=False)  # carries a password: never in reprs or logs
     connect_timeout: float = 5.0
     url_source: str = "default"
+    statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT  # 0: no limit
 
     def __repr__(self) -> str:
         from .dburl import mask_url
 
         shown = mask_url(self.url) if self.url else None
-        return f"DatabaseConfig(url={shown!r}, connect_timeout={self.connect_timeout!r})"
+        return (
+            f"DatabaseConfig(url={shown!r}, connect_timeout={self.connect_timeout!r}, "
+            f"statement_timeout={self.statement_timeout!r})"
+        )
 
 
 class Settings:
@@ -797,6 +809,7 @@ class Settings:
             url=url or None,
             connect_timeout=float(self.get("database.connect_timeout")),
             url_source=source,
+            statement_timeout=float(self.get("database.statement_timeout")),
         )
 
     @property

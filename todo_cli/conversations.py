@@ -65,10 +65,13 @@ def open_conversations(
         settings = load_settings()
     url = database_url(settings)
     if url:
+        from .dburl import DEFAULT_STATEMENT_TIMEOUT
         from .pgconversations import PgConversations
 
-        timeout = float(getattr(settings.database, "connect_timeout", 5.0) or 5.0)  # type: ignore[union-attr]
-        return PgConversations(url, timeout=timeout)
+        database = settings.database  # type: ignore[union-attr]
+        timeout = float(getattr(database, "connect_timeout", 5.0) or 5.0)
+        limit = float(getattr(database, "statement_timeout", DEFAULT_STATEMENT_TIMEOUT))
+        return PgConversations(url, timeout=timeout, statement_timeout=limit)
     if paths is None:
         paths = getattr(settings, "paths", None)
     return SqliteConversations(db_path(paths))

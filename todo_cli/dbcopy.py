@@ -104,7 +104,10 @@ def open_place(place: Place, settings: Settings, *, create: bool) -> TaskStore:
 
     if place.url:
         return TaskStore(
-            place.url, tz=settings.tz, connect_timeout=settings.database.connect_timeout
+            place.url,
+            tz=settings.tz,
+            connect_timeout=settings.database.connect_timeout,
+            statement_timeout=settings.database.statement_timeout,
         )
     assert place.path is not None
     if not create and not place.path.exists():

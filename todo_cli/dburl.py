@@ -10,6 +10,9 @@ import re
 from urllib.parse import unquote
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+# Seconds one statement may run (or wait for a lock) on the server before it is stopped:
+# the default of ``database.statement_timeout`` (0 = no limit).
+DEFAULT_STATEMENT_TIMEOUT = 60.0
 MASK = "***"
 
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)://", re.ASCII)

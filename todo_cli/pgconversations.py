@@ -32,6 +32,7 @@ import psycopg
 from .conversation_store import ConversationInfo, ConversationStore, said, summary
 from .listnames import DEFAULT_LIST
 from .store.pgconn import (
+    DEFAULT_STATEMENT_TIMEOUT,
     DatabaseUnavailableError,
     apply_migrations,
     connect,
@@ -95,9 +96,12 @@ class Connection:
         url: str,
         timeout: float,
         migrations: Callable[[psycopg.Connection[Any]], None] | None = None,
+        *,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
     ) -> None:
         self.url = url
         self.timeout = timeout
+        self.statement_timeout = statement_timeout  # seconds; 0: no limit
         self.migrations = migrations or migrate
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.RLock()
@@ -108,12 +112,17 @@ class Connection:
         with self._lock:
             conn = self._conn
             if conn is None or conn.closed:
-                conn = connect(self.url, timeout=self.timeout, autocommit=True)
+                conn = connect(
+                    self.url,
+                    timeout=self.timeout,
+                    autocommit=True,
+                    statement_timeout=self.statement_timeout,
+                )
                 try:
                     self.migrations(conn)
                 except psycopg.Error as exc:
                     conn.close()
-                    raise describe_error(exc, self.url, connecting=False) from None
+                    raise self._error(exc) from None
                 self._conn = conn
             try:
                 return fn(conn)
@@ -121,7 +130,12 @@ class Connection:
                 if conn.closed or isinstance(exc, psycopg.OperationalError):
                     conn.close()
                     self._conn = None
-                raise describe_error(exc, self.url, connecting=False) from None
+                raise self._error(exc) from None
+
+    def _error(self, exc: psycopg.Error) -> DatabaseUnavailableError:
+        return describe_error(
+            exc, self.url, connecting=False, statement_timeout=self.statement_timeout
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -135,11 +149,17 @@ class PgConversations(ConversationStore):
 
     backend = "postgresql"
 
-    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 5.0,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self.location = mask_url(url)
-        self._db = Connection(url, timeout)
+        self._db = Connection(url, timeout, statement_timeout=statement_timeout)
 
     def close(self) -> None:
         self._db.close()

@@ -20,7 +20,7 @@ import psycopg
 
 from ..errors import NotFoundError, UsageError
 from ..pgconversations import Connection
-from ..store.pgconn import apply_migrations, mask_url
+from ..store.pgconn import DEFAULT_STATEMENT_TIMEOUT, apply_migrations, mask_url
 from .scoping import validate_user_id
 from .tokeninfo import TOKEN_PREFIX, TokenInfo, hash_token
 
@@ -66,9 +66,17 @@ def _migrate(conn: psycopg.Connection[Any]) -> None:
 class PgTokenStore:
     """The token table: add, list, revoke (CLI) and verify (server), like ``TokenStore``."""
 
-    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 5.0,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+    ) -> None:
         self.location = mask_url(url)
-        self._db = Connection(url, timeout, migrations=_migrate)
+        self._db = Connection(
+            url, timeout, migrations=_migrate, statement_timeout=statement_timeout
+        )
 
     def close(self) -> None:
         self._db.close()

@@ -50,10 +50,12 @@ def open_token_store(settings: Any | None = None, *, path: Path | None = None) -
         database = getattr(settings, "database", None)
         url = getattr(database, "url", None)
         if url:
+            from ..dburl import DEFAULT_STATEMENT_TIMEOUT
             from .pgtokens import PgTokenStore
 
             timeout = float(getattr(database, "connect_timeout", 5.0) or 5.0)
-            return PgTokenStore(str(url), timeout=timeout)
+            limit = float(getattr(database, "statement_timeout", DEFAULT_STATEMENT_TIMEOUT))
+            return PgTokenStore(str(url), timeout=timeout, statement_timeout=limit)
         path = tokens_path(getattr(settings, "paths", None))
     return TokenStore(path)
 

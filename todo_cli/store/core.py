@@ -424,7 +424,9 @@ class TaskStore:
     """Tasks in one database; safe to share between threads of one process.
 
     ``target`` is the SQLite file (a path, or ":memory:") or a PostgreSQL server as a
-    ``postgresql://`` URL (``connect_timeout`` seconds to reach it). ``tz`` is the user's
+    ``postgresql://`` URL (``connect_timeout`` seconds to reach it, ``statement_timeout``
+    seconds each statement may take there: None is the default of
+    ``database.statement_timeout``, 0 no limit). ``tz`` is the user's
     time zone (default: the system's); ``clock`` returns "now" and exists so tests can pin
     time. ``list_name`` is the list the store is bound to (default "default"; validated,
     lower case): every task operation is scoped to it.
@@ -438,6 +440,7 @@ class TaskStore:
         clock: Callable[[], datetime] | None = None,
         list_name: str | None = None,
         connect_timeout: float = 5.0,
+        statement_timeout: float | None = None,
     ) -> None:
         self.tz: tzinfo = dates.resolve_tz(tz)
         self._list = validate_list_name(list_name) if list_name is not None else DEFAULT_LIST
@@ -447,7 +450,7 @@ class TaskStore:
         self._group: _Group | None = None
         # The origin of groups opened without one (the CLI sets its command line here).
         self.origin: Origin | None = None
-        self._db: Backend = _backend(target, connect_timeout)
+        self._db: Backend = _backend(target, connect_timeout, statement_timeout)
         self._conn: Conn = self._db.conn
         # The SQLite file (None on a server); ``location`` is what messages name.
         self.path: Path | None = getattr(self._db, "path", None)
@@ -496,7 +499,13 @@ class TaskStore:
         url = getattr(database, "url", None)
         if url:
             timeout = float(getattr(database, "connect_timeout", None) or 5.0)
-            return cls(url, tz=settings.tz, list_name=list_name, connect_timeout=timeout)
+            return cls(
+                url,
+                tz=settings.tz,
+                list_name=list_name,
+                connect_timeout=timeout,
+                statement_timeout=getattr(database, "statement_timeout", None),
+            )
         paths = get_paths()
         with suppress(OSError):  # a read-only data folder can still be read
             paths.ensure()
@@ -2178,9 +2187,11 @@ def whoami() -> tuple[str | None, str | None]:
 _new_id = new_group_id
 
 
-def _backend(target: str | Path, connect_timeout: float) -> Backend:
+def _backend(
+    target: str | Path, connect_timeout: float, statement_timeout: float | None
+) -> Backend:
     """The backend ``target`` names: a PostgreSQL URL, else an SQLite file."""
-    from ..dburl import is_postgres_url
+    from ..dburl import DEFAULT_STATEMENT_TIMEOUT, is_postgres_url
 
     if isinstance(target, str) and is_postgres_url(target):
         from .pgconn import require_psycopg
@@ -2188,7 +2199,9 @@ def _backend(target: str | Path, connect_timeout: float) -> Backend:
         require_psycopg()  # a clear error when the driver is not installed
         from .postgres import PostgresBackend  # imports psycopg: only for a server
 
-        return PostgresBackend(target, timeout=connect_timeout)
+        if statement_timeout is None:
+            statement_timeout = DEFAULT_STATEMENT_TIMEOUT
+        return PostgresBackend(target, timeout=connect_timeout, statement_timeout=statement_timeout)
     return SQLiteBackend(target)
 
 

@@ -14,18 +14,26 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..dburl import POSTGRES_SCHEMES, is_postgres_url, mask_url, scrub
+from ..dburl import (
+    DEFAULT_STATEMENT_TIMEOUT,
+    POSTGRES_SCHEMES,
+    is_postgres_url,
+    mask_url,
+    scrub,
+)
 from ..errors import ConfigError, TodoError
 
 if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
+    "DEFAULT_STATEMENT_TIMEOUT",
     "POSTGRES_SCHEMES",
     "DatabaseUnavailableError",
     "connect",
     "describe_error",
     "is_postgres_url",
+    "is_statement_timeout",
     "mask_url",
     "require_psycopg",
     "server_address",
@@ -45,6 +53,24 @@ _AUTH_HINT = (
 _TIMEOUT_HINT = (
     "Check the host and port in database.url (`todo config show`) and the network; "
     "database.connect_timeout sets how long to wait."
+)
+
+
+# TCP keepalives, so that a server that died or a network that dropped the connection without
+# a word is noticed within about 20 s (idle 10 s, then 3 probes 3 s apart; unacknowledged
+# data gives up after 20 s) instead of the operating system's two hours. Parameters the
+# URL sets itself win.
+KEEPALIVES: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+}
+TCP_USER_TIMEOUT_MS = 20_000  # libpq 12 and later
+_STATEMENT_TIMEOUT_HINT = (
+    "Nothing was changed. The server is busy or another client's long change held the "
+    "list; try again, or allow more time with `todo config set database.statement_timeout "
+    "SECONDS` (0 = no limit)."
 )
 
 
@@ -130,6 +156,10 @@ def _cause(message: str) -> tuple[str, str]:
         if start != -1:
             user = text[start:].split('"')[1]
         return ("authentication failed" + (f" for user {user}" if user else "")), _AUTH_HINT
+    if "could not receive data" in low or "could not send data" in low:
+        return "the connection was lost (the server stopped answering)", (
+            "Run the command again; " + _NETWORK_HINT
+        )
     if "refused" in low:
         return "connection refused (is the server running?)", _NETWORK_HINT
     if "timeout expired" in low or "timed out" in low:
@@ -154,13 +184,33 @@ def _cause(message: str) -> tuple[str, str]:
     return detail or "unknown error", _NETWORK_HINT
 
 
+def is_statement_timeout(exc: BaseException) -> bool:
+    """The server stopped a statement that ran past ``statement_timeout``."""
+    return type(exc).__name__ == "QueryCanceled" and "statement timeout" in str(exc).lower()
+
+
 def describe_error(
-    exc: BaseException, url: str, *, timeout: float | None = None, connecting: bool = True
+    exc: BaseException,
+    url: str,
+    *,
+    timeout: float | None = None,
+    connecting: bool = True,
+    statement_timeout: float | None = None,
 ) -> DatabaseUnavailableError:
     """A one-line ``DatabaseUnavailableError`` for a psycopg error ``exc`` met while
-    connecting to (``connecting``) or using the server ``url`` names; never the password."""
+    connecting to (``connecting``) or using the server ``url`` names; never the password.
+    ``statement_timeout``: the limit the connection has, named when a statement ran past
+    it."""
     address = server_address(url)
     message = str(exc) or type(exc).__name__
+    if is_statement_timeout(exc):
+        limit = f" ({statement_timeout:g} s)" if statement_timeout else ""
+        return DatabaseUnavailableError(
+            f"The database at {address} stopped a statement that took longer than "
+            f"database.statement_timeout{limit}.",
+            hint=_STATEMENT_TIMEOUT_HINT,
+            address=address,
+        )
     if type(exc).__name__ == "ConnectionTimeout" or "timeout expired" in message.lower():
         wait = f" within {timeout:g} s" if timeout else ""
         cause, hint = f"no answer{wait}", _TIMEOUT_HINT
@@ -174,9 +224,18 @@ def describe_error(
     return DatabaseUnavailableError(text, hint=hint, address=address)
 
 
-def connect(url: str, *, timeout: float, autocommit: bool = False) -> psycopg.Connection:
+def connect(
+    url: str,
+    *,
+    timeout: float,
+    autocommit: bool = False,
+    statement_timeout: float | None = None,
+) -> psycopg.Connection:
     """A psycopg 3 connection to ``url``, giving up after ``timeout`` seconds (libpq waits
-    at least 2 s); any failure is a one-line TodoError (exit 1) naming host:port."""
+    at least 2 s), with TCP keepalives (``KEEPALIVES``); any failure is a one-line
+    TodoError (exit 1) naming host:port. ``statement_timeout`` (seconds; None or 0: no
+    limit) is set on the session: a statement running or waiting longer is stopped by the
+    server (``describe_error`` says so in one line)."""
     if not is_postgres_url(url):
         raise ConfigError(
             f"database.url is not a PostgreSQL URL: {mask_url(url)!r}.",
@@ -201,10 +260,23 @@ def connect(url: str, *, timeout: float, autocommit: bool = False) -> psycopg.Co
     extra: dict[str, Any] = {"connect_timeout": max(1, math.ceil(timeout))}
     if "application_name" not in params:
         extra["application_name"] = "todo"
+    keepalives: dict[str, int] = dict(KEEPALIVES)
+    if psycopg.pq.version() >= 120000:
+        keepalives["tcp_user_timeout"] = TCP_USER_TIMEOUT_MS
+    extra.update({key: value for key, value in keepalives.items() if key not in params})
     try:
-        return psycopg.connect(url, autocommit=autocommit, **extra)
+        conn = psycopg.connect(url, autocommit=autocommit, **extra)
     except psycopg.Error as exc:
         raise describe_error(exc, url, timeout=timeout) from None
+    if statement_timeout:
+        try:  # a SET, not a startup option: connection poolers refuse unknown options
+            conn.execute(f"SET statement_timeout = {max(1, round(statement_timeout * 1000))}")
+            if not autocommit:
+                conn.commit()
+        except psycopg.Error as exc:
+            conn.close()
+            raise describe_error(exc, url, timeout=timeout) from None
+    return conn
 
 
 # Every migration set (the store's, the conversations', the server's) is recorded in one
@@ -229,6 +301,9 @@ def apply_migrations(
     except errors.UndefinedTable:
         pass
     with conn.transaction():
+        # An upgrade builds what it must however long that takes (an index on a big table),
+        # and a client waiting for another's upgrade waits until it is done.
+        conn.execute("SET LOCAL statement_timeout = 0")
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute(
             "CREATE TABLE IF NOT EXISTS todo_migrations ("

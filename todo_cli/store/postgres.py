@@ -37,7 +37,7 @@ from psycopg.pq import TransactionStatus
 
 from ..errors import TodoError
 from .backend import BLOCKED_SQL, Backend, FtsRow, search_words
-from .pgconn import apply_migrations, connect, describe_error, mask_url
+from .pgconn import apply_migrations, connect, describe_error, is_statement_timeout, mask_url
 
 __all__ = ["PG_MIGRATIONS", "PG_MIGRATION_NAMES", "PostgresBackend"]
 
@@ -283,21 +283,30 @@ class PostgresBackend(Backend):
     moment = "({})::timestamptz"
     nulls_last = "{}"  # ascending order puts NULL last, as the page index keeps them
 
-    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 5.0, statement_timeout: float = 0.0) -> None:
         super().__init__()
         self.url = url
         self.timeout = timeout
+        self.statement_timeout = statement_timeout  # seconds; 0: no limit
         self.where = mask_url(url)
         self._raw: psycopg.Connection[Any] | None = None
         self._active = False  # inside one of our transactions
-        self._raw = connect(url, timeout=timeout, autocommit=True)
+        self._raw = self._connect()
         self.conn = _Conn(self)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return connect(
+            self.url,
+            timeout=self.timeout,
+            autocommit=True,
+            statement_timeout=self.statement_timeout,
+        )
 
     def raw(self) -> psycopg.Connection[Any]:
         """The live connection; a new one when the last was lost between transactions."""
         raw = self._raw
         if raw is None or (raw.closed and not self._active):
-            raw = self._raw = connect(self.url, timeout=self.timeout, autocommit=True)
+            raw = self._raw = self._connect()
         return raw
 
     # --- SQL fragments -------------------------------------------------------------------
@@ -486,6 +495,18 @@ class PostgresBackend(Backend):
                 hint="Nothing was changed; the user in database.url needs to own the tables "
                 "(or the database, for the first connection).",
             )
+        if is_statement_timeout(exc):
+            error = describe_error(
+                exc, self.url, connecting=False, statement_timeout=self.statement_timeout
+            )
+            if committing:
+                error.hint = (
+                    "The change was being saved when the server stopped it: it was saved "
+                    "whole or not at all. Check with `todo tasks list`; "
+                    "database.statement_timeout sets how long a statement may take (0 = no "
+                    "limit)."
+                )
+            return error
         if isinstance(exc, pgerrors.QueryCanceled):
             return TodoError(
                 f"The task database at {self.where} took too long: {_first_line(exc)}.",
