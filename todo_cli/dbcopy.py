@@ -156,6 +156,7 @@ def records_of(store: TaskStore, lists: list[str]) -> list[dict[str, Any]]:
     """Every task of ``lists`` as import records (our JSON export's shape, validated by
     its parser), with the past completions of repeating tasks."""
     from .interchange import ourjson
+    from .interchange._common import JsonItems
     from .store import TaskQuery
 
     items: list[tuple[str, int, Any]] = []
@@ -167,7 +168,7 @@ def records_of(store: TaskStore, lists: list[str]) -> list[dict[str, Any]]:
                 with suppress(TodoError):
                     data["completions"] = store.completions(task.id)
             items.append((f"task #{task.id}", len(items) + 1, data))
-    return ourjson.parse_items(items, tz=store.tz).records
+    return ourjson.parse_items(JsonItems.of(items), tz=store.tz).records
 
 
 def copy_tasks(

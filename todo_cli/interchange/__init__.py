@@ -18,11 +18,11 @@ from typing import Any
 from ..errors import UsageError
 from . import ourjson, taskwarrior
 from ._common import (
+    JsonItems,
     LineError,
     ParsedImport,
     decode_text,
     first_json_object,
-    json_items,
     local_tz,
     record_error,
 )
@@ -100,11 +100,15 @@ def parse_tasks(
     if fmt == "todotxt":
         return parse_todotxt(text, tz=tz, source=source)
     try:
-        if fmt == "taskwarrior":
-            return taskwarrior.parse_items(json_items(text), tz=tz)
-        return ourjson.parse_items(json_items(text), tz=tz)
+        items = JsonItems(text)
     except LineError as exc:
         raise exc.to_error(source) from None
+    try:
+        if fmt == "taskwarrior":
+            return taskwarrior.parse_items(items, tz=tz)
+        return ourjson.parse_items(items, tz=tz)
+    except LineError as exc:
+        raise exc.locate(items).to_error(source) from None
 
 
 def format_tasks(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -32,15 +33,37 @@ class ParsedImport:
     format: str
     records: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
-    lines: list[int] = field(default_factory=list)  # the line each record starts on
-    places: list[str] = field(default_factory=list)  # "line 7" or "record 3 (line 1)"
     kept: dict[str, int] = field(default_factory=dict)
     lossy: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Where each record came from: a (place, line) pair, or the number of a JSON item
+    # that ``source`` places when asked (only an error message or a test needs it).
+    spots: list[Any] = field(default_factory=list)
+    source: JsonItems | None = None
+    # The records' time stamps are in the store's own form (``import_tasks``'s
+    # ``stamps_checked``): this parser wrote every one of them.
+    stamps_checked: bool = False
 
     @property
     def done_count(self) -> int:
         return sum(1 for r in self.records if r["status"] == "done")
+
+    @property
+    def lines(self) -> list[int]:
+        """The line each record starts on."""
+        return [self.spot(i)[1] for i in range(len(self.spots))]
+
+    @property
+    def places(self) -> list[str]:
+        """Each record's place for an error message: "line 7" or "record 3 (line 1)"."""
+        return [self.spot(i)[0] for i in range(len(self.spots))]
+
+    def spot(self, index: int) -> tuple[str, int]:
+        spot = self.spots[index]
+        if isinstance(spot, Item):
+            assert self.source is not None
+            return self.source.spot(spot)
+        return spot  # type: ignore[no-any-return]
 
     def skipped_text(self) -> str:
         """What was left out, e.g. "2 deleted, 1 recurring template" ("" if nothing)."""
@@ -53,8 +76,7 @@ class ParsedImport:
 
     def add(self, record: dict[str, Any], lineno: int, place: str) -> None:
         self.records.append(record)
-        self.lines.append(lineno)
-        self.places.append(place)
+        self.spots.append((place, lineno))
 
     def count(self, table: dict[str, int], key: str) -> None:
         table[key] = table.get(key, 0) + 1
@@ -68,13 +90,28 @@ def _counts(table: dict[str, int], *, plural: Any) -> str:
     return ", ".join(parts)
 
 
+class Item(int):
+    """The number (from 0) of an item of a JSON input, standing for its place in the text,
+    which ``JsonItems.spot`` finds only when an error message needs it."""
+
+    __slots__ = ()
+
+
 class LineError(Exception):
-    """A problem at one place of the input; turned into a TodoError naming the source."""
+    """A problem at one place of the input; turned into a TodoError naming the source.
+    ``place``: "line 7", a line number, or an ``Item`` (placed by ``locate``)."""
 
     def __init__(self, place: str | int, message: str) -> None:
         super().__init__(message)
+        self.item = place if isinstance(place, Item) else None
         self.place = f"line {place}" if isinstance(place, int) else place
         self.message = message
+
+    def locate(self, items: JsonItems) -> LineError:
+        if self.item is not None:
+            self.place = items.spot(self.item)[0]
+            self.item = None
+        return self
 
     def to_error(self, source: str) -> TodoError:
         return TodoError(f"{source} {self.place}: {self.message}", hint=_NOTHING_IMPORTED)
@@ -116,6 +153,61 @@ class _Lines:
         self.line += self.text.count("\n", self.idx, idx)
         self.idx = idx
         return self.line
+
+
+class JsonItems:
+    """The items of a JSON input (an array, one object, or one value per line), decoded in
+    one go, each with its place in the text for error messages ("record 3 (line 2)",
+    "line 7"). A well-formed array is decoded by the fast decoder and its places are found
+    only when asked; anything it refuses goes through ``json_items``, which names the bad
+    place or reads what the standard decoder still accepts."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._spots: list[tuple[str, int]] | None = None
+        self.values: list[Any] = []
+        values = _decode_array(text)
+        if values is not None:
+            self.values = values
+            return
+        spots = []
+        for place, line, value in json_items(text):
+            spots.append((place, line))
+            self.values.append(value)
+        self._spots = spots
+
+    @classmethod
+    def of(cls, items: Iterable[tuple[str, int, Any]]) -> JsonItems:
+        """Items already decoded, with their places: (place, line, value) triples."""
+        new = cls.__new__(cls)
+        new.text = ""
+        triples = list(items)
+        new.values = [value for _place, _line, value in triples]
+        new._spots = [(place, line) for place, line, _value in triples]
+        return new
+
+    def spot(self, index: int) -> tuple[str, int]:
+        """(place, line) of item ``index``."""
+        if self._spots is None:
+            self._spots = [(place, line) for place, line, _value in json_items(self.text)]
+        return self._spots[index]
+
+
+def _decode_array(text: str) -> list[Any] | None:
+    """A JSON array decoded by orjson; None for anything else, for invalid JSON, and when
+    orjson is not installed (the caller then reads it the slow way)."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped.startswith("["):
+        return None
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency; the slow way still works
+        return None
+    try:
+        values = orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        return None
+    return values if isinstance(values, list) else None
 
 
 def json_items(text: str) -> Iterator[tuple[str, int, Any]]:
@@ -200,7 +292,7 @@ def first_json_object(text: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def tags_of(item: dict[str, Any], place: str) -> list[str]:
+def tags_of(item: dict[str, Any], place: str | int) -> list[str]:
     """The record's tags (both JSON formats keep them as a list of strings)."""
     tags = item.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -255,37 +347,59 @@ def local_iso(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(found[1]).isoformat()
 
 
-_BASIC_HOURS: dict[tuple[Any, str], tuple[str, tzinfo] | None] = {}
+_UNSEEN: Any = object()
+_MINUTES_SECONDS = frozenset(f"{m:02d}{s:02d}" for m in range(60) for s in range(60))
 
 
-def basic_local(text: str, tz: tzinfo) -> str | None:
-    """`task export`'s stamp (``20261201T170000Z``, 16 characters, UTC) as a local ISO 8601
-    date-time, as ``iso(moment.astimezone(tz))`` would write it; None when ``text`` is not
-    a valid stamp of that form. The zone's offset is looked up once per UTC hour (the
-    first 11 characters, checked then), and for a zero offset the text is reused as it is."""
-    key = (tz, text[:11])
-    if key in _BASIC_HOURS:
-        found = _BASIC_HOURS[key]
-        rest = text[11:15]  # minutes and seconds: the hour was checked when it was cached
-        if not (rest.isascii() and rest.isdigit() and rest[0] < "6" and rest[2] < "6"):
+@functools.cache
+def basic_reader(tz: tzinfo) -> Callable[[str], str | None]:
+    """A reader of `task export`'s stamps (``20261201T170000Z``: 16 characters, UTC) as
+    local ISO 8601 date-times in ``tz``, as ``iso(moment.astimezone(tz))`` would write
+    them; it gives None for text that is not a valid stamp of that form. Each UTC hour
+    (the stamp's first 11 characters) is checked and turned into local time once: where
+    the zone is a whole number of hours off UTC all through that hour, the local date and
+    hour and the offset are kept, and each stamp of that hour only adds its minutes and
+    seconds; elsewhere (a half-hour zone, a change of offset) it is turned by datetime."""
+    hours: dict[str, tuple[str, str] | tzinfo | None] = {}
+
+    def read(text: str) -> str | None:
+        if len(text) != 16 or text[8] != "T" or text[15] != "Z":
             return None
-    else:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
+        head = text[:11]
+        found = hours.get(head, _UNSEEN)
+        if found is _UNSEEN:
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                return None
+            if moment.tzinfo is not UTC or not text.isascii():
+                return None
+            if len(hours) > 50_000:
+                hours.clear()
+            found = hours[head] = _hour_local(moment, tz)
+        if text[11:15] not in _MINUTES_SECONDS:
             return None
-        if moment.tzinfo is not UTC or not text.isascii():
-            return None
-        if len(_BASIC_HOURS) > 50_000:
-            _BASIC_HOURS.clear()
-        found = _BASIC_HOURS[key] = _hour_offset(moment, tz)
-    if found is None:  # the zone's offset changes within this hour
-        return iso(datetime.fromisoformat(text).astimezone(tz))
+        if type(found) is tuple:
+            return f"{found[0]}{text[11:13]}:{text[13:15]}{found[1]}"
+        moment = datetime.fromisoformat(text)
+        return iso(moment.astimezone(found if found is not None else tz))  # type: ignore[arg-type]
+
+    return read
+
+
+def _hour_local(moment: datetime, tz: tzinfo) -> tuple[str, str] | tzinfo | None:
+    """For the UTC hour of ``moment``: ("YYYY-MM-DDTHH:" in local time, "+HH:MM") when
+    the zone's offset is the same whole number of hours through it; else the fixed zone
+    of that hour (a part-hour offset), or None (the offset changes within the hour)."""
+    found = _hour_offset(moment, tz)
+    if found is None:
+        return None
     suffix, fixed = found
-    if suffix == "+00:00":
-        t = text
-        return f"{t[0:4]}-{t[4:6]}-{t[6:8]}T{t[9:11]}:{t[11:13]}:{t[13:15]}+00:00"
-    return datetime.fromisoformat(text).astimezone(fixed).isoformat()
+    offset = fixed.utcoffset(None)
+    start = moment.replace(minute=0, second=0).astimezone(fixed)
+    if offset is None or offset.total_seconds() % 3600:
+        return fixed
+    return start.isoformat()[:14], suffix
 
 
 def _hour_offset(moment: datetime, tz: tzinfo) -> tuple[str, tzinfo] | None:

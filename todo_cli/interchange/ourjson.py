@@ -9,13 +9,14 @@ from typing import Any
 
 from ..listnames import list_name_problem
 from ..store import PRIORITIES, STATUSES
-from ._common import LineError, ParsedImport, iso_due, iso_stamp, record, tags_of
+from ._common import Item, JsonItems, LineError, ParsedImport, iso_due, iso_stamp, record, tags_of
 
 
-def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedImport:
+def parse_items(items: JsonItems, *, tz: tzinfo) -> ParsedImport:
     """Records from our own export; ``uuid`` and ``extra`` come back as they went out."""
-    result = ParsedImport(format="json")
-    for place, lineno, item in items:
+    result = ParsedImport(format="json", source=items)
+    for n, item in enumerate(items.values):
+        place = Item(n)
         if not isinstance(item, dict):
             raise LineError(place, "expected a JSON object for each task")
         if "title" not in item and "description" in item:
@@ -63,7 +64,7 @@ def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedI
             except (TypeError, ValueError):
                 raise LineError(place, f"{key} '{value}' is not an ISO 8601 timestamp") from None
         links = _task_model(item, place, tz)
-        result.add(
+        result.records.append(
             record(
                 **links,
                 title=title.strip(),
@@ -77,14 +78,13 @@ def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedI
                 extra=extra or None,
                 **({"list": list_name} if list_name else {}),
                 **stamps,
-            ),
-            lineno,
-            place,
+            )
         )
+        result.spots.append(place)
     return result
 
 
-def _task_model(item: dict[str, Any], place: str, tz: tzinfo) -> dict[str, Any]:
+def _task_model(item: dict[str, Any], place: str | int, tz: tzinfo) -> dict[str, Any]:
     """wait, repeat, completions and the links between records (parent, blocked_by by the
     records' ``id``), checked for their types; the store validates the values."""
     out: dict[str, Any] = {}

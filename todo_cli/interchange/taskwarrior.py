@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import re
 import uuid as uuid_mod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from ..listnames import list_name_problem
 from ._common import (
+    Item,
+    JsonItems,
     LineError,
     ParsedImport,
-    basic_local,
+    basic_reader,
     iso,
     list_written,
     local_iso,
     local_tz,
     parse_any,
-    record,
     tags_of,
 )
 from .ourjson import json_array
@@ -42,10 +43,11 @@ MAPPED = frozenset(
 )
 INSTANCES = "taskwarrior_instances"  # extra key: the instance records a template collapsed
 COMPUTED = frozenset(("id", "urgency"))
+_STATUSES = frozenset(("pending", "waiting", "completed", "recurring", "deleted"))
 _BASIC = re.compile(r"(\d{8})T(\d{2})(\d{2})(\d{2})?(Z?)")
 
 
-def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedImport:
+def parse_items(items: JsonItems, *, tz: tzinfo) -> ParsedImport:
     """Records from `task export` (array, or one object per line).
 
     A recurring task (the template, ``status: recurring``, and the instances Taskwarrior
@@ -54,48 +56,64 @@ def parse_items(items: Iterable[tuple[str, int, Any]], *, tz: tzinfo) -> ParsedI
     instances as its past completions. ``wait`` (or else ``scheduled``) is the hide-until
     date; ``depends`` (uuids) the tasks it is blocked by.
     """
-    result = ParsedImport(format="taskwarrior")
-    items = list(items)
+    result = ParsedImport(format="taskwarrior", source=items, stamps_checked=True)
+    values = items.values
     templates = {
         item["uuid"]: item
-        for _place, _line, item in items
+        for item in values
         if isinstance(item, dict) and item.get("status") == "recurring" and item.get("uuid")
     }
     instances: dict[str, list[dict[str, Any]]] = {}
-    for _place, _line, item in items:
-        if isinstance(item, dict) and item.get("status") != "recurring":
-            parent = item.get("parent")
-            if isinstance(parent, str) and parent in templates:
-                instances.setdefault(parent, []).append(item)
+    if templates:
+        for item in values:
+            if isinstance(item, dict) and item.get("status") != "recurring":
+                parent = item.get("parent")
+                if isinstance(parent, str) and parent in templates:
+                    instances.setdefault(parent, []).append(item)
     merged = 0
-    for place, lineno, item in items:
-        if not isinstance(item, dict):
+    keysets: dict[tuple[str, ...], int] = {}  # the fields records came with, and how often
+    odd_priority = 0
+    records, spots = result.records, result.spots
+    read = basic_reader(tz)
+    for n, item in enumerate(values):
+        place = Item(n)
+        if type(item) is not dict:
             raise LineError(place, "expected a JSON object for each task")
         status = item.get("status") or "pending"
-        if status == "deleted" and item.get("parent") not in templates:
-            result.count(result.skipped, "deleted")  # deleted tasks are history
-            continue
-        if item.get("parent") in templates and status != "recurring":
+        parent = item.get("parent")
+        if type(parent) is str and parent in templates and status != "recurring":
             merged += 1  # part of its template's repeating task
             continue
-        rec = to_record(item, place, tz)
-        _task_model_fields(rec, item, instances.get(item.get("uuid") or "", []), place, tz)
-        if status == "recurring" and rec.get("repeat") is None:
-            result.count(result.lossy, "recur (not in days, weeks, months or years)")
-        if COMPUTED.isdisjoint(item):
-            kept = dict(item)
-        else:
+        if status == "deleted":
+            result.count(result.skipped, "deleted")  # deleted tasks are history
+            continue
+        rec = to_record(item, place, tz, read)
+        if status == "recurring" or "wait" in item or "scheduled" in item or "depends" in item:
+            _task_model_fields(rec, item, instances.get(item.get("uuid") or "", []), place, tz)
+            if status == "recurring" and rec.get("repeat") is None:
+                result.count(result.lossy, "recur (not in days, weeks, months or years)")
+        keys = tuple(item)
+        keysets[keys] = keysets.get(keys, 0) + 1
+        if "id" in item or "urgency" in item:  # computed by Taskwarrior itself
             kept = {k: v for k, v in item.items() if k not in COMPUTED}
-        for key in kept.keys() - MAPPED:
-            result.count(result.kept, key)
-        if (item.get("priority") or "") not in PRIORITY_IN:
-            result.count(result.kept, "priority (not H, M or L)")
+        else:
+            kept = item  # (decoded for this import alone: nothing else holds it)
+        priority = item.get("priority") or ""
+        if priority not in PRIORITY_IN:
+            odd_priority += 1
         rec["extra"] = {"taskwarrior": kept}
         if instances.get(item.get("uuid") or ""):
             rec["extra"][INSTANCES] = [
                 {k: v for k, v in i.items() if k not in COMPUTED} for i in instances[item["uuid"]]
             ]
-        result.add(rec, lineno, place)
+        records.append(rec)
+        spots.append(place)
+    for keys, count in keysets.items():
+        for key in keys:
+            if key not in MAPPED and key not in COMPUTED:
+                result.kept[key] = result.kept.get(key, 0) + count
+    if odd_priority:
+        result.kept["priority (not H, M or L)"] = odd_priority
     if merged:
         result.notes.append(
             f"{merged:,} recurring instance{'s' if merged != 1 else ''} became part of "
@@ -108,7 +126,7 @@ def _task_model_fields(
     rec: dict[str, Any],
     item: dict[str, Any],
     instances: list[dict[str, Any]],
-    place: str,
+    place: str | int,
     tz: tzinfo,
 ) -> None:
     """wait, blocked-by uuids and the repeat rule of one record (in place)."""
@@ -156,55 +174,87 @@ def _due_form(moment: datetime | None, tz: tzinfo) -> str | None:
     return local.date().isoformat() if local.time() == time(0) else iso(local)
 
 
-def to_record(item: dict[str, Any], place: str, tz: tzinfo) -> dict[str, Any]:
-    """The todo fields of one Taskwarrior record (``extra`` not set)."""
-    status = item.get("status") or "pending"
-    if status not in ("pending", "waiting", "completed", "recurring", "deleted"):
+def to_record(
+    item: dict[str, Any],
+    place: str | int,
+    tz: tzinfo,
+    read: Callable[[str], str | None] | None = None,
+) -> dict[str, Any]:
+    """The todo fields of one Taskwarrior record (``extra`` not set); ``read`` is
+    ``basic_reader(tz)``, for a caller that has it at hand."""
+    read = read or basic_reader(tz)
+
+    def local(value: Any, key: str) -> str | None:
+        """A Taskwarrior date as a local ISO 8601 date-time (None when absent)."""
+        if type(value) is str:
+            stamp = read(value)  # what `task export` writes, the quick way
+            if stamp is not None:
+                return stamp
+        if value is None or value == "":
+            return None
+        return local_iso(parse_date(value, tz, place, key), tz)
+
+    get = item.get
+    status = get("status") or "pending"
+    if status not in _STATUSES:
         raise LineError(place, f"unknown Taskwarrior status '{status}'")
-    description = item.get("description")
-    if not isinstance(description, str) or not description.strip():
+    description = get("description")
+    if type(description) is not str or not (title := description.strip()):
         raise LineError(place, "the task has no description")
-    tw_priority = item.get("priority") or ""
-    if not isinstance(tw_priority, str):
+    tw_priority = get("priority") or ""
+    if type(tw_priority) is not str:
         raise LineError(place, "priority must be a string")
-    tags = tags_of(item, place)
-    project = item.get("project")
-    if project is not None and not isinstance(project, str):
+    tags = get("tags") or []
+    if type(tags) is not list or not all(type(t) is str for t in tags):
+        tags = tags_of(item, place)  # (raises, or takes what a str subclass is)
+    else:
+        tags = list(dict.fromkeys(tags)) if len(tags) > 1 else list(tags)
+    project = get("project")
+    if project is not None and type(project) is not str:
         raise LineError(place, "project must be a string")
-    uuid = item.get("uuid")
-    if uuid is not None and not isinstance(uuid, str):
+    uuid = get("uuid")
+    if uuid is not None and type(uuid) is not str:
         raise LineError(place, "uuid must be a string")
-    list_name = item.get(LIST_KEY)
+    annotations = get("annotations")
+    entry = local(get("entry"), "entry")
+    modified = local(get("modified"), "modified")
+    end = local(get("end"), "end")
+    due = local(get("due"), "due")
+    if due is not None and due[11:19] == "00:00:00":
+        due = due[:10]  # `task add ... due:2026-12-01` stores local midnight: a plain date
+    done = status == "completed"
+    rec = {
+        "title": title,
+        "notes": _notes(annotations, place, tz, read) if annotations else None,
+        "status": "done" if done else "pending",
+        "priority": PRIORITY_IN.get(tw_priority, "none"),
+        "due": due,
+        "tags": tags,
+        "project": project or None,
+        "created_at": entry,
+        "updated_at": modified or end or entry,
+        "completed_at": (end or modified or entry) if done else None,
+        "uuid": uuid or None,
+        "extra": None,
+        "wait": None,
+        "parent": None,
+        "blocked_by": None,
+        "repeat": None,
+        "done_count": None,
+        "last_done": None,
+    }
+    list_name = get(LIST_KEY)
     if list_name is not None:
         problem = list_name_problem(list_name)
         if problem:
             raise LineError(place, f"{LIST_KEY}: {problem}")
-        list_name = list_name.strip().lower()
-    notes = _notes(item.get("annotations"), place, tz)
-    entry = _local(item.get("entry"), tz, place, "entry")
-    modified = _local(item.get("modified"), tz, place, "modified")
-    end = _local(item.get("end"), tz, place, "end")
-    due = _local(item.get("due"), tz, place, "due")
-    if due is not None and due[11:19] == "00:00:00":
-        due = due[:10]  # `task add ... due:2026-12-01` stores local midnight: a plain date
-    done = status == "completed"
-    return record(
-        title=description.strip(),
-        notes=notes,
-        status="done" if done else "pending",
-        priority=PRIORITY_IN.get(tw_priority, "none"),
-        due=due,
-        tags=tags,
-        project=project or None,
-        created_at=entry,
-        updated_at=modified or end or entry,
-        completed_at=(end or modified or entry) if done else None,
-        uuid=uuid or None,
-        **({"list": list_name} if list_name else {}),
-    )
+        rec["list"] = list_name.strip().lower()
+    return rec
 
 
-def _notes(annotations: Any, place: str, tz: tzinfo) -> str | None:
+def _notes(
+    annotations: Any, place: str | int, tz: tzinfo, read: Callable[[str], str | None]
+) -> str | None:
     if not annotations:
         return None
     if not isinstance(annotations, list):
@@ -214,24 +264,14 @@ def _notes(annotations: Any, place: str, tz: tzinfo) -> str | None:
         text = ann.get("description") if isinstance(ann, dict) else None
         if not isinstance(text, str):
             raise LineError(place, "each annotation needs a description")
-        if ann.get("entry") not in (None, ""):
-            parse_date(ann["entry"], tz, place, "annotation entry")
+        entry = ann.get("entry")
+        if entry not in (None, "") and (type(entry) is not str or read(entry) is None):
+            parse_date(entry, tz, place, "annotation entry")  # (raises when it is not one)
         parts.append(text)
     return "\n".join(parts) or None
 
 
-def _local(value: Any, tz: tzinfo, place: str, key: str) -> str | None:
-    """A Taskwarrior date as a local ISO 8601 date-time (None when absent)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and len(value) == 16 and value[8] == "T" and value[15] == "Z":
-        local = basic_local(value, tz)  # what `task export` writes, the quick way
-        if local is not None:
-            return local
-    return local_iso(parse_date(value, tz, place, key), tz)
-
-
-def parse_date(value: Any, tz: tzinfo, place: str, key: str) -> datetime:
+def parse_date(value: Any, tz: tzinfo, place: str | int, key: str) -> datetime:
     """Every form `task import` takes: 20261201T170000Z (UTC; without Z, local time),
     extended ISO 8601 (2026-12-01T17:00:00Z, with an offset, or local), a plain date
     (20261201 or 2026-12-01, local midnight), and UNIX epoch seconds (string or number)."""
@@ -268,14 +308,14 @@ def parse_date(value: Any, tz: tzinfo, place: str, key: str) -> datetime:
     raise LineError(place, f"{key} '{value}' is not a Taskwarrior date (like 20261201T170000Z)")
 
 
-def _epoch(value: float, place: str, key: str) -> datetime:
+def _epoch(value: float, place: str | int, key: str) -> datetime:
     try:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         raise LineError(place, f"{key} '{value}' is out of range for a date") from None
 
 
-def _date(text: str, place: str, key: str) -> date:
+def _date(text: str, place: str | int, key: str) -> date:
     try:
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
