@@ -297,3 +297,117 @@ def test_a_big_import_builds_the_indexes_again(tmp_path: Path):
                 "EXPLAIN QUERY PLAN SELECT id FROM tasks WHERE uuid = ?", (records[0]["uuid"],)
             ).fetchall()
         assert "tasks_by_uuid" in str(plan)
+
+
+def _writer_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "import-writer"]
+
+
+def test_a_big_import_with_updates_among_new_tasks(tmp_path: Path):
+    """A big import whose new tasks are written in batches (by a second thread on SQLite)
+    while some records update tasks the store has, repeat a record of the same file, or
+    name a blocker: everything lands as the records say, in their order, as one undo step."""
+    with TaskStore(tmp_path / "t.db", tz=NY) as store:
+        with store.group("first"):
+            old = store.import_tasks(
+                [
+                    {"title": f"Old {i}", "uuid": f"00000000-0000-4000-9000-{i:012d}"}
+                    for i in range(3)
+                ]
+            ).added
+        records: list[dict] = [
+            {"title": f"Task {i}", "uuid": f"00000000-0000-4000-8000-{i:012d}", "tags": ["b"]}
+            for i in range(7000)
+        ]
+        later = "2030-01-01T00:00:00-05:00"
+        records[2500] = {"title": "Old 0 renamed", "uuid": old[0].uuid, "updated_at": later}
+        records[4100] = {**records[10], "title": "Task 10 again", "updated_at": later}
+        records[5000]["blocked_by_uuids"] = [records[4999]["uuid"]]
+        records[6999] = {"title": "Old 2 renamed", "uuid": old[2].uuid, "updated_at": later}
+        with store.group("big"):
+            result = store.import_tasks(records)
+        assert not _writer_threads()
+        assert (len(result.added), len(result.updated)) == (6997, 3)
+        by_uuid = {t.uuid: t for t in store.query(TaskQuery(status=None, limit=None))}
+        assert len(by_uuid) == 7000
+        assert by_uuid[old[0].uuid].title == "Old 0 renamed"
+        assert by_uuid[old[1].uuid].title == "Old 1"
+        assert by_uuid[old[2].uuid].title == "Old 2 renamed"
+        assert by_uuid[records[10]["uuid"]].title == "Task 10 again"
+        blocked = by_uuid[records[5000]["uuid"]]
+        assert blocked.blocked_by == [by_uuid[records[4999]["uuid"]].id]
+        ids = [t.id for t in result.added]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        assert store.count(TaskQuery(status=None, tag="b")) == 6997
+        assert len(store.search("task", status=None, limit=None)) == 6997
+        store.undo()
+        left = store.query(TaskQuery(status=None, sort="id"))
+        assert [t.title for t in left] == ["Old 0", "Old 1", "Old 2"]
+
+
+def test_a_bad_record_late_in_a_big_import_writes_nothing(tmp_path: Path):
+    """Records are checked as the batches before them are written: a bad one near the end
+    still leaves the store as it was, names the record, and leaves no writer behind."""
+    records = [{"title": f"Task {i}", "tags": ["t"]} for i in range(6000)]
+    records[5500]["due"] = "someday"
+    with TaskStore(tmp_path / "t.db", tz=NY) as store:
+        store.add("keep me")
+        with pytest.raises(TodoError) as info, store.group("import"):
+            store.import_tasks(records)
+        assert info.value.message.startswith("Record 5501: ")
+        assert not _writer_threads()
+        assert [t.title for t in store.query(TaskQuery(status=None))] == ["keep me"]
+        assert store.search("task", status=None) == []
+        assert store.add("after").id == 2
+
+
+def test_a_full_disk_during_a_big_import_fails_cleanly(tmp_path: Path):
+    """The database runs out of room while the batches are being written (SQLite's page
+    limit, the same SQLITE_FULL a full disk gives): one clear error, nothing imported,
+    and the store works on afterwards."""
+    records = [{"title": f"Task {i} " + "x" * 200, "tags": ["t"]} for i in range(8000)]
+    with TaskStore(tmp_path / "t.db", tz=NY) as store:
+        store.add("keep me")
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages + 300}")
+        with pytest.raises(TodoError) as info, store.group("import"):
+            store.import_tasks(records)
+        assert info.value.message.startswith("The disk is full")
+        assert not _writer_threads()
+        store._conn.execute("PRAGMA max_page_count = 1000000")
+        assert [t.title for t in store.query(TaskQuery(status=None))] == ["keep me"]
+        with store.group("again"):
+            assert len(store.import_tasks(records[:10]).added) == 10
+
+
+def test_ctrl_c_while_a_big_import_writes_leaves_nothing(tmp_path: Path):
+    """Ctrl-C (a real SIGINT to this process) once the batches are being written: the
+    writer is stopped, the transaction rolled back, and the store works on."""
+    import os
+    import signal
+    import threading
+    import time
+
+    records = [{"title": f"Task {i}", "tags": ["t"]} for i in range(40000)]
+    seen: list[str] = []
+
+    def interrupt_once_writing() -> None:
+        deadline = time.monotonic() + 30
+        while not _writer_threads() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        seen.extend(_writer_threads())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with TaskStore(tmp_path / "t.db", tz=NY) as store:
+        store.add("keep me")
+        watcher = threading.Thread(target=interrupt_once_writing)
+        with pytest.raises(KeyboardInterrupt), store.group("import"):
+            watcher.start()
+            store.import_tasks(records)
+        watcher.join()
+        assert seen == ["import-writer"]
+        assert not _writer_threads()
+        assert [t.title for t in store.query(TaskQuery(status=None))] == ["keep me"]
+        assert store.add("after").title == "after"

@@ -806,7 +806,9 @@ def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) ->
             match_lines(parsed, existing, tz=tz)
         with store.group(_label("import", file)):
             try:
-                result = store.import_tasks(parsed.records, keep_lists=keep_lists)
+                result = store.import_tasks(
+                    parsed.records, keep_lists=keep_lists, stamps_checked=parsed.stamps_checked
+                )
             except UsageError as exc:
                 raise _record_error(exc, parsed.places, source) from None
         here = store.list_name

@@ -15,6 +15,7 @@ row locks, tsvector search). This module imports neither database driver.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import unicodedata
@@ -22,7 +23,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from ..errors import TodoError
 
@@ -175,6 +176,17 @@ class Backend:
         without waiting for each answer (a file: nothing to do)."""
         return nullcontext()
 
+    # A bulk import may write its batches from a second thread (the connection is used
+    # by one thread at a time), counting new ids on from the highest.
+    threaded_bulk = False
+
+    def insert_many(
+        self, conn: Any, table: str, columns: Sequence[str], values: str, rows: Iterable[Any]
+    ) -> None:
+        """``INSERT INTO table (columns) VALUES (values)`` for each row (``values``: the
+        placeholders and literals of one row, e.g. "?, ?, NULL")."""
+        conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})", rows)
+
     # --- ids and full-text search --------------------------------------------------------
 
     def new_ids(self, conn: Any, count: int) -> list[int]:
@@ -185,6 +197,19 @@ class Backend:
         """Index these tasks for search (replacing what was indexed for them, unless
         ``new``: tasks just added)."""
         raise NotImplementedError
+
+    def record_added(self, conn: Any, tasks: Sequence[Any], group_id: str) -> None:
+        """Search rows and journal entries (short ones: id, uuid and time of last change)
+        for tasks an import has just written, with one statement each."""
+        self.fts_write(
+            conn,
+            [(t.id, t.title, t.notes or "", " ".join(t.tags), t.project or "") for t in tasks],
+            new=True,
+        )
+        conn.executemany(
+            "INSERT INTO journal (group_id, task_id, before, after) VALUES (?, ?, NULL, ?)",
+            [(group_id, t.id, added_entry(t.id, t.uuid, t.updated_at)) for t in tasks],
+        )
 
     def fts_delete(self, conn: Any, task_id: int) -> None:
         raise NotImplementedError
@@ -227,3 +252,24 @@ class Backend:
     def salvage_sql(self) -> tuple[str, ...]:
         """Queries giving the highest task id the database knows (each may fail)."""
         return ("SELECT max(id) FROM tasks",)
+
+
+def added_entry(task_id: int, uuid: str, updated_at: str) -> str:
+    """The journal's short entry for a task a bulk import added."""
+    return json.dumps({"id": task_id, "uuid": uuid, "updated_at": updated_at})
+
+
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text (what the store keeps in its text columns), by
+    orjson, or by the standard encoder for what orjson does not take (a number too big
+    for 64 bits, a key that is not text, NaN)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency; the standard encoder still works
+        pass
+    else:
+        try:
+            return orjson.dumps(value).decode()
+        except (TypeError, ValueError):
+            pass
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

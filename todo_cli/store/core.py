@@ -43,12 +43,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +59,7 @@ from ..errors import NotFoundError, TodoError, UsageError
 from ..listnames import DEFAULT_LIST, validate_list_name
 from ..textin import checked_text
 from ..textin import shown as _shown
-from .backend import Backend, new_group_id, new_uuid
+from .backend import Backend, json_text, new_group_id, new_uuid
 from .sqlite import (
     BUSY_TIMEOUT_MS,
     MIGRATION_NAMES,
@@ -939,14 +941,6 @@ class TaskStore:
 
     # --- validation ----------------------------------------------------------------------
 
-    def _memo_due(self, value: Any, memo: dict[tuple[str, Any], Any]) -> str | None:
-        if not isinstance(value, str):
-            return self._due(value)
-        key = ("due", value)
-        if key not in memo:
-            memo[key] = self._due(value)
-        return memo[key]  # type: ignore[no-any-return]
-
     def _due(self, value: Any) -> str | None:
         if value is None:
             return None
@@ -1373,7 +1367,11 @@ class TaskStore:
         )
 
     def import_tasks(
-        self, records: Iterable[dict[str, Any]], *, keep_lists: bool = False
+        self,
+        records: Iterable[dict[str, Any]],
+        *,
+        keep_lists: bool = False,
+        stamps_checked: bool = False,
     ) -> ImportResult:
         """Bring in tasks given as dicts in the ``Task.to_dict`` shape (ids are ignored), into
         the bound list (with ``keep_lists``: into each record's ``"list"``, default the bound
@@ -1389,23 +1387,20 @@ class TaskStore:
         (remapped to the new ids; references to records not imported are dropped);
         ``blocked_by_uuids`` names blockers by uuid (in the import or already stored);
         ``completions`` (a list of {"at", "due"}) brings a repeating task's history along.
+        ``stamps_checked``: the records' time stamps of 25 characters are in the form the
+        store keeps (``2026-12-01T17:00:00+01:00``), as a parser that made them knows.
         """
         records = list(records)
-        memo: dict[tuple[str, Any], Any] = {}
-        tasks = [
-            self._task_from_record(i, rec, keep_lists=keep_lists, memo=memo)
-            for i, rec in enumerate(records, start=1)
-        ]
         result = ImportResult()
-        if not tasks:
+        if not records:
             return result
-        label = f"import {len(tasks)} task{'s' if len(tasks) != 1 else ''}"
-        big = len(tasks) > 1000
+        label = f"import {len(records)} task{'s' if len(records) != 1 else ''}"
+        big = len(records) > 1000
         if big:
             with self._lock:
                 self._db.bulk(True)
         try:
-            self._import(records, tasks, label, keep_lists, result)
+            self._import(records, label, keep_lists, stamps_checked, result)
         finally:
             if big:
                 with self._lock:
@@ -1417,92 +1412,115 @@ class TaskStore:
     def _import(
         self,
         records: list[Any],
-        tasks: list[Task],
         label: str,
         keep_lists: bool,
+        stamps_checked: bool,
         result: ImportResult,
     ) -> None:
+        read = _ImportReader(self, keep_lists, stamps_checked).task
         with self.group(label), self._transaction() as conn:
-            known = self._fetch_by_uuid(conn, [t.uuid for t in tasks if t.uuid])
+            known = self._fetch_by_uuid(conn, _uuids_named(records))
             group_id = ""
             written: list[Task | None] = []
             new: list[Task] = []  # plain new tasks, written together (few statements, linear)
-            for rec, task in zip(records, tasks, strict=True):
-                old = known.get(task.uuid) if task.uuid else None
-                if old is not None and not _newer(rec, task, old):
-                    result.unchanged.append(old)
-                    written.append(None)
-                    continue
-                group_id = group_id or self._group_id(conn)
-                if old is None and not task.blocked_by and not task.done_count:
-                    task.uuid = task.uuid or new_uuid()
-                    known[task.uuid] = task
-                    new.append(task)
-                    written.append(task)
-                    continue
-                if new:  # an update may be of a task added just before: write those first
-                    result.added += self._insert_new(conn, new, group_id)
+            bulk = _BulkInsert(self, conn, len(records))
+            try:
+                for index, rec in enumerate(records, start=1):
+                    task = read(index, rec)
+                    old = known.get(task.uuid) if task.uuid else None
+                    if old is not None and not _newer(rec, task, old):
+                        result.unchanged.append(old)
+                        written.append(None)
+                        continue
+                    group_id = group_id or self._group_id(conn)
+                    if old is None and not task.blocked_by and not task.done_count:
+                        task.uuid = task.uuid or new_uuid()
+                        known[task.uuid] = task
+                        new.append(task)
+                        written.append(task)
+                        if len(new) == _BATCH:
+                            result.added += bulk.add(new, group_id)
+                            new = []
+                        continue
+                    # An update may be of a task added just before: write those first.
+                    result.added += bulk.add(new, group_id)
                     new = []
-                if old is not None:
-                    task.id = old.id
-                    if not (keep_lists and isinstance(rec, dict) and rec.get("list")):
-                        task.list_name = old.list_name  # a uuid is one task, in its own list
-                stored = self._write(conn, old, task, group_id)
-                assert stored is not None
-                known[stored.uuid] = stored
-                written.append(stored)
-                (result.added if old is None else result.updated).append(stored)
-            if new:
-                result.added += self._insert_new(conn, new, group_id)
+                    bulk.wait()
+                    if old is not None:
+                        task.id = old.id
+                        if not (keep_lists and isinstance(rec, dict) and rec.get("list")):
+                            task.list_name = old.list_name  # a uuid is one task, in its list
+                    stored = self._write(conn, old, task, group_id)
+                    assert stored is not None
+                    known[stored.uuid] = stored
+                    written.append(stored)
+                    (result.added if old is None else result.updated).append(stored)
+                result.added += bulk.add(new, group_id)
+                bulk.finish()
+            finally:
+                bulk.stop()
             if group_id:
                 self._import_links(conn, records, written, group_id)
                 latest = {t.id: t for t in written if t is not None}
                 result.added = [latest.get(t.id, t) for t in result.added]
                 result.updated = [latest.get(t.id, t) for t in result.updated]
 
-    def _insert_new(self, conn: Conn, tasks: list[Task], group_id: str) -> list[Task]:
-        """Add new tasks (no dependencies, no completions yet) as ``_write`` would, with one
-        statement per table for all of them: rows with the next ids, tags, FTS, journal."""
-        new_ids = self._db.new_ids(conn, len(tasks))
-        due_keys: dict[str | None, int | None] = {}
-
-        def due_ts(due: str | None) -> int | None:
-            if due not in due_keys:
-                due_keys[due] = self._due_ts(due)
-            return due_keys[due]
-
+    def _new_rows(self, tasks: list[Task], ids: Sequence[int]) -> _NewRows:
+        """The ``tasks`` and ``task_tags`` rows of new tasks (given these ids), for
+        ``_insert_rows``: a column none of them has a value in is written as a literal
+        NULL, not bound for every row."""
+        due_ts: dict[str | None, int | None] = {None: None}
+        wait_ts: dict[str | None, int | None] = {None: None}
         rows = []
-        journal = []
-        cols = self._COLUMNS
-        for task, task_id in zip(tasks, new_ids, strict=True):
+        for task, task_id in zip(tasks, ids, strict=True):
             task.id = task_id
-            extra_json = json.dumps(task.extra, ensure_ascii=False) if task.extra else None
-            cols, values = self._row(task, due_ts, extra_json)
-            rows.append((task.id, *values))
-            journal.append((group_id, task.id, _added_entry(task)))
-        marks = ", ".join("?" * len(rows[0]))
-        dropped: list[str] = []
-        if len(rows) >= _REINDEX_ROWS:
-            (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
-            if count < len(rows):  # more new rows than old: build the indexes afresh
-                dropped = self._db.drop_indexes(conn, "tasks")
-                dropped += self._db.drop_indexes(conn, "task_tags")
-        conn.executemany(f"INSERT INTO tasks (id, {cols}) VALUES ({marks})", rows)
-        conn.executemany(
-            "INSERT INTO task_tags (task_id, tag, position) VALUES (?, ?, ?)",
-            [(t.id, tag, i) for t in tasks for i, tag in enumerate(t.tags)],
-        )
-        self._db.restore_indexes(conn, dropped)
-        self._db.fts_write(
-            conn,
-            [(t.id, t.title, t.notes or "", " ".join(t.tags), t.project or "") for t in tasks],
-            new=True,
-        )
-        conn.executemany(
-            "INSERT INTO journal (group_id, task_id, before, after) VALUES (?, ?, NULL, ?)",
-            journal,
-        )
-        return tasks
+            due, wait, extra, repeat = task.due, task.wait, task.extra, task.repeat
+            if due not in due_ts:
+                due_ts[due] = self._due_ts(due)
+            if wait not in wait_ts:
+                wait_ts[wait] = self._wait_ts(wait)
+            rows.append(
+                (
+                    task_id,
+                    task.title,
+                    task.notes,
+                    task.status,
+                    task.priority,
+                    due,
+                    due_ts[due],
+                    task.project,
+                    task.created_at,
+                    task.updated_at,
+                    task.completed_at,
+                    task.list_name,
+                    task.uuid,
+                    json_text(extra) if extra else None,
+                    wait,
+                    wait_ts[wait],
+                    task.parent,
+                    *(_repeat_columns(repeat) if repeat else _NO_REPEAT),
+                    task.done_count,
+                )
+            )
+        empty = {i for i in _SPARSE if all(row[i] is None for row in rows)}
+        bound = [i for i in range(len(_ROW_NAMES)) if i not in empty]
+        values = ", ".join("NULL" if i in empty else "?" for i in range(len(_ROW_NAMES)))
+        tags = [(t.id, tag, i) for t in tasks for i, tag in enumerate(t.tags)]
+        return _NewRows(tasks, values, list(map(itemgetter(*bound), rows)), tags)
+
+    def _insert_rows(self, conn: Conn, new: _NewRows, group_id: str) -> None:
+        """Write what ``_new_rows`` made, as ``_write`` would (rows, tags, search, journal),
+        with a few statements for all of them. The search rows and the journal entries are
+        written from the rows just written where the backend can
+        (``Backend.record_added``). Each journal entry is short: the task's id, uuid and
+        time of last change, not the whole task. Every later change to a task is journaled
+        with the state it found, so undo compares the task with the ``before`` of its next
+        entry when there is one; with none, nothing changed the task since, which the uuid
+        and time stamp confirm."""
+        db = self._db
+        db.insert_many(conn, "tasks", _ROW_NAMES, new.values, new.rows)
+        db.insert_many(conn, "task_tags", ("task_id", "tag", "position"), "?, ?, ?", new.tags)
+        db.record_added(conn, new.tasks, group_id)
 
     def _fetch_by_uuid(self, conn: Conn, uuids: list[str]) -> dict[str, Task]:
         return {t.uuid: t for t in self._select_in(conn, "t.uuid", uuids)}
@@ -1561,71 +1579,9 @@ class TaskStore:
             after.parent, after.blocked_by = parent, blockers
             stored[i] = self._write(conn, task, after, group_id)
 
-    def _task_from_record(
-        self,
-        index: int,
-        record: Any,
-        *,
-        keep_lists: bool = False,
-        memo: dict[tuple[str, Any], Any] | None = None,
-    ) -> Task:
-        """One import record as a task (validated). ``memo`` keeps the stamps and due dates
-        already read during one import: real files repeat them a lot."""
-        memo = {} if memo is None else memo
-
-        def stamp(name: str) -> str | None:
-            value = record.get(name)
-            if not isinstance(value, str):
-                return _timestamp(value, name, self.tz)
-            if _canonical_stamp(value):
-                return value
-            key = (name, value)
-            if key not in memo:
-                memo[key] = _timestamp(value, name, self.tz)
-            return memo[key]  # type: ignore[no-any-return]
-
-        try:
-            if not isinstance(record, dict):
-                raise UsageError("expected an object with at least a title.")
-            if "title" not in record:
-                raise UsageError("the title is missing.")
-            if ("now", None) not in memo:
-                memo[("now", None)] = self._stamp()
-            now = memo[("now", None)]
-            created = stamp("created_at") or now
-            updated = stamp("updated_at") or created
-            completed = stamp("completed_at")
-            status = _status(record.get("status") or "pending")
-            if status == "done" and completed is None:
-                completed = updated
-            if status == "pending":
-                completed = None
-            list_name = self._list
-            if keep_lists and record.get("list") is not None:
-                list_name = validate_list_name(record["list"])
-            task = Task(
-                id=0,
-                title=_title(record.get("title")),
-                notes=_text(record.get("notes"), "notes"),
-                status=status,
-                priority=_priority(record.get("priority")),
-                due=self._memo_due(record.get("due"), memo),
-                tags=_memo_tags(record.get("tags") or (), memo),
-                project=_text(record.get("project"), "project"),
-                created_at=created,
-                updated_at=updated,
-                completed_at=completed,
-                list_name=list_name,
-                uuid=_uuid(record.get("uuid")),
-                extra=_extra(record.get("extra")),
-                wait=self._memo_due(record.get("wait"), memo),
-                repeat=self._repeat(record.get("repeat")),
-                **_history(record, self.tz),
-            )
-            return task  # an imported rule with no due keeps none (completing starts it)
-        except UsageError as exc:
-            message = exc.message[0].lower() + exc.message[1:]
-            raise UsageError(f"Record {index}: {message}", hint=exc.hint) from None
+    def _task_from_record(self, index: int, record: Any, *, keep_lists: bool = False) -> Task:
+        """One import record as a task (validated)."""
+        return _ImportReader(self, keep_lists).task(index, record)
 
     def undo(
         self,
@@ -2219,16 +2175,240 @@ def _as_recorded(task: Task | None, recorded: dict[str, Any] | None) -> dict[str
 # From this many new tasks on (and more than the store holds), an import builds the indexes
 # of ``tasks`` after its rows instead of inserting each row into each of them.
 _REINDEX_ROWS = 5000
+_NO_REPEAT = (None, None, None, None)
+# The columns of a new task's row, and those (by position) that often have no value at all.
+_ROW_NAMES = ("id", *TaskStore._COLUMNS.replace(" ", "").split(","))
+_SPARSE = (2, 5, 6, 7, 10, 13, 14, 15, 16, 17, 18, 19, 20)
 
 
-def _added_entry(task: Task) -> str:
-    """The journal entry of a task a bulk import added: its id, uuid and time of last
-    change, instead of the whole task. Every change made to a task is journaled with the
-    state it found the task in, so undo compares the task with the ``before`` of its next
-    journal entry when there is one; with none, nothing changed the task since, which the
-    uuid and time stamp confirm. (Both are plain text: the uuid was validated, the stamp
-    is ISO 8601.)"""
-    return f'{{"id": {task.id}, "uuid": "{task.uuid}", "updated_at": "{task.updated_at}"}}'
+_BATCH = 2000  # plain new tasks of an import written together
+
+
+@dataclass
+class _NewRows:
+    """New tasks' rows, made by ``TaskStore._new_rows`` for ``TaskStore._insert_rows``."""
+
+    tasks: list[Task]
+    values: str  # one row's placeholders and literal NULLs
+    rows: list[tuple[Any, ...]]
+    tags: list[tuple[int, str, int]]
+
+
+class _BulkInsert:
+    """The plain new tasks of one import, written in batches.
+
+    A big import first drops the indexes of ``tasks`` and ``task_tags`` (when it brings
+    more rows than the tables hold) and builds them again at the end, once. Where the
+    backend allows (``Backend.threaded_bulk``: SQLite), the batches are written by a
+    second thread: the database does that work without holding Python's interpreter
+    lock, so it overlaps with reading and checking the next records. Nothing else uses
+    the connection meanwhile: anything else the import writes first waits for the batches
+    handed over (``wait``). New ids are then counted on from the highest (the write
+    transaction has the file to itself) and read again after such a write."""
+
+    def __init__(self, store: TaskStore, conn: Conn, expected: int) -> None:
+        self.store, self.conn, self.expected = store, conn, expected
+        self.db = store._db
+        self.next_id: int | None = None
+        self.dropped: list[str] | None = None
+        self.queue: queue.Queue[tuple[_NewRows, str] | None] | None = None
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.stopping = False
+
+    def add(self, tasks: list[Task], group_id: str) -> list[Task]:
+        """Write ``tasks`` (or hand them to the writer); they get their ids now."""
+        if not tasks:
+            return tasks
+        db, conn = self.db, self.conn
+        if self.dropped is None:
+            self.dropped = []
+            if self.expected >= _REINDEX_ROWS:
+                (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
+                if count < self.expected:  # more new rows than old: build indexes afresh
+                    self.dropped = db.drop_indexes(conn, "tasks")
+                    self.dropped += db.drop_indexes(conn, "task_tags")
+        threaded = db.threaded_bulk and self.expected > _BATCH
+        if threaded:
+            if self.next_id is None:
+                self.next_id = db.new_ids(conn, 1)[0]
+            ids: Sequence[int] = range(self.next_id, self.next_id + len(tasks))
+            self.next_id += len(tasks)
+        else:
+            ids = db.new_ids(conn, len(tasks))
+        rows = self.store._new_rows(tasks, ids)
+        if not threaded:
+            self.store._insert_rows(conn, rows, group_id)
+            return tasks
+        if self.thread is None:
+            self.queue = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+            self.thread.start()
+        self._check()
+        assert self.queue is not None
+        self.queue.put((rows, group_id))
+        return tasks
+
+    def _run(self) -> None:
+        assert self.queue is not None
+        while True:
+            item = self.queue.get()
+            try:
+                if item is None:
+                    return
+                if self.error is None and not self.stopping:
+                    self.store._insert_rows(self.conn, *item)
+            except BaseException as exc:  # handed to the importing thread
+                self.error = exc
+            finally:
+                self.queue.task_done()
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def wait(self) -> None:
+        """Until every batch handed over is written: the caller writes next."""
+        if self.queue is not None:
+            self.queue.join()
+        self._check()
+        self.next_id = None
+
+    def finish(self) -> None:
+        """Every batch written, the writer ended, the dropped indexes built again."""
+        self.wait()
+        self.stop()
+        if self.dropped:
+            self.db.restore_indexes(self.conn, self.dropped)
+            self.dropped = []
+
+    def stop(self) -> None:
+        """End the writer (batches not written yet are dropped: after a failure the caller
+        rolls the transaction back)."""
+        if self.thread is None or self.queue is None:
+            return
+        self.stopping = True
+        self.queue.put(None)
+        self.thread.join()
+        self.thread = None
+
+
+def _uuids_named(records: list[Any]) -> list[str]:
+    """The uuids import records name, as ``_uuid`` reads them (a record whose uuid is not
+    valid is refused by its own check)."""
+    found = []
+    for rec in records:
+        value = rec.get("uuid") if isinstance(rec, dict) else None
+        if isinstance(value, str) and value:
+            found.append(value.strip().lower())
+    return found
+
+
+class _ImportReader:
+    """Import records as validated tasks, for one import. Real files repeat their due
+    dates, tags, projects, priorities and statuses a lot: each value is checked once.
+    ``stamps_checked``: the records' time stamps are already in the store's form."""
+
+    def __init__(self, store: TaskStore, keep_lists: bool, stamps_checked: bool = False) -> None:
+        self.store = store
+        self.keep_lists = keep_lists
+        self.stamps_checked = stamps_checked
+        self.now: str | None = None
+        # what -> value -> its checked form
+        self.seen: dict[str, dict[Any, Any]] = {
+            k: {} for k in ("status", "priority", "due", "project", "tags", "list")
+        }
+
+    def _once(self, what: str, value: Any, check: Callable[[Any], Any]) -> Any:
+        known = self.seen[what]
+        try:
+            if value in known:
+                return known[value]
+        except TypeError:  # (not hashable: checked each time, and refused by the check)
+            return check(value)
+        checked = known[value] = check(value)
+        return checked
+
+    def _stamp(self, value: Any, name: str) -> str | None:
+        if type(value) is str and len(value) == 25:
+            if self.stamps_checked:
+                return value
+            try:
+                if datetime.fromisoformat(value).isoformat() == value:
+                    return value  # already in the form _timestamp gives
+            except ValueError:
+                pass
+        return _timestamp(value, name, self.store.tz)
+
+    def task(self, index: int, record: Any) -> Task:
+        store = self.store
+        once = self._once
+        seen = self.seen
+        try:
+            if not isinstance(record, dict):
+                raise UsageError("expected an object with at least a title.")
+            get = record.get
+            if "title" not in record:
+                raise UsageError("the title is missing.")
+            if self.now is None:
+                self.now = store._stamp()
+            created = self._stamp(get("created_at"), "created_at") or self.now
+            updated = self._stamp(get("updated_at"), "updated_at") or created
+            completed = self._stamp(get("completed_at"), "completed_at")
+            value = get("status") or "pending"
+            status = seen["status"].get(value) if type(value) is str else None
+            if status is None:
+                status = once("status", value, _status)
+            if status == "done" and completed is None:
+                completed = updated
+            if status == "pending":
+                completed = None
+            list_name = store._list
+            if self.keep_lists and get("list") is not None:
+                list_name = once("list", get("list"), validate_list_name)
+            tags = get("tags") or ()
+            if type(tags) is list and all(type(t) is str for t in tags):
+                tags = list(once("tags", tuple(tags), _tags))
+            else:
+                tags = _tags(tags)
+            value = get("priority")
+            priority = seen["priority"].get(value) if type(value) is str else None
+            if priority is None:
+                priority = once("priority", value, _priority)
+            value = get("due")
+            due = None if value is None else once("due", value, store._due)
+            value = get("project")
+            project = None if value is None else once("project", value, _project)
+            notes = get("notes")
+            wait = get("wait")
+            repeat = get("repeat")
+            task = Task(
+                0,
+                _title(get("title")),
+                None if notes is None else _text(notes, "notes"),
+                status,
+                priority,
+                due,
+                tags,
+                project,
+                created,
+                updated,
+                completed,
+                list_name,
+                _uuid(get("uuid")),
+                _extra(get("extra")),
+                None if wait is None else once("due", wait, store._due),
+                None,
+                [],
+                None if repeat is None else store._repeat(repeat),
+            )
+            if get("completions") or get("last_done"):
+                for key, value in _history(record, store.tz).items():
+                    setattr(task, key, value)
+            return task  # an imported rule with no due keeps none (completing starts it)
+        except UsageError as exc:
+            message = exc.message[0].lower() + exc.message[1:]
+            raise UsageError(f"Record {index}: {message}", hint=exc.hint) from None
 
 
 def _dump(task: Task | None) -> str | None:
@@ -2294,6 +2474,10 @@ def _text(value: Any, what: str = "text") -> str | None:
     return checked_text(text, what) or None
 
 
+def _project(value: Any) -> str | None:
+    return _text(value, "project")
+
+
 def _priority(value: Any) -> str:
     if value is None:
         return "none"
@@ -2312,16 +2496,6 @@ def _status(value: Any) -> str:
     if text not in STATUSES:
         raise UsageError(f"Unknown status '{value}'.", hint=f"Use one of: {', '.join(STATUSES)}.")
     return text
-
-
-def _memo_tags(value: Iterable[str] | str, memo: dict[tuple[str, Any], Any]) -> list[str]:
-    """``_tags(value)``, remembered for a list already seen (imports repeat them a lot)."""
-    if not isinstance(value, list) or not all(type(t) is str for t in value):
-        return _tags(value)
-    key = ("tags", tuple(value))
-    if key not in memo:
-        memo[key] = _tags(value)
-    return list(memo[key])
 
 
 def _tags(value: Iterable[str] | str) -> list[str]:
@@ -2411,22 +2585,6 @@ def _set_status(task: Task, status: str, stamp: str) -> None:
         return
     task.status = status
     task.completed_at = stamp if status == "done" else None
-
-
-def _canonical_stamp(value: str) -> bool:
-    """Whether ``value`` is a valid time stamp already in the form ``_timestamp`` gives
-    (``2026-12-01T17:00:00+01:00``), so it can be kept as it is."""
-    if len(value) != 25 or not value.isascii() or value.endswith("-00:00"):
-        return False
-    if (value[4], value[7], value[10], value[13], value[16], value[22]) != tuple("--T:::"):
-        return False
-    if value[19] not in "+-":
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _timestamp(value: Any, name: str, tz: tzinfo) -> str | None:
