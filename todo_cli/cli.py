@@ -85,16 +85,20 @@ def debug_enabled() -> bool:
 
 
 def main() -> None:
-    """Console-script entry point: run the app and map every error to one line on stderr."""
+    """Run the app and map every error to one line on stderr (the console script is
+    ``entry.main``, which may start a one-shot chat's spinner first)."""
     from .errors import ExitCode, TodoError
 
     try:
-        from .textin import check_argv
+        try:
+            from .textin import check_argv
 
-        check_argv(sys.argv[1:])  # bytes that are not UTF-8 fail here, in one line
-        # Typer's standalone mode handles usage errors (exit 2), --help and Ctrl-C at the
-        # argument-parsing stage; our domain errors propagate to here.
-        app()
+            check_argv(sys.argv[1:])  # bytes that are not UTF-8 fail here, in one line
+            # Typer's standalone mode handles usage errors (exit 2), --help and Ctrl-C at
+            # the argument-parsing stage; our domain errors propagate to here.
+            app()
+        finally:
+            _stop_early_spinner()  # one `entry.main` started and no command took over
     except TodoError as exc:
         if debug_enabled():
             raise
@@ -109,6 +113,12 @@ def main() -> None:
         # `todo tasks list | head`: the reader went away; exit quietly.
         sys.stderr.close()
         sys.exit(int(ExitCode.OK))
+
+
+def _stop_early_spinner() -> None:
+    spinner = sys.modules.get("todo_cli.spinner")
+    if spinner is not None:
+        spinner.stop_early()
 
 
 def _print_error(message: str, hint: str | None) -> None:

@@ -1,8 +1,9 @@
 """A spinner on stderr from the first moment of a one-shot `todo chat` on a terminal.
 
 Loading the Agents SDK takes over a second; without this, nothing would show in that time.
-Standard library only, so it starts before any heavy import: a daemon thread redraws one
-line (``⠋ thinking…``) until ``stop`` clears it.
+Standard library only, so it starts before any heavy import (``entry.main`` starts it
+before Typer loads, see ``start_early``): a daemon thread redraws one line
+(``⠋ thinking…``) until ``stop`` clears it.
 """
 
 from __future__ import annotations
@@ -74,3 +75,26 @@ def terminal_spinner(stream: IO[str] | None = None) -> Spinner | None:
     except (AttributeError, ValueError):
         return None
     return Spinner(stream).start()
+
+
+# The spinner `entry.main` starts before the command line is parsed, until a command
+# takes it over (the one-shot chat) or the run ends.
+_early: list[Spinner] = []
+
+
+def start_early(stream: IO[str] | None = None) -> None:
+    """Start the spinner of a one-shot chat now, when ``stream`` is a terminal."""
+    spinner = terminal_spinner(stream)
+    if spinner is not None:
+        _early.append(spinner)
+
+
+def take_early() -> Spinner | None:
+    """The spinner ``start_early`` started, still running; the caller stops it."""
+    return _early.pop() if _early else None
+
+
+def stop_early() -> None:
+    """Erase the early spinner if nothing took it over (an error is about to be shown)."""
+    while _early:
+        _early.pop().stop()

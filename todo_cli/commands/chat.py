@@ -12,6 +12,7 @@ from ..termsafe import clean, json_text
 if TYPE_CHECKING:
     from ..agent import ChatSession
     from ..events import Event
+    from ..spinner import Spinner
 
 
 def chat(
@@ -71,6 +72,30 @@ def chat(
     Examples: todo chat "add buy milk tomorrow"; echo "what is due today?" | todo chat;
     todo chat -c "and move it to friday". Deletes and bulk changes need --yes here.
     """
+    from ..spinner import take_early
+
+    early = take_early()  # started before Typer loaded, for a one-shot message (entry.py)
+    try:
+        _chat(
+            message, provider, model, base_url, yes, as_json, cont, conversation, list_name, early
+        )
+    finally:
+        if early is not None:
+            early.stop()  # erased when this run did not use it, or ended with an error
+
+
+def _chat(
+    message: list[str] | None,
+    provider: str | None,
+    model: str | None,
+    base_url: str | None,
+    yes: bool,
+    as_json: bool,
+    cont: bool,
+    conversation: str | None,
+    list_name: str | None,
+    early: Spinner | None,
+) -> None:
     if list_name is not None:
         from ..listnames import validate_list_name
 
@@ -93,6 +118,8 @@ def chat(
     if not text:
         from .. import repl
 
+        if early is not None:
+            early.stop()
         repl.run_repl(
             provider=provider,
             model=model,
@@ -113,6 +140,7 @@ def chat(
         continue_latest=cont,
         conversation_id=conversation,
         list_name=list_name,
+        spinner=early,
     )
 
 
@@ -127,12 +155,19 @@ def one_shot(
     continue_latest: bool = False,
     conversation_id: str | None = None,
     list_name: str | None = None,
+    spinner: Spinner | None = None,
 ) -> None:
-    """Run one turn: answer on stdout as it streams, tool activity on stderr."""
+    """Run one turn: answer on stdout as it streams, tool activity on stderr.
+
+    ``spinner``: one already running (started before the command line was parsed)."""
     from ..spinner import terminal_spinner
 
+    if spinner is not None and as_json:
+        spinner.stop()
+        spinner = None
     # Shown at once on a terminal: the imports below take over a second.
-    spinner = None if as_json else terminal_spinner()
+    if spinner is None and not as_json:
+        spinner = terminal_spinner()
     try:
         _one_shot(
             text,
