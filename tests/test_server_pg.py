@@ -216,3 +216,49 @@ def test_the_rate_limit_counts_a_users_requests_on_every_process(
         assert 1 <= int(r.headers["Retry-After"]) <= 16
     r = httpx.get(f"{two}/api/bob/tasks", headers=_auth(bob), timeout=30)
     assert r.status_code == 200
+
+
+def _wait_for_a_lock_wait(conn: Any, table: str) -> None:
+    """Until another session waits for a lock on ``table``."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted",
+            (table,),
+        ).fetchone()
+        if row and row[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no request waited for {table}")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("two_servers", [100], indirect=True)
+def test_a_token_or_rate_check_waiting_for_the_database_holds_up_nothing_else(
+    two_servers: tuple[list[str], dict[str, str]], pg_url: str
+) -> None:
+    """While a request's token check (then its rate-limit check) waits for the database, the
+    same process answers other requests; the waiting one goes ahead once the database
+    does."""
+    import psycopg
+
+    (one, _two), env = two_servers
+    alice = _token(env, "add", "alice")
+    r = httpx.get(f"{one}/api/alice/tasks", headers=_auth(alice), timeout=30)
+    assert r.status_code == 200, r.text  # connected, the tables made
+    for table in ("server_tokens", "server_rate"):
+        with psycopg.connect(pg_url) as holder, ThreadPoolExecutor(1) as pool:
+            holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")  # until rollback
+            waiting = pool.submit(
+                httpx.get, f"{one}/api/alice/tasks", headers=_auth(alice), timeout=60
+            )
+            _wait_for_a_lock_wait(holder, table)
+            for _ in range(3):
+                assert httpx.get(f"{one}/health", timeout=10).status_code == 200, table
+            no_token = httpx.get(f"{one}/api/alice/tasks", timeout=10)
+            assert no_token.status_code == 401, table
+            assert not waiting.done()
+            holder.rollback()
+            answer = waiting.result(timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"tasks": [], "total": 0}

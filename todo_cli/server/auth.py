@@ -9,7 +9,10 @@ In this order, before any route (so before the body is parsed or the path is mat
 4. a body of at most ``max_body_bytes``, or **413** (the body is read here, bounded, and
    handed on to the route).
 
-Nothing here logs a header or a body, so tokens never reach a log.
+Nothing here logs a header or a body, so tokens never reach a log. A token store or rate
+limiter whose checks block (``blocking = True``: the ones in a PostgreSQL database) is
+asked on a worker thread, one check at a time (they share one connection), so a slow
+database never holds up the event loop and the requests it serves.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
 
 from .scoping import canonical_user_id
 from .tokens import TokenStore
@@ -31,6 +37,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 API_PREFIX = "/api/"
+T = TypeVar("T")
 
 
 def error_body(code: str, message: str, hint: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -100,12 +107,26 @@ class ApiGuard:
         self.tokens = tokens
         self.limiter = limiter
         self.max_body_bytes = max_body_bytes
+        self._checks: anyio.CapacityLimiter | None = None  # made in the event loop
+
+    async def _check(self, blocking: bool, fn: Callable[[str], T], arg: Any) -> T:
+        """``fn(arg)``: at once, or on a worker thread when it blocks (a database)."""
+        if not blocking:
+            return fn(arg)
+        if self._checks is None:
+            self._checks = anyio.CapacityLimiter(1)
+        return await anyio.to_thread.run_sync(fn, arg, limiter=self._checks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
-        user = self.tokens.verify(bearer_token(scope))
+        token = bearer_token(scope)
+        user = None
+        if token is not None:  # no token: refused without asking the store
+            user = await self._check(
+                getattr(self.tokens, "blocking", False), self.tokens.verify, token
+            )
         if user is None:
             await send_json(
                 send,
@@ -127,7 +148,7 @@ class ApiGuard:
                 error_body("forbidden", "This token does not give access to that user's data."),
             )
             return
-        wait = self.limiter.take(user)
+        wait = await self._check(getattr(self.limiter, "blocking", False), self.limiter.take, user)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             await send_json(

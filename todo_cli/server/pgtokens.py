@@ -66,6 +66,8 @@ def _migrate(conn: psycopg.Connection[Any]) -> None:
 class PgTokenStore:
     """The token table: add, list, revoke (CLI) and verify (server), like ``TokenStore``."""
 
+    blocking = True  # verify waits for the database: the server calls it off the event loop
+
     def __init__(
         self,
         url: str,
@@ -141,6 +143,8 @@ class PgTokenStore:
 class PgRateLimiter:
     """``RateLimiter`` with its buckets in the database, so every server process on it
     counts one user's requests together; the database's clock is the only clock."""
+
+    blocking = True  # take waits for the database: the server calls it off the event loop
 
     def __init__(self, tokens: PgTokenStore, per_minute: int) -> None:
         self.per_minute = per_minute
