@@ -27,7 +27,7 @@ def has_bad_bytes(text: str) -> bool:
 
 def checked_text(value: str, what: str) -> str:
     """``value`` itself, or a UsageError when it holds bytes that were not valid UTF-8."""
-    if _SURROGATES.search(value):
+    if not value.isascii() and _SURROGATES.search(value):
         raise UsageError(
             f"The {what} is not valid UTF-8 text: '{shown(value)}'.", hint=ENCODING_HINT
         )

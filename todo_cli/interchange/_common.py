@@ -36,8 +36,8 @@ class ParsedImport:
     kept: dict[str, int] = field(default_factory=dict)
     lossy: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    # Where each record came from: a (place, line) pair, or the number of a JSON item
-    # that ``source`` places when asked (only an error message or a test needs it).
+    # Where each record came from: a (place, line) pair, or the number (an int) of a JSON
+    # item that ``source`` places when asked (only an error message or a test needs it).
     spots: list[Any] = field(default_factory=list)
     source: JsonItems | None = None
     # The records' time stamps are in the store's own form (``import_tasks``'s
@@ -60,7 +60,7 @@ class ParsedImport:
 
     def spot(self, index: int) -> tuple[str, int]:
         spot = self.spots[index]
-        if isinstance(spot, Item):
+        if isinstance(spot, int):
             assert self.source is not None
             return self.source.spot(spot)
         return spot  # type: ignore[no-any-return]
@@ -106,6 +106,11 @@ class LineError(Exception):
         self.item = place if isinstance(place, Item) else None
         self.place = f"line {place}" if isinstance(place, int) else place
         self.message = message
+
+    def at_item(self, index: int) -> LineError:
+        """The same problem, at item ``index`` of a JSON input (placed by ``locate``)."""
+        self.item = Item(index)
+        return self
 
     def locate(self, items: JsonItems) -> LineError:
         if self.item is not None:

@@ -18,7 +18,6 @@ from typing import Any
 
 from ..listnames import list_name_problem
 from ._common import (
-    Item,
     JsonItems,
     LineError,
     ParsedImport,
@@ -75,39 +74,45 @@ def parse_items(items: JsonItems, *, tz: tzinfo) -> ParsedImport:
     odd_priority = 0
     records, spots = result.records, result.spots
     read = basic_reader(tz)
-    for n, item in enumerate(values):
-        place = Item(n)
-        if type(item) is not dict:
-            raise LineError(place, "expected a JSON object for each task")
-        status = item.get("status") or "pending"
-        parent = item.get("parent")
-        if type(parent) is str and parent in templates and status != "recurring":
-            merged += 1  # part of its template's repeating task
-            continue
-        if status == "deleted":
-            result.count(result.skipped, "deleted")  # deleted tasks are history
-            continue
-        rec = to_record(item, place, tz, read)
-        if status == "recurring" or "wait" in item or "scheduled" in item or "depends" in item:
-            _task_model_fields(rec, item, instances.get(item.get("uuid") or "", []), place, tz)
-            if status == "recurring" and rec.get("repeat") is None:
-                result.count(result.lossy, "recur (not in days, weeks, months or years)")
-        keys = tuple(item)
-        keysets[keys] = keysets.get(keys, 0) + 1
-        if "id" in item or "urgency" in item:  # computed by Taskwarrior itself
-            kept = {k: v for k, v in item.items() if k not in COMPUTED}
-        else:
-            kept = item  # (decoded for this import alone: nothing else holds it)
-        priority = item.get("priority") or ""
-        if priority not in PRIORITY_IN:
-            odd_priority += 1
-        rec["extra"] = {"taskwarrior": kept}
-        if instances.get(item.get("uuid") or ""):
-            rec["extra"][INSTANCES] = [
-                {k: v for k, v in i.items() if k not in COMPUTED} for i in instances[item["uuid"]]
-            ]
-        records.append(rec)
-        spots.append(place)
+    n = -1
+    try:
+        for n, item in enumerate(values):
+            if type(item) is not dict:
+                raise LineError(n, "expected a JSON object for each task")
+            status = item.get("status") or "pending"
+            parent = item.get("parent")
+            if type(parent) is str and parent in templates and status != "recurring":
+                merged += 1  # part of its template's repeating task
+                continue
+            if status == "deleted":
+                result.count(result.skipped, "deleted")  # deleted tasks are history
+                continue
+            rec = to_record(item, n, tz, read)
+            if status == "recurring" or "wait" in item or "scheduled" in item or "depends" in item:
+                _task_model_fields(
+                    rec, item, instances.get(item.get("uuid") or "", []) if instances else [], n, tz
+                )
+                if status == "recurring" and rec.get("repeat") is None:
+                    result.count(result.lossy, "recur (not in days, weeks, months or years)")
+            keys = tuple(item)
+            keysets[keys] = keysets.get(keys, 0) + 1
+            if "id" in item or "urgency" in item:  # computed by Taskwarrior itself
+                kept = {k: v for k, v in item.items() if k not in COMPUTED}
+            else:
+                kept = item  # (decoded for this import alone: nothing else holds it)
+            priority = item.get("priority") or ""
+            if priority not in PRIORITY_IN:
+                odd_priority += 1
+            rec["extra"] = {"taskwarrior": kept}
+            if instances and instances.get(item.get("uuid") or ""):
+                rec["extra"][INSTANCES] = [
+                    {k: v for k, v in i.items() if k not in COMPUTED}
+                    for i in instances[item["uuid"]]
+                ]
+            records.append(rec)
+            spots.append(n)  # (an item number: placed when asked)
+    except LineError as exc:  # the records name no place yet: the item does
+        raise exc.at_item(n) from None
     for keys, count in keysets.items():
         for key in keys:
             if key not in MAPPED and key not in COMPUTED:
@@ -183,17 +188,6 @@ def to_record(
     """The todo fields of one Taskwarrior record (``extra`` not set); ``read`` is
     ``basic_reader(tz)``, for a caller that has it at hand."""
     read = read or basic_reader(tz)
-
-    def local(value: Any, key: str) -> str | None:
-        """A Taskwarrior date as a local ISO 8601 date-time (None when absent)."""
-        if type(value) is str:
-            stamp = read(value)  # what `task export` writes, the quick way
-            if stamp is not None:
-                return stamp
-        if value is None or value == "":
-            return None
-        return local_iso(parse_date(value, tz, place, key), tz)
-
     get = item.get
     status = get("status") or "pending"
     if status not in _STATUSES:
@@ -205,10 +199,13 @@ def to_record(
     if type(tw_priority) is not str:
         raise LineError(place, "priority must be a string")
     tags = get("tags") or []
-    if type(tags) is not list or not all(type(t) is str for t in tags):
-        tags = tags_of(item, place)  # (raises, or takes what a str subclass is)
-    else:
-        tags = list(dict.fromkeys(tags)) if len(tags) > 1 else list(tags)
+    try:
+        if type(tags) is not list:
+            raise TypeError
+        "".join(tags)  # (quicker than looking at each: refuses anything but text)
+    except TypeError:
+        tags = tags_of(item, place)  # raises
+    tags = list(dict.fromkeys(tags)) if len(tags) > 1 else list(tags)
     project = get("project")
     if project is not None and type(project) is not str:
         raise LineError(place, "project must be a string")
@@ -216,10 +213,24 @@ def to_record(
     if uuid is not None and type(uuid) is not str:
         raise LineError(place, "uuid must be a string")
     annotations = get("annotations")
-    entry = local(get("entry"), "entry")
-    modified = local(get("modified"), "modified")
-    end = local(get("end"), "end")
-    due = local(get("due"), "due")
+    # What `task export` writes goes the quick way (``read``); anything else, or nothing,
+    # through ``_stamp``.
+    value = get("entry")
+    entry = read(value) if type(value) is str else None
+    if entry is None and value is not None:
+        entry = _stamp(value, tz, place, "entry")
+    value = get("modified")
+    modified = read(value) if type(value) is str else None
+    if modified is None and value is not None:
+        modified = _stamp(value, tz, place, "modified")
+    value = get("end")
+    end = read(value) if type(value) is str else None
+    if end is None and value is not None:
+        end = _stamp(value, tz, place, "end")
+    value = get("due")
+    due = read(value) if type(value) is str else None
+    if due is None and value is not None:
+        due = _stamp(value, tz, place, "due")
     if due is not None and due[11:19] == "00:00:00":
         due = due[:10]  # `task add ... due:2026-12-01` stores local midnight: a plain date
     done = status == "completed"
@@ -250,6 +261,14 @@ def to_record(
             raise LineError(place, f"{LIST_KEY}: {problem}")
         rec["list"] = list_name.strip().lower()
     return rec
+
+
+def _stamp(value: Any, tz: tzinfo, place: str | int, key: str) -> str | None:
+    """A Taskwarrior date in any form `task import` takes as a local ISO 8601 date-time
+    (None for an empty one)."""
+    if value == "":
+        return None
+    return local_iso(parse_date(value, tz, place, key), tz)
 
 
 def _notes(

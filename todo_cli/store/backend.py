@@ -176,10 +176,6 @@ class Backend:
         without waiting for each answer (a file: nothing to do)."""
         return nullcontext()
 
-    # A bulk import may write its batches from a second thread (the connection is used
-    # by one thread at a time), counting new ids on from the highest.
-    threaded_bulk = False
-
     def insert_many(
         self, conn: Any, table: str, columns: Sequence[str], values: str, rows: Iterable[Any]
     ) -> None:
@@ -263,13 +259,20 @@ def json_text(value: Any) -> str:
     """``value`` as compact JSON text (what the store keeps in its text columns), by
     orjson, or by the standard encoder for what orjson does not take (a number too big
     for 64 bits, a key that is not text, NaN)."""
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - a dependency; the standard encoder still works
-        pass
-    else:
+    global _orjson_dumps
+    if _orjson_dumps is None:
         try:
-            return orjson.dumps(value).decode()
+            from orjson import dumps
+        except ImportError:  # pragma: no cover - a dependency; the standard encoder works
+            _orjson_dumps = False
+        else:
+            _orjson_dumps = dumps
+    if _orjson_dumps:
+        try:
+            return _orjson_dumps(value).decode()  # type: ignore[no-any-return]
         except (TypeError, ValueError):
             pass
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_orjson_dumps: Any = None

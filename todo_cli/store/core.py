@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -1424,41 +1423,37 @@ class TaskStore:
             written: list[Task | None] = []
             new: list[Task] = []  # plain new tasks, written together (few statements, linear)
             bulk = _BulkInsert(self, conn, len(records))
-            try:
-                for index, rec in enumerate(records, start=1):
-                    task = read(index, rec)
-                    old = known.get(task.uuid) if task.uuid else None
-                    if old is not None and not _newer(rec, task, old):
-                        result.unchanged.append(old)
-                        written.append(None)
-                        continue
-                    group_id = group_id or self._group_id(conn)
-                    if old is None and not task.blocked_by and not task.done_count:
-                        task.uuid = task.uuid or new_uuid()
-                        known[task.uuid] = task
-                        new.append(task)
-                        written.append(task)
-                        if len(new) == _BATCH:
-                            result.added += bulk.add(new, group_id)
-                            new = []
-                        continue
-                    # An update may be of a task added just before: write those first.
-                    result.added += bulk.add(new, group_id)
-                    new = []
-                    bulk.wait()
-                    if old is not None:
-                        task.id = old.id
-                        if not (keep_lists and isinstance(rec, dict) and rec.get("list")):
-                            task.list_name = old.list_name  # a uuid is one task, in its list
-                    stored = self._write(conn, old, task, group_id)
-                    assert stored is not None
-                    known[stored.uuid] = stored
-                    written.append(stored)
-                    (result.added if old is None else result.updated).append(stored)
+            for index, rec in enumerate(records, start=1):
+                task = read(index, rec)
+                old = known.get(task.uuid) if task.uuid else None
+                if old is not None and not _newer(rec, task, old):
+                    result.unchanged.append(old)
+                    written.append(None)
+                    continue
+                group_id = group_id or self._group_id(conn)
+                if old is None and not task.blocked_by and not task.done_count:
+                    task.uuid = task.uuid or new_uuid()
+                    known[task.uuid] = task
+                    new.append(task)
+                    written.append(task)
+                    if len(new) == _BATCH:
+                        result.added += bulk.add(new, group_id)
+                        new = []
+                    continue
+                # An update may be of a task added just before: write those first.
                 result.added += bulk.add(new, group_id)
-                bulk.finish()
-            finally:
-                bulk.stop()
+                new = []
+                if old is not None:
+                    task.id = old.id
+                    if not (keep_lists and isinstance(rec, dict) and rec.get("list")):
+                        task.list_name = old.list_name  # a uuid is one task, in its list
+                stored = self._write(conn, old, task, group_id)
+                assert stored is not None
+                known[stored.uuid] = stored
+                written.append(stored)
+                (result.added if old is None else result.updated).append(stored)
+            result.added += bulk.add(new, group_id)
+            bulk.finish()
             if group_id:
                 self._import_links(conn, records, written, group_id)
                 latest = {t.id: t for t in written if t is not None}
@@ -2195,29 +2190,18 @@ class _NewRows:
 
 
 class _BulkInsert:
-    """The plain new tasks of one import, written in batches.
+    """The plain new tasks of one import, written in batches (``add``).
 
     A big import first drops the indexes of ``tasks`` and ``task_tags`` (when it brings
-    more rows than the tables hold) and builds them again at the end, once. Where the
-    backend allows (``Backend.threaded_bulk``: SQLite), the batches are written by a
-    second thread: the database does that work without holding Python's interpreter
-    lock, so it overlaps with reading and checking the next records. Nothing else uses
-    the connection meanwhile: anything else the import writes first waits for the batches
-    handed over (``wait``). New ids are then counted on from the highest (the write
-    transaction has the file to itself) and read again after such a write."""
+    more rows than the tables hold) and builds them again at the end (``finish``), once."""
 
     def __init__(self, store: TaskStore, conn: Conn, expected: int) -> None:
         self.store, self.conn, self.expected = store, conn, expected
         self.db = store._db
-        self.next_id: int | None = None
         self.dropped: list[str] | None = None
-        self.queue: queue.Queue[tuple[_NewRows, str] | None] | None = None
-        self.thread: threading.Thread | None = None
-        self.error: BaseException | None = None
-        self.stopping = False
 
     def add(self, tasks: list[Task], group_id: str) -> list[Task]:
-        """Write ``tasks`` (or hand them to the writer); they get their ids now."""
+        """Write ``tasks`` as new tasks (they get their ids)."""
         if not tasks:
             return tasks
         db, conn = self.db, self.conn
@@ -2228,69 +2212,15 @@ class _BulkInsert:
                 if count < self.expected:  # more new rows than old: build indexes afresh
                     self.dropped = db.drop_indexes(conn, "tasks")
                     self.dropped += db.drop_indexes(conn, "task_tags")
-        threaded = db.threaded_bulk and self.expected > _BATCH
-        if threaded:
-            if self.next_id is None:
-                self.next_id = db.new_ids(conn, 1)[0]
-            ids: Sequence[int] = range(self.next_id, self.next_id + len(tasks))
-            self.next_id += len(tasks)
-        else:
-            ids = db.new_ids(conn, len(tasks))
-        rows = self.store._new_rows(tasks, ids)
-        if not threaded:
-            self.store._insert_rows(conn, rows, group_id)
-            return tasks
-        if self.thread is None:
-            self.queue = queue.Queue(maxsize=2)
-            self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
-            self.thread.start()
-        self._check()
-        assert self.queue is not None
-        self.queue.put((rows, group_id))
+        rows = self.store._new_rows(tasks, db.new_ids(conn, len(tasks)))
+        self.store._insert_rows(conn, rows, group_id)
         return tasks
 
-    def _run(self) -> None:
-        assert self.queue is not None
-        while True:
-            item = self.queue.get()
-            try:
-                if item is None:
-                    return
-                if self.error is None and not self.stopping:
-                    self.store._insert_rows(self.conn, *item)
-            except BaseException as exc:  # handed to the importing thread
-                self.error = exc
-            finally:
-                self.queue.task_done()
-
-    def _check(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def wait(self) -> None:
-        """Until every batch handed over is written: the caller writes next."""
-        if self.queue is not None:
-            self.queue.join()
-        self._check()
-        self.next_id = None
-
     def finish(self) -> None:
-        """Every batch written, the writer ended, the dropped indexes built again."""
-        self.wait()
-        self.stop()
+        """Build again the indexes ``add`` dropped."""
         if self.dropped:
             self.db.restore_indexes(self.conn, self.dropped)
             self.dropped = []
-
-    def stop(self) -> None:
-        """End the writer (batches not written yet are dropped: after a failure the caller
-        rolls the transaction back)."""
-        if self.thread is None or self.queue is None:
-            return
-        self.stopping = True
-        self.queue.put(None)
-        self.thread.join()
-        self.thread = None
 
 
 def _uuids_named(records: list[Any]) -> list[str]:
@@ -2382,6 +2312,7 @@ class _ImportReader:
             notes = get("notes")
             wait = get("wait")
             repeat = get("repeat")
+            extra = get("extra")
             task = Task(
                 0,
                 _title(get("title")),
@@ -2396,7 +2327,7 @@ class _ImportReader:
                 completed,
                 list_name,
                 _uuid(get("uuid")),
-                _extra(get("extra")),
+                None if extra is None else _extra(extra),
                 None if wait is None else once("due", wait, store._due),
                 None,
                 [],
