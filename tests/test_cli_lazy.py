@@ -165,3 +165,37 @@ def test_help_loads_none_of_the_code_the_commands_run(todo_env) -> None:
         )
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout) == [], f"`todo {' '.join(argv)}` loaded {r.stdout}"
+
+
+def test_listing_and_adding_load_only_what_they_use(todo_env) -> None:
+    """No repeat rules or TOML reader (no config file here), and for a list no date-phrase
+    patterns either (an add looks for a due phrase at the end of the title)."""
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from todo_cli.entry import main\n"
+        "sys.argv = ['todo', *sys.argv[1:]]\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "from todo_cli import dates\n"
+        "watch = {'todo_cli.repeat', 'tomllib', 'todo_cli.conversations', 'dateparser'}\n"
+        "print(json.dumps([sorted(set(sys.modules) & watch), sorted(vars(dates._phrases))]))\n"
+    )
+
+    def run(*argv: str) -> list[list[str]]:
+        r = subprocess.run(
+            [sys.executable, "-c", probe, *argv],
+            env=todo_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout.splitlines()[-1])
+
+    assert run("tasks", "add", "Buy", "milk")[0] == []
+    modules, patterns = run("tasks", "add", "Call", "mom", "tomorrow", "5pm")
+    assert modules == [] and "time_12" in patterns
+    assert run("tasks", "list") == [[], []]

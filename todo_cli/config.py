@@ -490,15 +490,14 @@ def _read_dotenv(cwd: Path | None = None) -> dict[str, str]:
     return cached
 
 
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_TOML_EOF = re.compile(r"\s*\(at end of document\)\s*$")
+# In tomllib's error messages (compiled by the re module's cache on first use).
+_TOML_POSITION = r"\s*\(at line (\d+), column (\d+)\)\s*$"
+_TOML_EOF = r"\s*\(at end of document\)\s*$"
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse ``config.toml``; a missing file is empty. Anything unreadable raises a
     ConfigError with one line naming the file (and the line, for syntax errors)."""
-    import tomllib
-
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -515,18 +514,20 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         bad_line = data[: exc.start].count(b"\n") + 1
         raise _corrupt(path, bad_line, "not valid UTF-8 text") from None
+    import tomllib  # only for a file there is: ~5 ms
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         reason = str(exc)
         line: int | None = getattr(exc, "lineno", None)
-        match = _TOML_POSITION.search(reason)
+        match = re.search(_TOML_POSITION, reason)
         if match:
             line = int(match.group(1))
             reason = reason[: match.start()]
-        elif _TOML_EOF.search(reason):
+        elif re.search(_TOML_EOF, reason):
             line = text.count("\n") + (0 if text.endswith("\n") else 1)
-            reason = _TOML_EOF.sub("", reason) + " at the end of the file"
+            reason = re.sub(_TOML_EOF, "", reason) + " at the end of the file"
         raise _corrupt(path, line, reason) from None
 
 

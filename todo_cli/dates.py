@@ -24,6 +24,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta, tzinfo
@@ -82,11 +83,6 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$", re.I
 )
-_TIME_12 = re.compile(r"(?:\bat\s+)?\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?(?![a-z])")
-_TIME_24 = re.compile(r"(?:\bat\s+)?\b(\d{1,2}):(\d{2})\b")
-_TIME_WORD = re.compile(
-    r"(?:\b(?:at|in the)\s+)?\b(noon|midday|midnight|morning|afternoon|evening)\b"
-)
 _TIME_WORDS = {
     "noon": time(12, 0),
     "midday": time(12, 0),
@@ -95,23 +91,65 @@ _TIME_WORDS = {
     "afternoon": time(15, 0),
     "evening": time(19, 0),
 }
-_NUMBER_WORDS = "|".join(sorted((re.escape(k) for k in _NUMBERS), key=len, reverse=True))
-_UNIT_WORDS = "|".join(sorted(_UNITS, key=len, reverse=True))
-_RELATIVE = re.compile(
-    rf"^(?:in\s+)?(\d+|{_NUMBER_WORDS})\s*({_UNIT_WORDS})(?:\s+from\s+(?:now|today))?$"
-)
-_MONTH_WORDS = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_MONTH_DAY = re.compile(rf"^({_MONTH_WORDS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(\d{{4}}))?$")
-_DAY_MONTH = re.compile(
-    rf"^(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_WORDS})\.?(?:\s+(\d{{4}}))?$"
-)
-_WEEKDAY = re.compile(
-    r"^(this|next|coming|on)?\s*(" + "|".join(sorted(_WEEKDAYS, key=len, reverse=True)) + r")$"
-)
-_TIME_HINT = re.compile(
-    r"\d:\d|\d\s*[ap]\.?m\b|\b(noon|midday|midnight|tonight|hours?|hrs?|minutes?|mins?|"
-    r"o'?clock|morning|afternoon|evening|night)\b"
-)
+
+
+class _Phrases:
+    """The patterns of due phrases, each compiled the first time it is used: ~4 ms at the
+    start of every command, and listing tasks (which reads stored dates) needs none."""
+
+    @functools.cached_property
+    def time_12(self) -> re.Pattern[str]:
+        return re.compile(r"(?:\bat\s+)?\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?(?![a-z])")
+
+    @functools.cached_property
+    def time_24(self) -> re.Pattern[str]:
+        return re.compile(r"(?:\bat\s+)?\b(\d{1,2}):(\d{2})\b")
+
+    @functools.cached_property
+    def time_word(self) -> re.Pattern[str]:
+        return re.compile(
+            r"(?:\b(?:at|in the)\s+)?\b(noon|midday|midnight|morning|afternoon|evening)\b"
+        )
+
+    @functools.cached_property
+    def relative(self) -> re.Pattern[str]:
+        numbers = "|".join(sorted((re.escape(k) for k in _NUMBERS), key=len, reverse=True))
+        units = "|".join(sorted(_UNITS, key=len, reverse=True))
+        return re.compile(rf"^(?:in\s+)?(\d+|{numbers})\s*({units})(?:\s+from\s+(?:now|today))?$")
+
+    @functools.cached_property
+    def month_day(self) -> re.Pattern[str]:
+        return re.compile(
+            rf"^({_month_words()})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(\d{{4}}))?$"
+        )
+
+    @functools.cached_property
+    def day_month(self) -> re.Pattern[str]:
+        return re.compile(
+            rf"^(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_month_words()})\.?(?:\s+(\d{{4}}))?$"
+        )
+
+    @functools.cached_property
+    def weekday(self) -> re.Pattern[str]:
+        return re.compile(
+            r"^(this|next|coming|on)?\s*("
+            + "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
+            + r")$"
+        )
+
+    @functools.cached_property
+    def time_hint(self) -> re.Pattern[str]:
+        return re.compile(
+            r"\d:\d|\d\s*[ap]\.?m\b|\b(noon|midday|midnight|tonight|hours?|hrs?|minutes?|mins?|"
+            r"o'?clock|morning|afternoon|evening|night)\b"
+        )
+
+
+def _month_words() -> str:
+    return "|".join(sorted(_MONTHS, key=len, reverse=True))
+
+
+_phrases = _Phrases()
 
 TONIGHT = time(20, 0)
 
@@ -242,7 +280,7 @@ def _parse_common(raw: str, now: datetime, tz: tzinfo) -> str | None:
     s = re.sub(r"^(due|by|on)\s+", "", s)
 
     at: time | None = None
-    for pattern in (_TIME_12, _TIME_24, _TIME_WORD):
+    for pattern in (_phrases.time_12, _phrases.time_24, _phrases.time_word):
         m = pattern.search(s)
         if m is None:
             continue
@@ -278,10 +316,10 @@ def _parse_common(raw: str, now: datetime, tz: tzinfo) -> str | None:
 
 
 def _time_from_match(pattern: re.Pattern[str], m: re.Match[str], raw: str) -> time:
-    if pattern is _TIME_WORD:
+    if pattern is _phrases.time_word:
         return _TIME_WORDS[m.group(1)]
     hour, minute = int(m.group(1)), int(m.group(2) or 0)
-    if pattern is _TIME_12:
+    if pattern is _phrases.time_12:
         if not 1 <= hour <= 12 or minute > 59:
             raise _bad(raw)
         hour = hour % 12 + (12 if m.group(3) == "p" else 0)
@@ -316,7 +354,7 @@ def _parse_day(s: str, now: datetime) -> date | datetime | None:
         except ValueError:
             return None
 
-    m = _WEEKDAY.match(s)
+    m = _phrases.weekday.match(s)
     if m:
         target = _WEEKDAYS[m.group(2)]
         ahead = (target - today.weekday()) % 7
@@ -325,7 +363,7 @@ def _parse_day(s: str, now: datetime) -> date | datetime | None:
         return today + timedelta(days=ahead)
 
     s2 = re.sub(r"^in (a|an) ", "in 1 ", s)
-    m = _RELATIVE.match(s2)
+    m = _phrases.relative.match(s2)
     if m:
         amount = _NUMBERS.get(m.group(1))
         n = amount if amount is not None else int(m.group(1))
@@ -341,10 +379,10 @@ def _parse_day(s: str, now: datetime) -> date | datetime | None:
             return _add_months(today, n)
         return _add_months(today, 12 * n)
 
-    m = _MONTH_DAY.match(s)
+    m = _phrases.month_day.match(s)
     if m:
         return _month_day(_MONTHS[m.group(1)], int(m.group(2)), m.group(3), today)
-    m = _DAY_MONTH.match(s)
+    m = _phrases.day_month.match(s)
     if m:
         return _month_day(_MONTHS[m.group(2)], int(m.group(1)), m.group(3), today)
     return None
@@ -399,7 +437,7 @@ def _parse_fallback(raw: str, now: datetime, tz: tzinfo) -> str | None:
     if result is None:
         return None
     result = _localize(result, tz) if result.tzinfo is None else result.astimezone(tz)
-    if _TIME_HINT.search(raw.lower()):
+    if _phrases.time_hint.search(raw.lower()):
         return _iso(result.replace(microsecond=0))
     return result.date().isoformat()
 

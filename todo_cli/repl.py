@@ -814,10 +814,10 @@ def run_repl(
     list_name: str | None = None,
 ) -> None:
     """Open the interactive chat session on the terminal (returns on Ctrl-D or /exit)."""
-    from . import conversations
-
     notice = None
     if conversation_id:
+        from . import conversations  # (SQLite: not loaded before the prompt otherwise)
+
         if conversations.get_conversation(conversation_id) is None:
             from .errors import NotFoundError
 
@@ -826,6 +826,7 @@ def run_repl(
                 hint="Run `todo chat` and type /history to list them.",
             )
     elif continue_latest:
+        from . import conversations
         from .config import load_settings
 
         current = list_name or load_settings().list_name

@@ -10,24 +10,29 @@ Standard library only: the CLI checks its arguments with it before anything load
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from typing import Any
 
 from .errors import UsageError
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
 ENCODING_HINT = "Check the terminal's or the file's character encoding (UTF-8 is expected)."
+
+
+@functools.cache
+def _surrogates() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")  # compiled on first use: ~1 ms at start-up
 
 
 def has_bad_bytes(text: str) -> bool:
     """True when ``text`` carries bytes that were not valid UTF-8."""
-    return _SURROGATES.search(text) is not None
+    return not text.isascii() and _surrogates().search(text) is not None
 
 
 def checked_text(value: str, what: str) -> str:
     """``value`` itself, or a UsageError when it holds bytes that were not valid UTF-8."""
-    if not value.isascii() and _SURROGATES.search(value):
+    if has_bad_bytes(value):  # ASCII text skips the pattern
         raise UsageError(
             f"The {what} is not valid UTF-8 text: '{shown(value)}'.", hint=ENCODING_HINT
         )
@@ -38,7 +43,10 @@ def shown(value: Any, width: int = 40) -> str:
     """A value as an error message may quote it: bad bytes as \\xNN, one line, short."""
     from .termsafe import one_line
 
-    text = one_line(_SURROGATES.sub(_byte, str(value)))  # escape sequences go whole
+    text = str(value)
+    if not text.isascii():
+        text = _surrogates().sub(_byte, text)
+    text = one_line(text)  # escape sequences go whole
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -51,7 +59,7 @@ def check_argv(argv: list[str]) -> None:
     """A UsageError naming (by position: it may be a secret) the first command-line
     argument that is not valid UTF-8."""
     for position, arg in enumerate(argv, start=1):
-        if _SURROGATES.search(arg):
+        if has_bad_bytes(arg):
             raise UsageError(
                 f"Argument {position} after `todo` is not valid UTF-8 text.", hint=ENCODING_HINT
             )

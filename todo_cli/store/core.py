@@ -1347,10 +1347,10 @@ class TaskStore:
 
     def _pin(self, rule: dict[str, Any] | None, due: str | None) -> dict[str, Any] | None:
         """Fix a rule that names no day to the due's day (from its words, when they parse)."""
-        from .. import repeat as repeat_mod
-
         if not rule:
             return rule
+        from .. import repeat as repeat_mod
+
         try:
             base = repeat_mod.parse_repeat(rule["text"], now=self._now(), tz=self.tz).rule
         except UsageError:
