@@ -76,17 +76,23 @@ _build_each_command_tree_once()
 
 # Tests that take long in wall time (real terminals, servers and `todo` processes, which
 # mostly wait): they start first, longest first, so that under xdist the short tests fill
-# the time around them instead of one of these ending the run alone on one worker.
+# the time around them instead of one of these ending the run alone on one worker. The
+# first two share a module-scoped pair of server processes: xdist hands each worker the
+# first two tests of the queue at the start, so they run on one worker and share it.
 START_FIRST = (
+    "test_server_pg.py::test_two_server_processes_share",
+    "test_server_pg.py::test_two_processes_take_turns",
     "test_tmux_keys.py::test_keys_typed_during_every_stage_of_a_turn",
+    "test_server_pg.py::",
     "test_tmux_chat.py::",
     "test_serve_cli.py::test_a_newcomer_starts_the_server",
-    "test_server.py::test_fifty_users_five_turns_each_at_once",
-    "test_pg_shared.py::",
+    "test_server.py::test_fifty_users_at_once",
+    "test_pg_shared.py::test_two_processes",
     "test_tmux_keys.py::",
     "test_agent_onerequest.py::test_one_shot_on_a_terminal_shows_a_spinner",
     "test_terminal_paths.py::test_path_chat_markdown_tool_lines_and_footer_on_a_terminal",
     "test_chat.py::test_one_shot_add_in_a_real_process",
+    "test_pg_shared.py::",
     "test_agent_approvals.py::test_the_session_asks_for_each_call_beyond_the_first",
     "test_store_concurrency.py::test_two_processes",
 )
@@ -118,10 +124,15 @@ def todo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without the variables the program reads."""
+    return {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
+
+
 @pytest.fixture
 def todo_env(todo_home: Path) -> dict[str, str]:
     """Environment for running the real `todo` executable in a subprocess."""
-    env = {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
+    env = clean_env()
     env["TODO_HOME"] = str(todo_home)
     env["NO_COLOR"] = "1"
     env["COLUMNS"] = "120"
@@ -165,6 +176,9 @@ def todo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
                     once.setenv(name, value)
             if cwd is not None:
                 once.chdir(cwd)
+            core = sys.modules.get("todo_cli.store.core")
+            if core is not None:  # who made a change: read anew, as a new process would
+                once.setattr(core, "_WHO", None)
             try:
                 cli.main()
             except SystemExit as exc:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,48 +88,56 @@ def test_two_processes_a_thousand_writes_each(pg_url: str) -> None:
 
 
 def _machine(tmp_path: Path, user: str) -> dict[str, str]:
-    """The environment of one "machine": its own TODO_HOME and user."""
-    home = tmp_path / f"home-{user}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TODO_", "PG"))}
-    env.update(TODO_HOME=str(home), USER=user, LOGNAME=user, NO_COLOR="1", COLUMNS="120")
-    return env
+    """What sets one "machine" apart: its own TODO_HOME and user (the CLI runs in-process
+    with these set; a process of its own would add nothing but its start-up)."""
+    return {"TODO_HOME": str(tmp_path / f"home-{user}"), "USER": user, "LOGNAME": user}
 
 
-def _todo(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*TODO_EXE, *args], env=env, capture_output=True, text=True, timeout=60)
-    if ok:
-        assert result.returncode == 0, (args, result.stderr)
-    return result
+@pytest.fixture
+def on(todo: Any) -> Callable[..., Any]:
+    """on(machine, *args, ok=True): the CLI on that machine; the exit code checked."""
+
+    def run(machine: dict[str, str], *args: str, ok: bool = True) -> Any:
+        result = todo(*args, env=dict(machine))
+        if ok:
+            assert result.code == 0, (args, result.err)
+        return result
+
+    return run
 
 
-def _list(env: dict[str, str]) -> list[tuple[int, str, str]]:
-    tasks = json.loads(_todo(env, "tasks", "list", "--all", "--json").stdout)
+def _list(on: Callable[..., Any], machine: dict[str, str]) -> list[tuple[int, str, str]]:
+    tasks = json.loads(on(machine, "tasks", "list", "--all", "--json").out)
     return [(t["id"], t["title"], t["status"]) for t in tasks]
 
 
-def test_two_machines_share_one_list(pg_url: str, tmp_path: Path) -> None:
+def test_two_machines_share_one_list(pg_url: str, tmp_path: Path, on: Callable[..., Any]) -> None:
     alice, bob = _machine(tmp_path, "alice"), _machine(tmp_path, "bob")
     for env in (alice, bob):  # as the README says: set the URL on each machine
-        _todo(env, "config", "set", "database.url", pg_url)
-    _todo(alice, "tasks", "add", "Buy milk")
-    _todo(bob, "tasks", "add", "Call mom")
-    assert _list(alice) == _list(bob) == [(1, "Buy milk", "pending"), (2, "Call mom", "pending")]
+        on(env, "config", "set", "database.url", pg_url)
+    on(alice, "tasks", "add", "Buy milk")
+    on(bob, "tasks", "add", "Call mom")
+    assert (
+        _list(on, alice)
+        == _list(on, bob)
+        == [(1, "Buy milk", "pending"), (2, "Call mom", "pending")]
+    )
 
     # Bob completes Alice's task; she sees it; his undo takes back his own change.
-    _todo(bob, "tasks", "done", "1")
-    assert _list(alice)[0] == (1, "Buy milk", "done")
-    undo = _todo(bob, "tasks", "undo")
-    assert "Buy milk: done → pending" in undo.stdout
-    assert _list(alice)[0] == (1, "Buy milk", "pending")
+    on(bob, "tasks", "done", "1")
+    assert _list(on, alice)[0] == (1, "Buy milk", "done")
+    undo = on(bob, "tasks", "undo")
+    assert "Buy milk: done → pending" in undo.out
+    assert _list(on, alice)[0] == (1, "Buy milk", "pending")
 
     # Alice adds a task and Bob changes it: her undo of the add refuses, changing nothing.
-    _todo(alice, "tasks", "add", "Pay rent")
-    _todo(bob, "tasks", "edit", "3", "--title", "Pay the rent")
-    refused = _todo(alice, "tasks", "undo", ok=False)
-    assert refused.returncode == 1, refused.stderr
-    assert refused.stderr.startswith("Error: Cannot undo"), refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1
-    assert _list(bob) == [
+    on(alice, "tasks", "add", "Pay rent")
+    on(bob, "tasks", "edit", "3", "--title", "Pay the rent")
+    refused = on(alice, "tasks", "undo", ok=False)
+    assert refused.code == 1, refused.err
+    assert refused.err.startswith("Error: Cannot undo"), refused.err
+    assert len(refused.err.strip().splitlines()) == 1
+    assert _list(on, bob) == [
         (1, "Buy milk", "pending"),
         (2, "Call mom", "pending"),
         (3, "Pay the rent", "pending"),
@@ -137,7 +146,7 @@ def test_two_machines_share_one_list(pg_url: str, tmp_path: Path) -> None:
     from todo_cli.config import load_settings
     from todo_cli.store import TaskStore
 
-    settings = load_settings(environ=alice)
+    settings = load_settings(environ={**os.environ, **alice})
     assert settings.database.url == pg_url
     with TaskStore.open(settings) as store:
         assert store.backend == "postgresql"
@@ -164,11 +173,12 @@ def _active_transaction(admin: Any, dbname: str) -> bool:
     return bool(row and row[0])
 
 
-def test_the_server_stopped_mid_command(pg_own_server, tmp_path: Path) -> None:
+def test_the_server_stopped_mid_command(
+    pg_own_server: Any, tmp_path: Path, on: Callable[..., Any]
+) -> None:
     url = pg_own_server.create_database("shared")
-    env = _machine(tmp_path, "carol")
-    env["TODO_DATABASE_URL"] = url
-    _todo(env, "tasks", "add", "Before")
+    machine = {**_machine(tmp_path, "carol"), "TODO_DATABASE_URL": url}
+    on(machine, "tasks", "add", "Before")
     records = [
         {"title": f"Imported {i}", "uuid": f"00000000-0000-4000-8000-{i:012d}"}
         for i in range(40000)
@@ -176,9 +186,11 @@ def test_the_server_stopped_mid_command(pg_own_server, tmp_path: Path) -> None:
     big = tmp_path / "big.json"
     big.write_text(json.dumps(records))
 
+    # The import is a process of its own: it runs while this test stops the server.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TODO_", "PG"))}
     importing = subprocess.Popen(
         [*TODO_EXE, "tasks", "import", str(big)],
-        env=env,
+        env={**env, **machine, "NO_COLOR": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -198,17 +210,17 @@ def test_the_server_stopped_mid_command(pg_own_server, tmp_path: Path) -> None:
 
     # While it is down: one line naming the server, exit 1, within the timeout.
     start = time.monotonic()
-    down = _todo(env, "tasks", "list", ok=False)
+    down = on(machine, "tasks", "list", ok=False)
     assert time.monotonic() - start < 30
-    assert down.returncode == 1
-    assert down.stderr.startswith(
+    assert down.code == 1
+    assert down.err.startswith(
         f"Error: Cannot connect to the database at 127.0.0.1:{pg_own_server.port}: "
         "connection refused"
-    ), down.stderr
+    ), down.err
 
     pg_own_server.start_again()
     assert _count(url) == 1  # nothing half-written: the import was all or nothing
-    titles = [t[1] for t in _list(env)]
+    titles = [t[1] for t in _list(on, machine)]
     assert titles == ["Before"]
-    _todo(env, "tasks", "add", "After")  # works again
-    assert [t[1] for t in _list(env)] == ["Before", "After"]
+    on(machine, "tasks", "add", "After")  # works again
+    assert [t[1] for t in _list(on, machine)] == ["Before", "After"]

@@ -4,16 +4,18 @@ the same through either, and one user's token on another's path is refused by bo
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TODO_EXE
+from conftest import TODO_EXE, clean_env
 from server_helpers import FakeModelProcess
 
 httpx = pytest.importorskip("httpx", reason="the dev group installs httpx")
@@ -53,35 +55,36 @@ def _wait(proc: subprocess.Popen[str], url: str) -> None:
     raise AssertionError("todo serve did not start")
 
 
-@pytest.fixture
-def two_servers(
-    pg_url: str, todo_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[tuple[list[str], dict[str, str]]]:
-    """Two server processes, each with its own TODO_HOME ("machine"), one database URL."""
+def _server_env(home: Path, url: str, model_url: str, rate: int) -> dict[str, str]:
+    return {
+        **clean_env(),
+        "NO_COLOR": "1",
+        "TODO_HOME": str(home),
+        "TODO_DATABASE_URL": url,
+        "OPENROUTER_BASE_URL": model_url,
+        "OPENROUTER_API_KEY": "sk-or-v1-test",
+        "TODO_TIMEOUT": "60",
+        "RATE": str(rate),
+    }
+
+
+@contextlib.contextmanager
+def _servers(url: str, folder: Path, rate: int, count: int = 2) -> Iterator[list[str]]:
+    """Server processes ("one", "two"), each with its own TODO_HOME ("machine"), one
+    database URL."""
     fake = FakeModelProcess()
     procs: list[subprocess.Popen[str]] = []
     try:
         urls = []
-        envs = []
-        for name in ("one", "two"):
-            home = tmp_path / name
+        for name in ("one", "two")[:count]:
+            home = folder / name
             home.mkdir()
-            env = {
-                **todo_env,
-                "TODO_HOME": str(home),
-                "TODO_DATABASE_URL": pg_url,
-                "OPENROUTER_BASE_URL": fake.url,
-                "OPENROUTER_API_KEY": "sk-or-v1-test",
-                "TODO_TIMEOUT": "60",
-                "RATE": str(getattr(request, "param", 0)),
-            }
-            proc, url = _start(env)
+            proc, server_url = _start(_server_env(home, url, fake.url, rate))
             procs.append(proc)
-            urls.append(url)
-            envs.append(env)
-        for proc, url in zip(procs, urls, strict=True):
-            _wait(proc, url)
-        yield urls, envs[0]
+            urls.append(server_url)
+        for proc, server_url in zip(procs, urls, strict=True):
+            _wait(proc, server_url)
+        yield urls
     finally:
         for proc in procs:
             proc.terminate()
@@ -93,16 +96,36 @@ def two_servers(
         fake.stop()
 
 
-def _token(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run(
-        [*TODO_EXE, "serve", "token", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+@dataclass
+class Servers:
+    urls: list[str]
+    database_url: str
+
+
+@pytest.fixture(scope="module")
+def two_servers(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """One pair of servers (no rate limit) for the tests of this module that need no other
+    settings: each of them works with users of its own, as separate clients of one service
+    would. Starting a pair costs two processes that load the Agents SDK."""
+    url = pg_server.fresh_database()
+    try:
+        with _servers(url, tmp_path_factory.mktemp("servers"), rate=0) as urls:
+            yield Servers(urls, url)
+    finally:
+        pg_server.release_database(url)
+
+
+@pytest.fixture
+def token(todo: Any) -> Callable[..., str]:
+    """`todo serve token ...` on a third "machine" (this test's TODO_HOME, only the
+    database URL set), run in-process: what it prints."""
+
+    def run(servers: Servers, *args: str) -> str:
+        result = todo("serve", "token", *args, env={"TODO_DATABASE_URL": servers.database_url})
+        assert result.code == 0, result.err
+        return str(result.out.strip())
+
+    return run
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -111,13 +134,13 @@ def _auth(token: str) -> dict[str, str]:
 
 @pytest.mark.timeout(300)
 def test_two_server_processes_share_tokens_tasks_and_conversations(
-    two_servers: tuple[list[str], dict[str, str]],
+    two_servers: Servers, token: Callable[..., str]
 ) -> None:
-    (one, two), env = two_servers
+    one, two = two_servers.urls
     # Added once, on a third "machine" (the CLI with only the URL): both servers know it.
-    alice = _token(env, "add", "alice")
-    bob = _token(env, "add", "bob")
-    assert "alice" in _token(env, "list")
+    alice = token(two_servers, "add", "alice")
+    bob = token(two_servers, "add", "bob")
+    assert "alice" in token(two_servers, "list")
     for url in (one, two):
         r = httpx.get(f"{url}/api/alice/tasks", headers=_auth(alice), timeout=30)
         assert r.status_code == 200, r.text
@@ -157,7 +180,7 @@ def test_two_server_processes_share_tokens_tasks_and_conversations(
         }
 
     # Revoked once: refused by both on the next request.
-    _token(env, "revoke", alice.split("_")[1])
+    token(two_servers, "revoke", alice.split("_")[1])
     for url in (one, two):
         r = httpx.get(f"{url}/api/alice/tasks", headers=_auth(alice), timeout=30)
         assert r.status_code == 401
@@ -165,23 +188,23 @@ def test_two_server_processes_share_tokens_tasks_and_conversations(
 
 @pytest.mark.timeout(300)
 def test_two_processes_take_turns_on_one_conversation(
-    two_servers: tuple[list[str], dict[str, str]],
+    two_servers: Servers, token: Callable[..., str]
 ) -> None:
     """Two turns of one conversation sent at once to two processes run one after the
     other: the second is sent the first one's messages, and the history stays in pairs."""
-    (one, two), env = two_servers
-    alice = _token(env, "add", "alice")
+    one, two = two_servers.urls
+    carol = token(two_servers, "add", "carol")
     r = httpx.post(
-        f"{one}/api/alice/chat", json={"message": "hello"}, headers=_auth(alice), timeout=60
+        f"{one}/api/carol/chat", json={"message": "hello"}, headers=_auth(carol), timeout=60
     )
     assert r.status_code == 200, r.text
     convo = r.json()["conversation_id"]
 
     def turn(url: str, text: str) -> str:
         r = httpx.post(
-            f"{url}/api/alice/chat",
+            f"{url}/api/carol/chat",
             json={"conversation_id": convo, "message": text},
-            headers=_auth(alice),
+            headers=_auth(carol),
             timeout=120,
         )
         assert r.status_code == 200, r.text
@@ -191,21 +214,30 @@ def test_two_processes_take_turns_on_one_conversation(
         replies = list(pool.map(turn, (one, two), ("slowly a", "slowly b")))
     seen = sorted(int(reply.rsplit("(", 1)[1].split()[0]) for reply in replies)
     assert seen == [2, 3], replies  # without a shared lock both would have seen 2
-    r = httpx.get(f"{two}/api/alice/conversations/{convo}", headers=_auth(alice), timeout=30)
+    r = httpx.get(f"{two}/api/carol/conversations/{convo}", headers=_auth(carol), timeout=30)
     roles = [m["role"] for m in r.json()["messages"]]
     assert roles == ["user", "assistant"] * 3, roles
 
 
+@pytest.fixture
+def own_servers(pg_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Servers]:
+    """Servers of the test's own on a database of its own: ``(rate limit, how many)``
+    through indirect parametrisation."""
+    rate, count = request.param
+    with _servers(pg_url, tmp_path, rate, count) as urls:
+        yield Servers(urls, pg_url)
+
+
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("two_servers", [4], indirect=True)
+@pytest.mark.parametrize("own_servers", [(4, 2)], indirect=True)
 def test_the_rate_limit_counts_a_users_requests_on_every_process(
-    two_servers: tuple[list[str], dict[str, str]],
+    own_servers: Servers, token: Callable[..., str]
 ) -> None:
     """--rate-limit 4 on both processes: 4 requests in all, whichever process gets them,
     then 429 with Retry-After on both; another user still has her own 4."""
-    (one, two), env = two_servers
-    alice = _token(env, "add", "alice")
-    bob = _token(env, "add", "bob")
+    one, two = own_servers.urls
+    alice = token(own_servers, "add", "alice")
+    bob = token(own_servers, "add", "bob")
     codes = []
     for url in (one, two, one, two):
         codes.append(httpx.get(f"{url}/api/alice/tasks", headers=_auth(alice), timeout=30))
@@ -233,17 +265,17 @@ def _wait_for_a_lock_wait(conn: Any, table: str) -> None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("two_servers", [100], indirect=True)
+@pytest.mark.parametrize("own_servers", [(100, 1)], indirect=True)
 def test_a_token_or_rate_check_waiting_for_the_database_holds_up_nothing_else(
-    two_servers: tuple[list[str], dict[str, str]], pg_url: str
+    own_servers: Servers, token: Callable[..., str], pg_url: str
 ) -> None:
     """While a request's token check (then its rate-limit check) waits for the database, the
     same process answers other requests; the waiting one goes ahead once the database
     does."""
     import psycopg
 
-    (one, _two), env = two_servers
-    alice = _token(env, "add", "alice")
+    (one,) = own_servers.urls
+    alice = token(own_servers, "add", "alice")
     r = httpx.get(f"{one}/api/alice/tasks", headers=_auth(alice), timeout=30)
     assert r.status_code == 200, r.text  # connected, the tables made
     for table in ("server_tokens", "server_rate"):
