@@ -293,8 +293,22 @@ def test_pages_cut_after_the_blocked_last_sort(store: TaskStore) -> None:
     store.add("hidden", due="2026-11-01", wait="2026-12-01", blocked_by=[first.id])
     order = ["first", "later", "no due", "blocked 0", "blocked 1", "blocked 2"]
     assert titles(store.query()) == order
-    for offset in range(len(order)):
-        assert titles(store.query(TaskQuery(limit=2, offset=offset))) == order[offset : offset + 2]
+    for offset in range(len(order) + 2):
+        for limit in (1, 2, 4):
+            page = titles(store.query(TaskQuery(limit=limit, offset=offset)))
+            assert page == order[offset : offset + limit], (limit, offset)
+    store.update(blocked[2].id, priority="high")
+    store.update(store.query(TaskQuery(limit=1, offset=2))[0].id, priority="low")  # "no due"
+    by_priority = ["no due", "first", "later", "blocked 2", "blocked 0", "blocked 1"]
+    assert titles(store.query(TaskQuery(sort="priority"))) == by_priority
+    for offset in range(len(by_priority) + 1):
+        page = titles(store.query(TaskQuery(sort="priority", limit=2, offset=offset)))
+        assert page == by_priority[offset : offset + 2], offset
+    # a filter on blocked keeps the plain order
+    blocked_only = titles(store.query(TaskQuery(blocked=True, limit=2, offset=1)))
+    assert blocked_only == ["blocked 1", "blocked 2"]
+    assert titles(store.query(TaskQuery(blocked=False, limit=5))) == order[:3]
+    store.update(blocked[2].id, priority="none")
     page = store.query(TaskQuery(limit=1, offset=3))
     assert page[0].id == blocked[0].id and page[0].blocked and page[0].blocked_by == [first.id]
     assert store.query(TaskQuery(limit=1))[0].tags == ["a", "b"]

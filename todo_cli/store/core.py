@@ -1840,17 +1840,47 @@ class TaskStore:
         order = self._order_by[sort]
         select = self._db.task_select
         with self._snapshot() as conn:
-            if sort in ("due", "priority") and conn.execute(_ANY_DEPS_SQL).fetchone():
-                order = f"{_BLOCKED_SET_SQL}, {order}"  # blocked tasks after the unblocked ones
+            # Blocked tasks after the unblocked ones (a filter on blocked: all alike).
+            blocked_last = (
+                sort in ("due", "priority")
+                and q.blocked is None
+                and conn.execute(_ANY_DEPS_SQL).fetchone() is not None
+            )
             if limit is None:  # every row is read anyway: one statement
+                if blocked_last:
+                    order = f"{_BLOCKED_SET_SQL}, {order}"
                 sql = f"{select} {where} ORDER BY {order} LIMIT ? OFFSET ?"
                 rows = conn.execute(sql, (*params, self._db.no_limit, offset)).fetchall()
                 return [_row_to_task(row) for row in rows]
             # A page: order and cut on the task's own columns first (an index range), then
             # read tags, dependencies and the last completion for the page's rows only.
-            page = f"SELECT t.id FROM tasks t {where} ORDER BY {order} LIMIT ? OFFSET ?"
-            ids = [row[0] for row in conn.execute(page, (*params, limit, offset)).fetchall()]
+            if blocked_last:
+                ids = self._page_ids_blocked_last(conn, where, params, order, limit, offset)
+            else:
+                page = f"SELECT t.id FROM tasks t {where} ORDER BY {order} LIMIT ? OFFSET ?"
+                ids = [row[0] for row in conn.execute(page, (*params, limit, offset)).fetchall()]
             return self._page_tasks(conn, ids)
+
+    def _page_ids_blocked_last(
+        self, conn: Conn, where: str, params: list[Any], order: str, limit: int, offset: int
+    ) -> list[int]:
+        """The ids of a page of the unblocked tasks in ``order`` followed by the blocked
+        ones: each part read in index order and cut there (sorting every row of the list
+        on "is it blocked" first would read them all), the blocked ones only when the page
+        reaches past the unblocked ones."""
+        glue = " AND " if where else "WHERE "
+        page = f"SELECT t.id FROM tasks t {where}{glue}{{}} ORDER BY {order} LIMIT ? OFFSET ?"
+        free = f"NOT {_BLOCKED_SET_SQL}"
+        ids = [row[0] for row in conn.execute(page.format(free), (*params, limit, offset))]
+        if len(ids) == limit:
+            return ids
+        if ids:
+            skip = 0  # the page holds the last unblocked tasks, then the first blocked ones
+        else:  # the page starts among the blocked tasks: past how many unblocked ones?
+            count = f"SELECT count(*) FROM tasks t {where}{glue}{free}"
+            skip = offset - int(conn.execute(count, params).fetchone()[0])
+        blocked = conn.execute(page.format(_BLOCKED_SET_SQL), (*params, limit - len(ids), skip))
+        return ids + [row[0] for row in blocked]
 
     @contextmanager
     def _snapshot(self) -> Iterator[Conn]:
