@@ -198,6 +198,7 @@ class CommandStats:
     wall: Series
     rss_mb: Series
     last: ProcessRun
+    cpu: Series | None = None  # the child's own CPU seconds: steadier than wall on a busy machine
 
 
 def measure_command(
@@ -213,6 +214,7 @@ def measure_command(
     """Run a command ``warmup`` + ``runs`` times; medians of wall time and peak RSS."""
     walls: list[float] = []
     rss: list[float] = []
+    cpus: list[float] = []
     last: ProcessRun | None = None
     for i in range(warmup + runs):
         run = run_process(argv, env=env, cwd=cwd, timeout=timeout)
@@ -222,8 +224,9 @@ def measure_command(
         if i >= warmup:
             walls.append(run.wall)
             rss.append(run.peak_rss_mb)
+            cpus.append(run.cpu)
     assert last is not None
-    return CommandStats(Series(walls), Series(rss), last)
+    return CommandStats(Series(walls), Series(rss), last, Series(cpus))
 
 
 def measure_calls(fn: Callable[[], float | None], *, runs: int, warmup: int) -> Series:
