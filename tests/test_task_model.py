@@ -330,6 +330,36 @@ def test_pages_cut_after_the_blocked_last_sort(store: TaskStore) -> None:
     assert titles(store.query(TaskQuery(limit=1)))[0] == "blocked 0"
 
 
+def test_every_page_is_a_slice_of_the_whole_list(store: TaskStore) -> None:
+    # Pages are read part by part (unblocked before blocked, dated before undated where the
+    # backend needs it); whatever the parts, a page is the whole list's slice.
+    dues = [None, "2026-11-20", "2026-11-21", "2026-11-20T09:00", None, "2026-11-20"]
+    priorities = ["none", "high", "low", "medium", "high"]
+    tasks = [
+        store.add(f"t{i}", due=dues[i % len(dues)], priority=priorities[i % len(priorities)])
+        for i in range(13)
+    ]
+    store.add("hidden", wait="2026-12-01")
+    for round_ in ("no dependencies", "dependencies", "blockers done"):
+        if round_ == "dependencies":
+            for i in (0, 2, 3, 7, 11):  # dated and undated blocked tasks
+                store.update(tasks[i].id, blocked_by=[tasks[i + 1].id])
+        if round_ == "blockers done":
+            store.complete([tasks[3].id, tasks[4].id])
+        for sort in ("due", "priority", "id", "created", "updated"):
+            whole = [t.id for t in store.query(TaskQuery(sort=sort))]
+            assert len(whole) == (13 if round_ != "blockers done" else 11)
+            for limit in (1, 3, 5):
+                for offset in range(len(whole) + 2):
+                    page = store.query(TaskQuery(sort=sort, limit=limit, offset=offset))
+                    assert [t.id for t in page] == whole[offset : offset + limit], (
+                        round_,
+                        sort,
+                        limit,
+                        offset,
+                    )
+
+
 def test_dependency_cycles_are_refused(store: TaskStore) -> None:
     a, b, c = (store.add(n) for n in "abc")
     store.update(b.id, blocked_by=[a.id])

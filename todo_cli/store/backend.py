@@ -93,6 +93,9 @@ class Backend:
     # ORDER BY a column ascending with NULL last: "{}" is the column. The form an index on
     # the column can give in order (the planner does not see that "c IS NULL, c" is one).
     nulls_last = "{0} IS NULL, {0}"
+    # A page by due reads the dated tasks, then the undated ones, each in its own order: an
+    # index on due_ts gives the dated ones in order only when NULL is not in their order.
+    undated_apart = True
 
     def __init__(self) -> None:
         self.notices: list[str] = []

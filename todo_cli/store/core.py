@@ -356,9 +356,18 @@ _ANY_DEPS_SQL = "SELECT 1 FROM task_deps LIMIT 1"
 _PRIORITY_RANK = (
     "CASE t.priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
 )
+# The "due" order after the due itself: higher priority first, then by id.
+_DUE_TIES = f"{_PRIORITY_RANK} DESC, t.id"
+_UNDATED_PART = ("t.due_ts IS NULL", _DUE_TIES)  # the undated tasks of a "due" page, last
+
+
+def _both(first: str, second: str) -> str:
+    return f"{first} AND {second}" if second else first
+
+
 _ORDER_BY = {
     # "{due}": due_ts ascending, no due last, in the backend's form (see Backend.nulls_last)
-    "due": f"{{due}}, {_PRIORITY_RANK} DESC, t.id",
+    "due": f"{{due}}, {_DUE_TIES}",
     "priority": f"{_PRIORITY_RANK} DESC, {{due}}, t.id",
     # "{created}", "{updated}": the backend's expression for a stored time stamp as a moment
     "created": "{created}, t.id",
@@ -1854,33 +1863,48 @@ class TaskStore:
                 return [_row_to_task(row) for row in rows]
             # A page: order and cut on the task's own columns first (an index range), then
             # read tags, dependencies and the last completion for the page's rows only.
+            parts = [("", order)]
+            if sort == "due" and self._db.undated_apart:
+                parts = [("t.due_ts IS NOT NULL", f"t.due_ts, {_DUE_TIES}"), _UNDATED_PART]
             if blocked_last:
-                ids = self._page_ids_blocked_last(conn, where, params, order, limit, offset)
-            else:
-                page = f"SELECT t.id FROM tasks t {where} ORDER BY {order} LIMIT ? OFFSET ?"
-                ids = [row[0] for row in conn.execute(page, (*params, limit, offset)).fetchall()]
+                free = f"NOT {_BLOCKED_SET_SQL}"
+                parts = [(_both(free, c), o) for c, o in parts] + [
+                    (_both(_BLOCKED_SET_SQL, c), o) for c, o in parts
+                ]
+            ids = self._page_ids(conn, where, params, parts, limit, offset)
             return self._page_tasks(conn, ids)
 
-    def _page_ids_blocked_last(
-        self, conn: Conn, where: str, params: list[Any], order: str, limit: int, offset: int
+    def _page_ids(
+        self,
+        conn: Conn,
+        where: str,
+        params: list[Any],
+        parts: list[tuple[str, str]],
+        limit: int,
+        offset: int,
     ) -> list[int]:
-        """The ids of a page of the unblocked tasks in ``order`` followed by the blocked
-        ones: each part read in index order and cut there (sorting every row of the list
-        on "is it blocked" first would read them all), the blocked ones only when the page
-        reaches past the unblocked ones."""
-        glue = " AND " if where else "WHERE "
-        page = f"SELECT t.id FROM tasks t {where}{glue}{{}} ORDER BY {order} LIMIT ? OFFSET ?"
-        free = f"NOT {_BLOCKED_SET_SQL}"
-        ids = [row[0] for row in conn.execute(page.format(free), (*params, limit, offset))]
-        if len(ids) == limit:
-            return ids
-        if ids:
-            skip = 0  # the page holds the last unblocked tasks, then the first blocked ones
-        else:  # the page starts among the blocked tasks: past how many unblocked ones?
-            count = f"SELECT count(*) FROM tasks t {where}{glue}{free}"
-            skip = offset - int(conn.execute(count, params).fetchone()[0])
-        blocked = conn.execute(page.format(_BLOCKED_SET_SQL), (*params, limit - len(ids), skip))
-        return ids + [row[0] for row in blocked]
+        """The ids of a page (``limit`` rows after ``offset``) of the tasks ``where`` picks,
+        in ``parts`` one after the other: each part (a condition, its order) read in its
+        own order and cut there, so that an index gives each in order (unblocked before
+        blocked tasks, dated before undated ones: one order over all of them would sort
+        every row first). A part is read only when the page reaches it, and counted only
+        when the page starts past it."""
+        ids: list[int] = []
+        skip = offset
+        for condition, order in parts:
+            clauses = " AND ".join(c for c in (where.removeprefix("WHERE "), condition) if c)
+            test = f"WHERE {clauses}" if clauses else ""
+            page = f"SELECT t.id FROM tasks t {test} ORDER BY {order} LIMIT ? OFFSET ?"
+            rows = [row[0] for row in conn.execute(page, (*params, limit - len(ids), skip))]
+            if rows:
+                ids += rows
+                skip = 0  # the rest of the page starts at the next part's first task
+            elif skip:  # the page starts past this part: past how many of its tasks?
+                count = f"SELECT count(*) FROM tasks t {test}"
+                skip = max(0, skip - int(conn.execute(count, params).fetchone()[0]))
+            if len(ids) == limit:
+                break
+        return ids
 
     @contextmanager
     def _snapshot(self) -> Iterator[Conn]:

@@ -282,6 +282,7 @@ class PostgresBackend(Backend):
     task_select = _TASK_SELECT
     moment = "({})::timestamptz"
     nulls_last = "{}"  # ascending order puts NULL last, as the page index keeps them
+    undated_apart = False  # the index gives the undated tasks last already
 
     def __init__(self, url: str, *, timeout: float = 5.0, statement_timeout: float = 0.0) -> None:
         super().__init__()
