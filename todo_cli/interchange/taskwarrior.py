@@ -42,6 +42,7 @@ MAPPED = frozenset(
 )
 INSTANCES = "taskwarrior_instances"  # extra key: the instance records a template collapsed
 COMPUTED = frozenset(("id", "urgency"))
+_STAMPS = ("entry", "modified", "end", "due")
 _STATUSES = frozenset(("pending", "waiting", "completed", "recurring", "deleted"))
 _BASIC = re.compile(r"(\d{8})T(\d{2})(\d{2})(\d{2})?(Z?)")
 
@@ -213,24 +214,14 @@ def to_record(
     if uuid is not None and type(uuid) is not str:
         raise LineError(place, "uuid must be a string")
     annotations = get("annotations")
-    # What `task export` writes goes the quick way (``read``); anything else, or nothing,
-    # through ``_stamp``.
-    value = get("entry")
-    entry = read(value) if type(value) is str else None
-    if entry is None and value is not None:
-        entry = _stamp(value, tz, place, "entry")
-    value = get("modified")
-    modified = read(value) if type(value) is str else None
-    if modified is None and value is not None:
-        modified = _stamp(value, tz, place, "modified")
-    value = get("end")
-    end = read(value) if type(value) is str else None
-    if end is None and value is not None:
-        end = _stamp(value, tz, place, "end")
-    value = get("due")
-    due = read(value) if type(value) is str else None
-    if due is None and value is not None:
-        due = _stamp(value, tz, place, "due")
+    stamps = []
+    for key in _STAMPS:  # what `task export` writes the quick way, anything else by _stamp
+        value = get(key)
+        stamp = read(value) if type(value) is str else None
+        if stamp is None and value is not None:
+            stamp = _stamp(value, tz, place, key)
+        stamps.append(stamp)
+    entry, modified, end, due = stamps
     if due is not None and due[11:19] == "00:00:00":
         due = due[:10]  # `task add ... due:2026-12-01` stores local midnight: a plain date
     done = status == "completed"

@@ -827,29 +827,27 @@ class TaskStore:
         self,
         task: Task,
         due_ts: Callable[[str | None], int | None] | None = None,
-        extra_json: str | None = None,
+        wait_ts: Callable[[str | None], int | None] | None = None,
     ) -> tuple[str, tuple[Any, ...]]:
-        """The ``tasks`` columns a task is stored in, and its values for them (``extra_json``:
-        ``task.extra`` already encoded)."""
-        due_ts = due_ts or self._due_ts
-        if extra_json is None and task.extra:
-            extra_json = json.dumps(task.extra, ensure_ascii=False)
+        """The ``tasks`` columns a task is stored in, and its values for them (``due_ts``,
+        ``wait_ts``: how the sort keys of its dates are found, e.g. remembered)."""
+        extra = task.extra
         values = (
             task.title,
             task.notes,
             task.status,
             task.priority,
             task.due,
-            due_ts(task.due),
+            (due_ts or self._due_ts)(task.due),
             task.project,
             task.created_at,
             task.updated_at,
             task.completed_at,
             task.list_name,
             task.uuid,
-            extra_json,
+            json_text(extra) if extra else None,
             task.wait,
-            self._wait_ts(task.wait),
+            (wait_ts or self._wait_ts)(task.wait),
             task.parent,
             *_repeat_columns(task.repeat),
             task.done_count,
@@ -1473,39 +1471,11 @@ class TaskStore:
         """The ``tasks`` and ``task_tags`` rows of new tasks (given these ids), for
         ``_insert_rows``: a column none of them has a value in is written as a literal
         NULL, not bound for every row."""
-        due_ts: dict[str | None, int | None] = {None: None}
-        wait_ts: dict[str | None, int | None] = {None: None}
+        due_ts, wait_ts = _remembered(self._due_ts), _remembered(self._wait_ts)
         rows = []
         for task, task_id in zip(tasks, ids, strict=True):
             task.id = task_id
-            due, wait, extra, repeat = task.due, task.wait, task.extra, task.repeat
-            if due not in due_ts:
-                due_ts[due] = self._due_ts(due)
-            if wait not in wait_ts:
-                wait_ts[wait] = self._wait_ts(wait)
-            rows.append(
-                (
-                    task_id,
-                    task.title,
-                    task.notes,
-                    task.status,
-                    task.priority,
-                    due,
-                    due_ts[due],
-                    task.project,
-                    task.created_at,
-                    task.updated_at,
-                    task.completed_at,
-                    task.list_name,
-                    task.uuid,
-                    json_text(extra) if extra else None,
-                    wait,
-                    wait_ts[wait],
-                    task.parent,
-                    *(_repeat_columns(repeat) if repeat else _NO_REPEAT),
-                    task.done_count,
-                )
-            )
+            rows.append((task_id, *self._row(task, due_ts, wait_ts)[1]))
         empty = {i for i in _SPARSE if all(row[i] is None for row in rows)}
         bound = [i for i in range(len(_ROW_NAMES)) if i not in empty]
         values = ", ".join("NULL" if i in empty else "?" for i in range(len(_ROW_NAMES)))
@@ -2224,7 +2194,6 @@ def _as_recorded(task: Task | None, recorded: dict[str, Any] | None) -> dict[str
 # From this many new tasks on (and more than the store holds), an import builds the indexes
 # of ``tasks`` after its rows instead of inserting each row into each of them.
 _REINDEX_ROWS = 5000
-_NO_REPEAT = (None, None, None, None)
 # The columns of a new task's row, and those (by position) that often have no value at all.
 _ROW_NAMES = ("id", *TaskStore._COLUMNS.replace(" ", "").split(","))
 _SPARSE = (2, 5, 6, 7, 10, 13, 14, 15, 16, 17, 18, 19, 20)
@@ -2275,6 +2244,18 @@ class _BulkInsert:
         if self.dropped:
             self.db.restore_indexes(self.conn, self.dropped)
             self.dropped = []
+
+
+def _remembered(find: Callable[[str | None], int | None]) -> Callable[[str | None], int | None]:
+    """``find``, remembering what it gave for each value (imports repeat their dates)."""
+    found: dict[str | None, int | None] = {None: None}
+
+    def lookup(value: str | None) -> int | None:
+        if value not in found:
+            found[value] = find(value)
+        return found[value]
+
+    return lookup
 
 
 def _uuids_named(records: list[Any]) -> list[str]:
