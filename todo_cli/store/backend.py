@@ -279,3 +279,23 @@ def json_text(value: Any) -> str:
 
 
 _orjson_dumps: Any = None
+_orjson_loads: Any = None
+
+
+def json_value(text: str) -> Any:
+    """JSON text the store wrote, read back: by orjson, or by the standard decoder for what
+    orjson refuses (NaN, a number too big for 64 bits, which older versions wrote)."""
+    global _orjson_loads
+    if _orjson_loads is None:
+        try:
+            from orjson import loads
+        except ImportError:  # pragma: no cover - a dependency; the standard decoder works
+            _orjson_loads = False
+        else:
+            _orjson_loads = loads
+    if _orjson_loads:
+        try:
+            return _orjson_loads(text)
+        except ValueError:
+            pass
+    return json.loads(text)

@@ -41,7 +41,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -58,7 +57,7 @@ from ..errors import NotFoundError, TodoError, UsageError
 from ..listnames import DEFAULT_LIST, validate_list_name
 from ..textin import checked_text
 from ..textin import shown as _shown
-from .backend import Backend, json_text, new_group_id, new_uuid
+from .backend import Backend, json_text, json_value, new_group_id, new_uuid
 from .sqlite import (
     BUSY_TIMEOUT_MS,
     MIGRATION_NAMES,
@@ -396,13 +395,13 @@ def _row_to_task(row: tuple[Any, ...]) -> Task:
         row[10],
         row[11],
         row[12] or "",
-        json.loads(row[13]) if row[13] else None,
+        json_value(row[13]) if row[13] else None,
         wait=row[14],
         parent=row[15],
         blocked_by=sorted(int(b) for b in blockers.split(",")) if blockers else [],
         repeat=repeat,
         done_count=row[21] or 0,
-        last_done=json.loads(row[22]) if row[22] else None,
+        last_done=json_value(row[22]) if row[22] else None,
     )
     if row[23]:
         task.blocked = True
@@ -1703,9 +1702,9 @@ class TaskStore:
             current = current_of.get(task_id)
             # Compare through from_dict, and only the keys the entry has: entries written
             # before a field existed read with its default ("list") or not at all ("uuid").
-            recorded = json.loads(after_json) if after_json else None
+            recorded = json_value(after_json) if after_json else None
             if recorded is not None and "title" not in recorded and next_before:
-                recorded = json.loads(next_before)  # a short entry: see _added_entry
+                recorded = json_value(next_before)  # a short entry: see _insert_rows
             if recorded is None or "title" not in recorded:
                 expected = recorded  # a short entry, and no change journaled since
             else:
@@ -1716,7 +1715,7 @@ class TaskStore:
                     f"Cannot {verb} {what}: task #{task_id} was changed since.",
                     hint=f"Nothing was {verb}ne; edit the task directly instead.",
                 )
-            target = Task.from_dict(json.loads(before_json)) if before_json else None
+            target = Task.from_dict(json_value(before_json)) if before_json else None
             firsts.setdefault(task_id, current)
             if target is None and current is not None:
                 deleting.append(current)
@@ -2378,7 +2377,7 @@ class _ImportReader:
 
 
 def _dump(task: Task | None) -> str | None:
-    return json.dumps(task.to_dict(), ensure_ascii=False) if task else None
+    return json_text(task.to_dict()) if task else None
 
 
 def _not_found(ids: list[Any]) -> NotFoundError:
