@@ -245,3 +245,22 @@ def test_a_single_indented_object_is_one_record():
     parsed = parse_tasks("\n" + text, tz=NY)
     assert [r["title"] for r in parsed.records] == ["Buy milk"]
     assert parsed.lines == [2]
+
+
+@pytest.mark.parametrize("sep", [",\n", "\n"], ids=["array", "json-lines"])
+def test_what_the_fast_decoder_refuses_is_still_read(sep: str):
+    """orjson refuses NaN and integers past 64 bits, which Python's own decoder (and so an
+    earlier `todo`) reads: such a file is still read, by the slower way, with every field
+    kept and every record in its place."""
+    records = [
+        '{"description": "first", "status": "pending", "entry": "20261120T143000Z"}',
+        '{"description": "odd", "status": "pending", "entry": "20261120T143000Z",'
+        ' "estimate": NaN, "big": 123456789012345678901234567890}',
+    ]
+    body = sep.join(records)
+    text = f"[\n{body}\n]\n" if sep.startswith(",") else body + "\n"
+    parsed = parse_tasks(text, "taskwarrior")
+    assert [r["title"] for r in parsed.records] == ["first", "odd"]
+    kept = parsed.records[1]["extra"]["taskwarrior"]
+    assert kept["big"] == 123456789012345678901234567890 and kept["estimate"] != kept["estimate"]
+    assert parsed.lines == ([2, 3] if sep.startswith(",") else [1, 2])

@@ -198,6 +198,14 @@ class JsonItems:
         return self._spots[index]
 
 
+def _fast_loads() -> Callable[[str], Any]:
+    try:
+        from orjson import loads
+    except ImportError:  # pragma: no cover - a dependency; the slow way still works
+        return json.loads
+    return loads  # type: ignore[no-any-return]
+
+
 def _decode_array(text: str) -> list[Any] | None:
     """A JSON array decoded by orjson; None for anything else, for invalid JSON, and when
     orjson is not installed (the caller then reads it the slow way)."""
@@ -260,14 +268,18 @@ def json_items(text: str) -> Iterator[tuple[str, int, Any]]:
         line = lines.at(start)
         yield f"line {line}", line, single
         return
+    loads = _fast_loads()
     for lineno, raw in enumerate(text.splitlines(), start=1):
         raw = raw.strip().rstrip(",")
         if not raw:
             continue
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise LineError(lineno, f"invalid JSON: {exc.msg}") from None
+            value = loads(raw)
+        except ValueError:  # (what orjson refuses, the standard decoder reads or explains)
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise LineError(lineno, f"invalid JSON: {exc.msg}") from None
         yield f"line {lineno}", lineno, value
 
 
