@@ -77,11 +77,13 @@ _build_each_command_tree_once()
 # Tests that take long in wall time (real terminals, servers and `todo` processes, which
 # mostly wait): they start first, longest first, so that under xdist the short tests fill
 # the time around them instead of one of these ending the run alone on one worker. The
-# first two share a module-scoped pair of server processes: xdist hands each worker the
-# first two tests of the queue at the start, so they run on one worker and share it.
+# first two, and the next two, share a module-scoped pair of server processes: xdist hands
+# each worker two tests of the queue at the start, so each pair is started once.
 START_FIRST = (
     "test_server_pg.py::test_two_server_processes_share",
     "test_server_pg.py::test_two_processes_take_turns",
+    "test_server_pg.py::test_the_rate_limit_counts",
+    "test_server_pg.py::test_a_token_or_rate_check_waiting",
     "test_tmux_keys.py::test_keys_typed_during_every_stage_of_a_turn",
     "test_server_pg.py::",
     "test_tmux_chat.py::",

@@ -69,14 +69,13 @@ def _server_env(home: Path, url: str, model_url: str, rate: int) -> dict[str, st
 
 
 @contextlib.contextmanager
-def _servers(url: str, folder: Path, rate: int, count: int = 2) -> Iterator[list[str]]:
-    """Server processes ("one", "two"), each with its own TODO_HOME ("machine"), one
-    database URL."""
+def _servers(url: str, folder: Path, rate: int) -> Iterator[list[str]]:
+    """Two server processes, each with its own TODO_HOME ("machine"), one database URL."""
     fake = FakeModelProcess()
     procs: list[subprocess.Popen[str]] = []
     try:
         urls = []
-        for name in ("one", "two")[:count]:
+        for name in ("one", "two"):
             home = folder / name
             home.mkdir()
             proc, server_url = _start(_server_env(home, url, fake.url, rate))
@@ -102,17 +101,32 @@ class Servers:
     database_url: str
 
 
-@pytest.fixture(scope="module")
-def two_servers(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """One pair of servers (no rate limit) for the tests of this module that need no other
-    settings: each of them works with users of its own, as separate clients of one service
-    would. Starting a pair costs two processes that load the Agents SDK."""
+def _shared_pair(
+    pg_server: Any, tmp_path_factory: pytest.TempPathFactory, rate: int
+) -> Iterator[Servers]:
+    """A pair of servers on a database of its own, for the tests of this module that want
+    its settings: each of them works with users of its own, as separate clients of one
+    service would. Starting a pair costs two processes that load the Agents SDK."""
     url = pg_server.fresh_database()
     try:
-        with _servers(url, tmp_path_factory.mktemp("servers"), rate=0) as urls:
+        with _servers(url, tmp_path_factory.mktemp("servers"), rate) as urls:
             yield Servers(urls, url)
     finally:
         pg_server.release_database(url)
+
+
+@pytest.fixture(scope="module")
+def two_servers(pg_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """The shared pair without a rate limit."""
+    yield from _shared_pair(pg_server, tmp_path_factory, rate=0)
+
+
+@pytest.fixture(scope="module")
+def rate_limited_servers(
+    pg_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Servers]:
+    """The shared pair with --rate-limit 4."""
+    yield from _shared_pair(pg_server, tmp_path_factory, rate=4)
 
 
 @pytest.fixture
@@ -219,25 +233,15 @@ def test_two_processes_take_turns_on_one_conversation(
     assert roles == ["user", "assistant"] * 3, roles
 
 
-@pytest.fixture
-def own_servers(pg_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Servers]:
-    """Servers of the test's own on a database of its own: ``(rate limit, how many)``
-    through indirect parametrisation."""
-    rate, count = request.param
-    with _servers(pg_url, tmp_path, rate, count) as urls:
-        yield Servers(urls, pg_url)
-
-
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("own_servers", [(4, 2)], indirect=True)
 def test_the_rate_limit_counts_a_users_requests_on_every_process(
-    own_servers: Servers, token: Callable[..., str]
+    rate_limited_servers: Servers, token: Callable[..., str]
 ) -> None:
     """--rate-limit 4 on both processes: 4 requests in all, whichever process gets them,
     then 429 with Retry-After on both; another user still has her own 4."""
-    one, two = own_servers.urls
-    alice = token(own_servers, "add", "alice")
-    bob = token(own_servers, "add", "bob")
+    one, two = rate_limited_servers.urls
+    alice = token(rate_limited_servers, "add", "alice")
+    bob = token(rate_limited_servers, "add", "bob")
     codes = []
     for url in (one, two, one, two):
         codes.append(httpx.get(f"{url}/api/alice/tasks", headers=_auth(alice), timeout=30))
@@ -265,29 +269,31 @@ def _wait_for_a_lock_wait(conn: Any, table: str) -> None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("own_servers", [(100, 1)], indirect=True)
 def test_a_token_or_rate_check_waiting_for_the_database_holds_up_nothing_else(
-    own_servers: Servers, token: Callable[..., str], pg_url: str
+    rate_limited_servers: Servers, token: Callable[..., str]
 ) -> None:
     """While a request's token check (then its rate-limit check) waits for the database, the
     same process answers other requests; the waiting one goes ahead once the database
-    does."""
+    does. (Dave's three requests stay within the limit of 4.)"""
     import psycopg
 
-    (one,) = own_servers.urls
-    alice = token(own_servers, "add", "alice")
-    r = httpx.get(f"{one}/api/alice/tasks", headers=_auth(alice), timeout=30)
+    one = rate_limited_servers.urls[0]
+    dave = token(rate_limited_servers, "add", "dave")
+    r = httpx.get(f"{one}/api/dave/tasks", headers=_auth(dave), timeout=30)
     assert r.status_code == 200, r.text  # connected, the tables made
     for table in ("server_tokens", "server_rate"):
-        with psycopg.connect(pg_url) as holder, ThreadPoolExecutor(1) as pool:
+        with (
+            psycopg.connect(rate_limited_servers.database_url) as holder,
+            ThreadPoolExecutor(1) as pool,
+        ):
             holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")  # until rollback
             waiting = pool.submit(
-                httpx.get, f"{one}/api/alice/tasks", headers=_auth(alice), timeout=60
+                httpx.get, f"{one}/api/dave/tasks", headers=_auth(dave), timeout=60
             )
             _wait_for_a_lock_wait(holder, table)
             for _ in range(3):
                 assert httpx.get(f"{one}/health", timeout=10).status_code == 200, table
-            no_token = httpx.get(f"{one}/api/alice/tasks", timeout=10)
+            no_token = httpx.get(f"{one}/api/dave/tasks", timeout=10)
             assert no_token.status_code == 401, table
             assert not waiting.done()
             holder.rollback()
