@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from ..errors import TodoError
+from ..fastjson import orjson
 from ..listnames import DEFAULT_LIST
 from ..store import Task
 
@@ -198,27 +199,18 @@ class JsonItems:
         return self._spots[index]
 
 
-def _fast_loads() -> Callable[[str], Any]:
-    try:
-        from orjson import loads
-    except ImportError:  # pragma: no cover - a dependency; the slow way still works
-        return json.loads
-    return loads  # type: ignore[no-any-return]
-
-
 def _decode_array(text: str) -> list[Any] | None:
     """A JSON array decoded by orjson; None for anything else, for invalid JSON, and when
     orjson is not installed (the caller then reads it the slow way)."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped.startswith("["):
         return None
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - a dependency; the slow way still works
+    fast = orjson()
+    if fast is None:
         return None
     try:
-        values = orjson.loads(stripped)
-    except orjson.JSONDecodeError:
+        values = fast.loads(stripped)
+    except ValueError:
         return None
     return values if isinstance(values, list) else None
 
@@ -268,7 +260,8 @@ def json_items(text: str) -> Iterator[tuple[str, int, Any]]:
         line = lines.at(start)
         yield f"line {line}", line, single
         return
-    loads = _fast_loads()
+    fast = orjson()
+    loads = fast.loads if fast is not None else json.loads
     for lineno, raw in enumerate(text.splitlines(), start=1):
         raw = raw.strip().rstrip(",")
         if not raw:

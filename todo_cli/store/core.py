@@ -54,10 +54,12 @@ from typing import TYPE_CHECKING, Any
 
 from .. import dates
 from ..errors import NotFoundError, TodoError, UsageError
+from ..fastjson import dumps as json_text
+from ..fastjson import loads as json_value
 from ..listnames import DEFAULT_LIST, validate_list_name
 from ..textin import checked_text
 from ..textin import shown as _shown
-from .backend import Backend, json_text, json_value, new_group_id, new_uuid
+from .backend import Backend, new_group_id, new_uuid
 from .sqlite import (
     BUSY_TIMEOUT_MS,
     MIGRATION_NAMES,
