@@ -2309,7 +2309,6 @@ class _ImportReader:
     def task(self, index: int, record: Any) -> Task:
         store = self.store
         once = self._once
-        seen = self.seen
         try:
             if not isinstance(record, dict):
                 raise UsageError("expected an object with at least a title.")
@@ -2321,10 +2320,7 @@ class _ImportReader:
             created = self._stamp(get("created_at"), "created_at") or self.now
             updated = self._stamp(get("updated_at"), "updated_at") or created
             completed = self._stamp(get("completed_at"), "completed_at")
-            value = get("status") or "pending"
-            status = seen["status"].get(value) if type(value) is str else None
-            if status is None:
-                status = once("status", value, _status)
+            status = once("status", get("status") or "pending", _status)
             if status == "done" and completed is None:
                 completed = updated
             if status == "pending":
@@ -2337,10 +2333,7 @@ class _ImportReader:
                 tags = list(once("tags", tuple(tags), _tags))
             else:
                 tags = _tags(tags)
-            value = get("priority")
-            priority = seen["priority"].get(value) if type(value) is str else None
-            if priority is None:
-                priority = once("priority", value, _priority)
+            priority = once("priority", get("priority"), _priority)
             value = get("due")
             due = None if value is None else once("due", value, store._due)
             value = get("project")
