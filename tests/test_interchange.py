@@ -264,3 +264,14 @@ def test_what_the_fast_decoder_refuses_is_still_read(sep: str):
     kept = parsed.records[1]["extra"]["taskwarrior"]
     assert kept["big"] == 123456789012345678901234567890 and kept["estimate"] != kept["estimate"]
     assert parsed.lines == ([2, 3] if sep.startswith(",") else [1, 2])
+
+
+def test_every_format_gives_records_with_the_same_keys():
+    """The Taskwarrior parser builds its records by hand (it is the hot path of a big
+    import): they carry the same keys as the other formats' records."""
+    from todo_cli.interchange._common import RECORD_KEYS
+
+    tw = parse_tasks('[{"description": "a", "status": "pending"}]', "taskwarrior").records
+    ours = parse_tasks('[{"title": "a"}]', "json").records
+    txt = parse_tasks("a\n", "todotxt").records
+    assert set(tw[0]) == set(ours[0]) == set(txt[0]) == set(RECORD_KEYS)

@@ -9,79 +9,83 @@ from typing import Any
 
 from ..listnames import list_name_problem
 from ..store import PRIORITIES, STATUSES
-from ._common import Item, JsonItems, LineError, ParsedImport, iso_due, iso_stamp, record, tags_of
+from ._common import JsonItems, LineError, ParsedImport, iso_due, iso_stamp, record, tags_of
 
 
 def parse_items(items: JsonItems, *, tz: tzinfo) -> ParsedImport:
     """Records from our own export; ``uuid`` and ``extra`` come back as they went out."""
     result = ParsedImport(format="json", source=items)
-    for n, item in enumerate(items.values):
-        place = Item(n)
-        if not isinstance(item, dict):
-            raise LineError(place, "expected a JSON object for each task")
-        if "title" not in item and "description" in item:
-            raise LineError(place, "this looks like a Taskwarrior record; use --format taskwarrior")
-        title = item.get("title")
-        if not isinstance(title, str) or not title.strip():
-            raise LineError(place, "the task has no title")
-        status = item.get("status") or "pending"
-        if status not in STATUSES:
-            raise LineError(place, f"unknown status '{status}' (expected pending or done)")
-        priority = item.get("priority") or "none"
-        if priority not in PRIORITIES:
-            raise LineError(
-                place, f"unknown priority '{priority}' (expected {', '.join(PRIORITIES)})"
-            )
-        tags = tags_of(item, place)
-        for key in ("notes", "project", "uuid"):
-            if item.get(key) is not None and not isinstance(item[key], str):
-                raise LineError(place, f"{key} must be a string")
-        list_name = item.get("list")
-        if list_name is not None:
-            problem = list_name_problem(list_name)
-            if problem:
-                raise LineError(place, problem)
-            list_name = list_name.strip().lower()
-        extra = item.get("extra")
-        if extra is not None and not isinstance(extra, dict):
-            raise LineError(place, "extra must be a JSON object")
-        due = item.get("due")
-        if due is not None and due != "":
-            if not isinstance(due, str):
-                raise LineError(place, "due must be an ISO 8601 string")
-            try:
-                due = iso_due(due, tz)
-            except ValueError:
-                raise LineError(place, f"'{due}' is not a valid due date (ISO 8601)") from None
-        stamps: dict[str, str | None] = {}
-        for key in ("created_at", "updated_at", "completed_at"):
-            value = item.get(key)
-            if value is None or value == "":
-                stamps[key] = None
-                continue
-            try:
-                stamps[key] = iso_stamp(value, tz)
-            except (TypeError, ValueError):
-                raise LineError(place, f"{key} '{value}' is not an ISO 8601 timestamp") from None
-        links = _task_model(item, place, tz)
-        result.records.append(
-            record(
-                **links,
-                title=title.strip(),
-                notes=item.get("notes") or None,
-                status=status,
-                priority=priority,
-                due=due or None,
-                tags=tags,
-                project=item.get("project") or None,
-                uuid=item.get("uuid") or None,
-                extra=extra or None,
-                **({"list": list_name} if list_name else {}),
-                **stamps,
-            )
-        )
-        result.spots.append(place)
+    n = -1
+    try:
+        for n, item in enumerate(items.values):
+            result.records.append(_record(item, n, tz))
+            result.spots.append(n)  # (an item number: placed when asked)
+    except LineError as exc:  # the records name no place yet: the item does
+        raise exc.at_item(n) from None
     return result
+
+
+def _record(item: Any, place: int, tz: tzinfo) -> dict[str, Any]:
+    """One item of our own export as an import record (``place``: its number)."""
+    if not isinstance(item, dict):
+        raise LineError(place, "expected a JSON object for each task")
+    if "title" not in item and "description" in item:
+        raise LineError(place, "this looks like a Taskwarrior record; use --format taskwarrior")
+    title = item.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise LineError(place, "the task has no title")
+    status = item.get("status") or "pending"
+    if status not in STATUSES:
+        raise LineError(place, f"unknown status '{status}' (expected pending or done)")
+    priority = item.get("priority") or "none"
+    if priority not in PRIORITIES:
+        raise LineError(place, f"unknown priority '{priority}' (expected {', '.join(PRIORITIES)})")
+    tags = tags_of(item, place)
+    for key in ("notes", "project", "uuid"):
+        if item.get(key) is not None and not isinstance(item[key], str):
+            raise LineError(place, f"{key} must be a string")
+    list_name = item.get("list")
+    if list_name is not None:
+        problem = list_name_problem(list_name)
+        if problem:
+            raise LineError(place, problem)
+        list_name = list_name.strip().lower()
+    extra = item.get("extra")
+    if extra is not None and not isinstance(extra, dict):
+        raise LineError(place, "extra must be a JSON object")
+    due = item.get("due")
+    if due is not None and due != "":
+        if not isinstance(due, str):
+            raise LineError(place, "due must be an ISO 8601 string")
+        try:
+            due = iso_due(due, tz)
+        except ValueError:
+            raise LineError(place, f"'{due}' is not a valid due date (ISO 8601)") from None
+    stamps: dict[str, str | None] = {}
+    for key in ("created_at", "updated_at", "completed_at"):
+        value = item.get(key)
+        if value is None or value == "":
+            stamps[key] = None
+            continue
+        try:
+            stamps[key] = iso_stamp(value, tz)
+        except (TypeError, ValueError):
+            raise LineError(place, f"{key} '{value}' is not an ISO 8601 timestamp") from None
+    links = _task_model(item, place, tz)
+    return record(
+        **links,
+        title=title.strip(),
+        notes=item.get("notes") or None,
+        status=status,
+        priority=priority,
+        due=due or None,
+        tags=tags,
+        project=item.get("project") or None,
+        uuid=item.get("uuid") or None,
+        extra=extra or None,
+        **({"list": list_name} if list_name else {}),
+        **stamps,
+    )
 
 
 def _task_model(item: dict[str, Any], place: str | int, tz: tzinfo) -> dict[str, Any]:
