@@ -797,8 +797,9 @@ def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) ->
 
     with _store() as (store, tz):
         store.origin = _origin("import")
+        # (a Taskwarrior file is read as it is written: the store's work overlaps)
         parsed = parse_tasks(
-            text, fmt, source=source, filename=None if file == "-" else file, tz=tz
+            text, fmt, source=source, filename=None if file == "-" else file, tz=tz, lazy=True
         )
         if parsed.format == "todotxt" and parsed.records:
             # (with --keep-lists the file may name any list: match against every one)
@@ -807,7 +808,10 @@ def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) ->
         with store.group(_label("import", file)):
             try:
                 result = store.import_tasks(
-                    parsed.records, keep_lists=keep_lists, stamps_checked=parsed.stamps_checked
+                    parsed.stream(),
+                    keep_lists=keep_lists,
+                    stamps_checked=parsed.stamps_checked,
+                    expected=parsed.expected or len(parsed.records),
                 )
             except UsageError as exc:
                 raise _record_error(exc, parsed.places, source) from None

@@ -10,7 +10,7 @@ a ``TodoError`` naming the source and the place ("tasks.txt line 7: ...", "tw.js
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import tzinfo
 from pathlib import PurePath
 from typing import Any
@@ -84,11 +84,14 @@ def parse_tasks(
     source: str = "input",
     filename: str | None = None,
     tz: tzinfo | None = None,
+    lazy: bool = False,
 ) -> ParsedImport:
     """Parse a whole file into import records; any bad record raises ``TodoError``.
 
     ``source`` names the input in error messages ("FILE line 7: ..."); ``tz`` is the user's
     zone, used to turn Taskwarrior's UTC stamps and todo.txt's plain dates into local times.
+    ``lazy``: a format that can makes its records only as ``ParsedImport.stream`` is read
+    (a bad record then raises there), so the import writes while the file is read.
     """
     if fmt not in IMPORT_FORMATS:
         raise UsageError(
@@ -105,8 +108,21 @@ def parse_tasks(
         raise exc.to_error(source) from None
     try:
         if fmt == "taskwarrior":
-            return taskwarrior.parse_items(items, tz=tz)
+            parsed = taskwarrior.parse_items(items, tz=tz, lazy=lazy)
+            if parsed.incoming is not None:
+                parsed.incoming = _placed(parsed.incoming, items, source)
+            return parsed
         return ourjson.parse_items(items, tz=tz)
+    except LineError as exc:
+        raise exc.locate(items).to_error(source) from None
+
+
+def _placed(
+    records: Iterator[dict[str, Any]], items: JsonItems, source: str
+) -> Iterator[dict[str, Any]]:
+    """``records``, a bad one raising the ``TodoError`` that names its place."""
+    try:
+        yield from records
     except LineError as exc:
         raise exc.locate(items).to_error(source) from None
 

@@ -44,6 +44,25 @@ class ParsedImport:
     # The records' time stamps are in the store's own form (``import_tasks``'s
     # ``stamps_checked``): this parser wrote every one of them.
     stamps_checked: bool = False
+    # Records still to be made (a lazy parse): each one read from here is added to
+    # ``records`` first. ``expected``: at most how many records there are in all.
+    incoming: Iterator[dict[str, Any]] | None = None
+    expected: int | None = None
+
+    def read_all(self) -> ParsedImport:
+        """Make every record still to come (``incoming``): ``records`` and the counts are
+        then whole."""
+        for _record in self.stream(after=len(self.records)):
+            pass
+        return self
+
+    def stream(self, after: int = 0) -> Iterator[dict[str, Any]]:
+        """The records made so far (from number ``after`` on), then each one still to
+        come, as it is made."""
+        yield from self.records[after:]
+        if self.incoming is not None:
+            incoming, self.incoming = self.incoming, None
+            yield from incoming
 
     @property
     def done_count(self) -> int:

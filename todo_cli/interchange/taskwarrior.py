@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid as uuid_mod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
@@ -47,7 +47,7 @@ _STATUSES = frozenset(("pending", "waiting", "completed", "recurring", "deleted"
 _BASIC = re.compile(r"(\d{8})T(\d{2})(\d{2})(\d{2})?(Z?)")
 
 
-def parse_items(items: JsonItems, *, tz: tzinfo) -> ParsedImport:
+def parse_items(items: JsonItems, *, tz: tzinfo, lazy: bool = False) -> ParsedImport:
     """Records from `task export` (array, or one object per line).
 
     A recurring task (the template, ``status: recurring``, and the instances Taskwarrior
@@ -55,8 +55,19 @@ def parse_items(items: JsonItems, *, tz: tzinfo) -> ParsedImport:
     ``recur`` and ``until``, the due of its first pending instance, and the completed
     instances as its past completions. ``wait`` (or else ``scheduled``) is the hide-until
     date; ``depends`` (uuids) the tasks it is blocked by.
+
+    ``lazy``: the records are made as ``result.incoming`` is read (``ParsedImport``), so
+    that an import can write the first ones while the rest are still being read.
     """
     result = ParsedImport(format="taskwarrior", source=items, stamps_checked=True)
+    result.expected = len(items.values)
+    result.incoming = _records(items, tz, result)
+    return result if lazy else result.read_all()
+
+
+def _records(items: JsonItems, tz: tzinfo, result: ParsedImport) -> Iterator[dict[str, Any]]:
+    """Each record of ``parse_items`` (also kept in ``result.records``); once the last is
+    made, the counts of what was kept and skipped are in ``result`` too."""
     values = items.values
     templates = {
         item["uuid"]: item
@@ -112,6 +123,7 @@ def parse_items(items: JsonItems, *, tz: tzinfo) -> ParsedImport:
                 ]
             records.append(rec)
             spots.append(n)  # (an item number: placed when asked)
+            yield rec
     except LineError as exc:  # the records name no place yet: the item does
         raise exc.at_item(n) from None
     for keys, count in keysets.items():
@@ -125,7 +137,6 @@ def parse_items(items: JsonItems, *, tz: tzinfo) -> ParsedImport:
             f"{merged:,} recurring instance{'s' if merged != 1 else ''} became part of "
             "their repeating task (past ones are its completions)."
         )
-    return result
 
 
 def _task_model_fields(

@@ -179,6 +179,11 @@ class Backend:
         without waiting for each answer (a file: nothing to do)."""
         return nullcontext()
 
+    # A bulk import may write its batches from a second thread, counting new ids on from
+    # the highest: the connection is used by one thread at a time, and nobody else writes
+    # while the import's transaction is open.
+    threaded_bulk = False
+
     def insert_many(
         self, conn: Any, table: str, columns: Sequence[str], values: str, rows: Iterable[Any]
     ) -> None:

@@ -43,12 +43,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
-from operator import itemgetter
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1379,6 +1380,7 @@ class TaskStore:
         *,
         keep_lists: bool = False,
         stamps_checked: bool = False,
+        expected: int | None = None,
     ) -> ImportResult:
         """Bring in tasks given as dicts in the ``Task.to_dict`` shape (ids are ignored), into
         the bound list (with ``keep_lists``: into each record's ``"list"``, default the bound
@@ -1388,7 +1390,7 @@ class TaskStore:
         ``updated_at`` is later and is left alone otherwise, so importing the same records
         twice changes nothing; any other record becomes a new task (keeping its uuid). A
         uuid is one task whatever list it is in: a known one is updated (or left) where it is.
-        Timestamps are kept when given. Everything is validated first: one bad record raises
+        Timestamps are kept when given. Every record is validated: one bad record raises
         UsageError ("Record 3: ...") and nothing is written. One transaction, one undo step.
         ``parent`` and ``blocked_by`` name the ``id`` of other records of the same import
         (remapped to the new ids; references to records not imported are dropped);
@@ -1396,18 +1398,23 @@ class TaskStore:
         ``completions`` (a list of {"at", "due"}) brings a repeating task's history along.
         ``stamps_checked``: the records' time stamps of 25 characters are in the form the
         store keeps (``2026-12-01T17:00:00+01:00``), as a parser that made them knows.
+
+        ``records`` may be an iterator that makes them as it goes (a lazy parse, whose own
+        errors then end the import with nothing written): the first batches are written
+        while the rest are still being made. ``expected``: at most how many it gives.
         """
-        records = list(records)
+        if isinstance(records, (list, tuple)):
+            expected = len(records)
+            if not records:
+                return ImportResult()
+        expected = expected or 0
         result = ImportResult()
-        if not records:
-            return result
-        label = f"import {len(records)} task{'s' if len(records) != 1 else ''}"
-        big = len(records) > 1000
+        big = expected > 1000
         if big:
             with self._lock:
                 self._db.bulk(True)
         try:
-            self._import(records, label, keep_lists, stamps_checked, result)
+            self._import(iter(records), expected, keep_lists, stamps_checked, result)
         finally:
             if big:
                 with self._lock:
@@ -1418,20 +1425,42 @@ class TaskStore:
 
     def _import(
         self,
-        records: list[Any],
-        label: str,
+        records: Iterator[Any],
+        expected: int,
         keep_lists: bool,
         stamps_checked: bool,
         result: ImportResult,
     ) -> None:
         read = _ImportReader(self, keep_lists, stamps_checked).task
+        label = f"import {expected} task{'s' if expected != 1 else ''}" if expected else "import"
         with self.group(label), self._transaction() as conn:
-            known = self._fetch_by_uuid(conn, _uuids_named(records))
-            group_id = ""
-            written: list[Task | None] = []
-            new: list[Task] = []  # plain new tasks, written together (few statements, linear)
-            bulk = _BulkInsert(self, conn, len(records))
-            for index, rec in enumerate(records, start=1):
+            bulk = _BulkInsert(self, conn, expected)
+            with bulk.interrupts_held():
+                try:
+                    self._import_all(conn, records, bulk, read, keep_lists, result)
+                finally:
+                    bulk.stop()
+
+    def _import_all(
+        self,
+        conn: Conn,
+        records: Iterator[Any],
+        bulk: _BulkInsert,
+        read: Callable[[int, Any], Task],
+        keep_lists: bool,
+        result: ImportResult,
+    ) -> None:
+        seen: list[Any] = []  # the records, as they come
+        known: dict[str, Task] = {}  # uuid -> the task stored (or added by this import)
+        group_id = ""
+        written: list[Task | None] = []
+        new: list[Task] = []  # plain new tasks, written together (few statements, linear)
+        index = 0
+        while chunk := list(islice(records, _BATCH)):
+            seen += chunk
+            bulk.known(known, chunk)
+            for rec in chunk:
+                index += 1
                 task = read(index, rec)
                 old = known.get(task.uuid) if task.uuid else None
                 if old is not None and not _newer(rec, task, old):
@@ -1451,6 +1480,7 @@ class TaskStore:
                 # An update may be of a task added just before: write those first.
                 result.added += bulk.add(new, group_id)
                 new = []
+                bulk.wait()
                 if old is not None:
                     task.id = old.id
                     if not (keep_lists and isinstance(rec, dict) and rec.get("list")):
@@ -1460,28 +1490,31 @@ class TaskStore:
                 known[stored.uuid] = stored
                 written.append(stored)
                 (result.added if old is None else result.updated).append(stored)
-            result.added += bulk.add(new, group_id)
-            bulk.finish()
-            if group_id:
-                self._import_links(conn, records, written, group_id)
-                latest = {t.id: t for t in written if t is not None}
-                result.added = [latest.get(t.id, t) for t in result.added]
-                result.updated = [latest.get(t.id, t) for t in result.updated]
+        result.added += bulk.add(new, group_id)
+        bulk.finish()
+        if group_id:
+            self._import_links(conn, seen, written, group_id)
+            latest = {t.id: t for t in written if t is not None}
+            result.added = [latest.get(t.id, t) for t in result.added]
+            result.updated = [latest.get(t.id, t) for t in result.updated]
 
     def _new_rows(self, tasks: list[Task], ids: Sequence[int]) -> _NewRows:
         """The ``tasks`` and ``task_tags`` rows of new tasks (given these ids), for
         ``_insert_rows``: a column none of them has a value in is written as a literal
         NULL, not bound for every row."""
         due_ts, wait_ts = _remembered(self._due_ts), _remembered(self._wait_ts)
+        row = self._row
         rows = []
         for task, task_id in zip(tasks, ids, strict=True):
             task.id = task_id
-            rows.append((task_id, *self._row(task, due_ts, wait_ts)[1]))
-        empty = {i for i in _SPARSE if all(row[i] is None for row in rows)}
-        bound = [i for i in range(len(_ROW_NAMES)) if i not in empty]
+            rows.append((task_id, *row(task, due_ts, wait_ts)[1]))
+        columns = list(zip(*rows, strict=True))  # (by column: empty ones found at C speed)
+        empty = {i for i in _SPARSE if columns[i].count(None) == len(rows)}
+        if empty:
+            rows = list(zip(*[c for i, c in enumerate(columns) if i not in empty], strict=True))
         values = ", ".join("NULL" if i in empty else "?" for i in range(len(_ROW_NAMES)))
         tags = [(t.id, tag, i) for t in tasks for i, tag in enumerate(t.tags)]
-        return _NewRows(tasks, values, list(map(itemgetter(*bound), rows)), tags)
+        return _NewRows(tasks, values, rows, tags)
 
     def _insert_rows(self, conn: Conn, new: _NewRows, group_id: str) -> None:
         """Write what ``_new_rows`` made, as ``_write`` would (rows, tags, search, journal),
@@ -2211,40 +2244,168 @@ class _NewRows:
     values: str  # one row's placeholders and literal NULLs
     rows: list[tuple[Any, ...]]
     tags: list[tuple[int, str, int]]
+    group_id: str = ""
 
 
 class _BulkInsert:
-    """The plain new tasks of one import, written in batches (``add``).
+    """The plain new tasks of one import, written in batches (``add``), and the stored
+    tasks its records name (``known``).
 
     A big import first drops the indexes of ``tasks`` and ``task_tags`` (when it brings
-    more rows than the tables hold) and builds them again at the end (``finish``), once."""
+    more rows than the tables hold) and builds them again at the end (``finish``), once.
+    Where the backend allows (``Backend.threaded_bulk``: SQLite), the batches are written
+    by a second thread: the database does that work without holding Python's interpreter
+    lock, so it overlaps with reading and checking the next records. Nothing else uses the
+    connection meanwhile: whatever else the import reads or writes first waits for the
+    batches handed over (``wait``). New ids are then counted on from the highest (the
+    write transaction has the file to itself) and read again after such a write."""
 
     def __init__(self, store: TaskStore, conn: Conn, expected: int) -> None:
-        self.store, self.conn, self.expected = store, conn, expected
+        self.store, self.conn = store, conn
         self.db = store._db
-        self.dropped: list[str] | None = None
+        self.reindex = False
+        if expected >= _REINDEX_ROWS:
+            (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
+            self.reindex = count < expected  # more new rows than old: build indexes afresh
+        self.dropped: list[str] = []
+        # With the uuid index dropped, the stored tasks are found by id: uuid -> id, read
+        # before the first batch.
+        self.stored: dict[str, int] | None = None
+        self.threaded = self.db.threaded_bulk and expected > _BATCH
+        self.next_id: int | None = None
+        import queue
+
+        self.queue: queue.Queue[_NewRows | None] = queue.Queue(maxsize=2)
+        self.full = queue.Full
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.stopping = False
+        self.interrupted = False
+        self.switch = 0.0
+
+    @contextmanager
+    def interrupts_held(self) -> Iterator[None]:
+        """While a writer thread may use the connection, Ctrl-C (SIGINT) is noted and
+        raised in the importing thread at the next batch (or at the end), after which the
+        writer is stopped before the transaction is rolled back: never while it writes."""
+        import signal
+
+        if not self.threaded or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def note(signum: int, frame: Any) -> None:
+            self.interrupted = True
+
+        previous = signal.signal(signal.SIGINT, note)
+        if previous is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, previous)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+    def _check(self) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        if self.error is not None:
+            error, self.error = self.error, None
+            self.stopping = True
+            raise error
+
+    def known(self, known: dict[str, Task], records: list[Any]) -> None:
+        """Add to ``known`` the stored tasks these records name by uuid."""
+        self._check()
+        wanted = [u for u in _uuids_named(records) if u not in known]
+        if not wanted:
+            return
+        if self.stored is None and not self.reindex:
+            self.wait()
+            known.update(self.store._fetch_by_uuid(self.conn, wanted))
+            return
+        if self.stored is None:
+            self.stored = dict(
+                self.conn.execute("SELECT uuid, id FROM tasks WHERE uuid IS NOT NULL").fetchall()
+            )
+        ids = [self.stored[u] for u in wanted if u in self.stored]
+        if ids:
+            self.wait()
+            known.update((t.uuid, t) for t in self.store._select_in(self.conn, "t.id", ids))
 
     def add(self, tasks: list[Task], group_id: str) -> list[Task]:
-        """Write ``tasks`` as new tasks (they get their ids)."""
+        """Write ``tasks`` as new tasks, or hand them to the writer (they get their ids
+        now)."""
         if not tasks:
             return tasks
+        self._check()
         db, conn = self.db, self.conn
-        if self.dropped is None:
-            self.dropped = []
-            if self.expected >= _REINDEX_ROWS:
-                (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
-                if count < self.expected:  # more new rows than old: build indexes afresh
-                    self.dropped = db.drop_indexes(conn, "tasks")
-                    self.dropped += db.drop_indexes(conn, "task_tags")
-        rows = self.store._new_rows(tasks, db.new_ids(conn, len(tasks)))
-        self.store._insert_rows(conn, rows, group_id)
+        if self.reindex and self.stored is None:
+            self.stored = {}  # (no stored task is named: none is looked for)
+        if self.reindex and not self.dropped:
+            self.dropped = db.drop_indexes(conn, "tasks") + db.drop_indexes(conn, "task_tags")
+        if not self.threaded:
+            rows = self.store._new_rows(tasks, db.new_ids(conn, len(tasks)))
+            self.store._insert_rows(conn, rows, group_id)
+            return tasks
+        if self.next_id is None:
+            self.next_id = db.new_ids(conn, 1)[0]
+        ids = range(self.next_id, self.next_id + len(tasks))
+        self.next_id += len(tasks)
+        rows = self.store._new_rows(tasks, ids)
+        rows.group_id = group_id
+        if self.thread is None:
+            # Hand the interpreter lock over soon when the writer asks for it back after a
+            # statement (by default it waits up to 5 ms, for every statement).
+            self.switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(self.switch, 0.0001))
+            self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+            self.thread.start()
+        self.queue.put(rows)
         return tasks
 
+    def _run(self) -> None:
+        while True:
+            rows = self.queue.get()
+            try:
+                if rows is None:
+                    return
+                if self.error is None and not self.stopping:
+                    self.store._insert_rows(self.conn, rows, rows.group_id)
+            except BaseException as exc:  # handed to the importing thread
+                self.error = exc
+            finally:
+                self.queue.task_done()
+
+    def wait(self) -> None:
+        """Until every batch handed over is written: the caller uses the connection next."""
+        if self.thread is not None:
+            self.queue.join()
+        self._check()
+        self.next_id = None
+
     def finish(self) -> None:
-        """Build again the indexes ``add`` dropped."""
+        """Every batch written, the writer ended, the dropped indexes built again."""
+        self.wait()
+        self.stop()
         if self.dropped:
             self.db.restore_indexes(self.conn, self.dropped)
             self.dropped = []
+
+    def stop(self) -> None:
+        """End the writer; batches not written yet are dropped (after a failure the
+        caller rolls the transaction back), a statement under way ends first."""
+        thread = self.thread
+        if thread is None:
+            return
+        self.stopping = True
+        while thread.is_alive():
+            with suppress(self.full):
+                self.queue.put(None, timeout=0.05)
+            thread.join(0.05)
+        self.thread = None
+        sys.setswitchinterval(self.switch)
 
 
 def _remembered(find: Callable[[str | None], int | None]) -> Callable[[str | None], int | None]:
@@ -2307,8 +2468,10 @@ class _ImportReader:
         return _timestamp(value, name, self.store.tz)
 
     def task(self, index: int, record: Any) -> Task:
+        # (Each remembered value is looked up here first; ``_once`` checks a new one.)
         store = self.store
-        once = self._once
+        once, seen = self._once, self.seen
+        stamp, checked = self._stamp, self.stamps_checked
         try:
             if not isinstance(record, dict):
                 raise UsageError("expected an object with at least a title.")
@@ -2317,10 +2480,18 @@ class _ImportReader:
                 raise UsageError("the title is missing.")
             if self.now is None:
                 self.now = store._stamp()
-            created = self._stamp(get("created_at"), "created_at") or self.now
-            updated = self._stamp(get("updated_at"), "updated_at") or created
-            completed = self._stamp(get("completed_at"), "completed_at")
-            status = once("status", get("status") or "pending", _status)
+            created, updated = get("created_at"), get("updated_at")
+            if not (checked and type(created) is str and len(created) == 25):
+                created = stamp(created, "created_at") or self.now
+            if not (checked and type(updated) is str and len(updated) == 25):
+                updated = stamp(updated, "updated_at") or created
+            completed = get("completed_at")
+            if completed is not None:
+                completed = stamp(completed, "completed_at")
+            value = get("status") or "pending"
+            status = seen["status"].get(value) if type(value) is str else None
+            if status is None:
+                status = once("status", value, _status)
             if status == "done" and completed is None:
                 completed = updated
             if status == "pending":
@@ -2328,12 +2499,23 @@ class _ImportReader:
             list_name = store._list
             if self.keep_lists and get("list") is not None:
                 list_name = once("list", get("list"), validate_list_name)
-            tags = get("tags") or ()
-            if type(tags) is list and all(type(t) is str for t in tags):
-                tags = list(once("tags", tuple(tags), _tags))
+            value = get("tags")
+            found = None
+            if value and type(value) is list:
+                with suppress(TypeError):  # (not hashable: refused by _tags)
+                    found = seen["tags"].get(tuple(value))  # the same texts checked before
+            if found is not None:
+                tags = list(found)
+            elif not value:
+                tags = []
+            elif type(value) is list and all(type(t) is str for t in value):
+                tags = list(once("tags", tuple(value), _tags))
             else:
-                tags = _tags(tags)
-            priority = once("priority", get("priority"), _priority)
+                tags = _tags(value)
+            value = get("priority")
+            priority = seen["priority"].get(value) if type(value) is str else None
+            if priority is None:
+                priority = once("priority", value, _priority)
             value = get("due")
             due = None if value is None else once("due", value, store._due)
             value = get("project")
@@ -2342,6 +2524,9 @@ class _ImportReader:
             wait = get("wait")
             repeat = get("repeat")
             extra = get("extra")
+            uuid = get("uuid")
+            if not (type(uuid) is str and _UUID.fullmatch(uuid)):
+                uuid = _uuid(uuid)
             task = Task(
                 0,
                 _title(get("title")),
@@ -2355,7 +2540,7 @@ class _ImportReader:
                 updated,
                 completed,
                 list_name,
-                _uuid(get("uuid")),
+                uuid,
                 None if extra is None else _extra(extra),
                 None if wait is None else once("due", wait, store._due),
                 None,

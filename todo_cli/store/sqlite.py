@@ -471,6 +471,8 @@ class SQLiteBackend(Backend):
         for sql in dropped:  # the CREATE INDEX statements as the schema had them
             conn.execute(sql)
 
+    threaded_bulk = True  # a write transaction has the file to itself
+
     def insert_many(
         self, conn: Any, table: str, columns: Sequence[str], values: str, rows: Iterable[Any]
     ) -> None:
