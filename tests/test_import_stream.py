@@ -24,6 +24,8 @@ from todo_cli.store import TaskQuery, TaskStore
 REAL = Path(__file__).parent / "fixtures" / "real" / "taskwarrior"
 FIXTURES = [*sorted(REAL.glob("*.json")), *sorted(REAL.parent.parent.glob("taskwarrior_*"))]
 NY = ZoneInfo("America/New_York")
+UUID = "0f5c4c7a-2b0e-4a4e-9f4a-3c1d1c7b5e01"
+EARLY, LATE = "2026-11-20T10:00:00-05:00", "2026-11-28T10:00:00-05:00"
 
 
 def tw_records(n: int, *, modified: str = "20261125T120000Z") -> list[dict[str, Any]]:
@@ -187,3 +189,18 @@ def test_writing_starts_before_the_last_record_is_read(tmp_path: Path):
             result = store.import_tasks(watched(), stamps_checked=True, expected=9000)
         assert len(result.added) == 9000
         assert changes_seen[0] >= 2000  # (rows of the batches written so far)
+
+
+def test_a_stored_task_named_only_after_the_first_batches_is_found(tmp_path: Path):
+    """The first batches of a big import name no uuid at all; a later record names a
+    stored task (its uuid index dropped by then): that task is updated, not doubled."""
+    with TaskStore(tmp_path / "t.db", tz=NY) as store:
+        with store.group("first"):
+            store.import_tasks([{"title": "Old", "uuid": UUID, "updated_at": EARLY}])
+        records: list[dict[str, Any]] = [{"title": f"Task {i}"} for i in range(6000)]
+        records.append({"title": "New", "uuid": UUID, "updated_at": LATE})
+        with store.group("import"):
+            result = store.import_tasks(iter(records), expected=len(records))
+        assert (len(result.added), len(result.updated)) == (6000, 1)
+        found = [t for t in store.query(TaskQuery(status=None)) if t.uuid == UUID]
+        assert [t.title for t in found] == ["New"]

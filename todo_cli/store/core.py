@@ -2268,9 +2268,12 @@ class _BulkInsert:
             (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
             self.reindex = count < expected  # more new rows than old: build indexes afresh
         self.dropped: list[str] = []
-        # With the uuid index dropped, the stored tasks are found by id: uuid -> id, read
-        # before the first batch.
+        # Where the uuid index is to be dropped, the stored tasks are found by id: uuid ->
+        # id of every stored task, read now (there are fewer of them than are coming).
         self.stored: dict[str, int] | None = None
+        if self.reindex:
+            found = conn.execute("SELECT uuid, id FROM tasks WHERE uuid IS NOT NULL")
+            self.stored = dict(found.fetchall())
         self.threaded = self.db.threaded_bulk and expected > _BATCH
         self.next_id: int | None = None
         import queue
@@ -2321,14 +2324,10 @@ class _BulkInsert:
         wanted = [u for u in _uuids_named(records) if u not in known]
         if not wanted:
             return
-        if self.stored is None and not self.reindex:
+        if self.stored is None:
             self.wait()
             known.update(self.store._fetch_by_uuid(self.conn, wanted))
             return
-        if self.stored is None:
-            self.stored = dict(
-                self.conn.execute("SELECT uuid, id FROM tasks WHERE uuid IS NOT NULL").fetchall()
-            )
         ids = [self.stored[u] for u in wanted if u in self.stored]
         if ids:
             self.wait()
@@ -2341,8 +2340,6 @@ class _BulkInsert:
             return tasks
         self._check()
         db, conn = self.db, self.conn
-        if self.reindex and self.stored is None:
-            self.stored = {}  # (no stored task is named: none is looked for)
         if self.reindex and not self.dropped:
             self.dropped = db.drop_indexes(conn, "tasks") + db.drop_indexes(conn, "task_tags")
         if not self.threaded:
@@ -2520,17 +2517,20 @@ class _ImportReader:
             due = None if value is None else once("due", value, store._due)
             value = get("project")
             project = None if value is None else once("project", value, _project)
+            title = _title(get("title"))
             notes = get("notes")
+            if notes is not None:
+                notes = _text(notes, "notes")
+            uuid = get("uuid")
+            if not (type(uuid) is str and _UUID.fullmatch(uuid)):
+                uuid = _uuid(uuid)  # (one already in its stored form needs nothing more)
             wait = get("wait")
             repeat = get("repeat")
             extra = get("extra")
-            uuid = get("uuid")
-            if not (type(uuid) is str and _UUID.fullmatch(uuid)):
-                uuid = _uuid(uuid)
             task = Task(
                 0,
-                _title(get("title")),
-                None if notes is None else _text(notes, "notes"),
+                title,
+                notes,
                 status,
                 priority,
                 due,
