@@ -1498,11 +1498,17 @@ class TaskStore:
             result.added = [latest.get(t.id, t) for t in result.added]
             result.updated = [latest.get(t.id, t) for t in result.updated]
 
-    def _new_rows(self, tasks: list[Task], ids: Sequence[int]) -> _NewRows:
+    def _new_rows(
+        self,
+        tasks: list[Task],
+        ids: Sequence[int],
+        sort_keys: tuple[Callable[[str | None], int | None], ...] | None = None,
+    ) -> _NewRows:
         """The ``tasks`` and ``task_tags`` rows of new tasks (given these ids), for
         ``_insert_rows``: a column none of them has a value in is written as a literal
-        NULL, not bound for every row."""
-        due_ts, wait_ts = _remembered(self._due_ts), _remembered(self._wait_ts)
+        NULL, not bound for every row. ``sort_keys``: how the due and wait dates' sort keys
+        are found (``_remembered`` over one whole import)."""
+        due_ts, wait_ts = sort_keys or (_remembered(self._due_ts), _remembered(self._wait_ts))
         row = self._row
         rows = []
         for task, task_id in zip(tasks, ids, strict=True):
@@ -2263,6 +2269,8 @@ class _BulkInsert:
     def __init__(self, store: TaskStore, conn: Conn, expected: int) -> None:
         self.store, self.conn = store, conn
         self.db = store._db
+        # (the sort keys of the import's due and wait dates, each found once)
+        self.sort_keys = (_remembered(store._due_ts), _remembered(store._wait_ts))
         self.reindex = False
         if expected >= _REINDEX_ROWS:
             (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
@@ -2343,14 +2351,14 @@ class _BulkInsert:
         if self.reindex and not self.dropped:
             self.dropped = db.drop_indexes(conn, "tasks") + db.drop_indexes(conn, "task_tags")
         if not self.threaded:
-            rows = self.store._new_rows(tasks, db.new_ids(conn, len(tasks)))
+            rows = self.store._new_rows(tasks, db.new_ids(conn, len(tasks)), self.sort_keys)
             self.store._insert_rows(conn, rows, group_id)
             return tasks
         if self.next_id is None:
             self.next_id = db.new_ids(conn, 1)[0]
         ids = range(self.next_id, self.next_id + len(tasks))
         self.next_id += len(tasks)
-        rows = self.store._new_rows(tasks, ids)
+        rows = self.store._new_rows(tasks, ids, self.sort_keys)
         rows.group_id = group_id
         if self.thread is None:
             # Hand the interpreter lock over soon when the writer asks for it back after a
