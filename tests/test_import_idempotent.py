@@ -427,3 +427,39 @@ def test_ctrl_c_while_a_big_import_writes_leaves_nothing(tmp_path: Path):
         assert 2000 <= seen[0] < 4 * 30000  # rows of tasks, tags, search, journal: not all
         assert [t.title for t in store.query(TaskQuery(status=None))] == ["keep me"]
         assert store.add("after").title == "after"
+
+
+def test_the_undo_of_a_big_import_builds_the_indexes_again(tmp_path: Path):
+    """Undoing 6,000 imported tasks in a store that keeps one more: they are deleted by runs
+    of ids with the indexes dropped, which are then built again as they were; what was
+    there before is untouched, and redo brings the import back."""
+    path = tmp_path / "t.db"
+
+    def indexes() -> list[tuple[str, str]]:
+        with sqlite3.connect(path) as conn:
+            return conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                " ORDER BY name"
+            ).fetchall()
+
+    records = [{"title": f"Task {i}", "tags": [f"t{i % 7}"]} for i in range(6000)]
+    with TaskStore(path, tz=NY) as store:
+        kept = store.add("Already here", tags=["t1"], project="home")
+        before = indexes()
+        with store.group("import"):
+            store.import_tasks(records)
+        store.undo()
+        assert indexes() == before
+        assert [t.title for t in store.query(TaskQuery(status=None))] == ["Already here"]
+        assert [t.id for t in store.search("already", status=None)] == [kept.id]
+        assert store.count(TaskQuery(status=None, tag="t1")) == 1
+        store.redo()
+        assert store.count(TaskQuery(status=None)) == 6001
+        assert store.count(TaskQuery(status=None, tag="t3")) == len(records[3::7])
+
+
+def test_id_ranges_are_the_runs_of_consecutive_ids():
+    from todo_cli.store.backend import id_ranges
+
+    assert id_ranges([]) == []
+    assert id_ranges([7, 3, 4, 5, 9, 8, 4, 12]) == [(3, 5), (7, 9), (12, 12)]

@@ -258,6 +258,18 @@ class Backend:
         return ("SELECT max(id) FROM tasks",)
 
 
+def id_ranges(ids: Iterable[int]) -> list[tuple[int, int]]:
+    """The runs of consecutive ids among ``ids``, as (first, last) pairs: a statement per
+    run, not per id (the tasks an import added have consecutive ids)."""
+    ranges: list[list[int]] = []
+    for task_id in sorted(ids):
+        if ranges and ranges[-1][1] + 1 == task_id:
+            ranges[-1][1] = task_id
+        elif not ranges or ranges[-1][1] != task_id:
+            ranges.append([task_id, task_id])
+    return [(first, last) for first, last in ranges]
+
+
 def added_entry(task_id: int, uuid: str, updated_at: str) -> str:
     """The journal's short entry for a task a bulk import added."""
     return json.dumps({"id": task_id, "uuid": uuid, "updated_at": updated_at})

@@ -60,7 +60,7 @@ from ..fastjson import loads as json_value
 from ..listnames import DEFAULT_LIST, validate_list_name
 from ..textin import checked_text
 from ..textin import shown as _shown
-from .backend import Backend, new_group_id, new_uuid
+from .backend import Backend, id_ranges, new_group_id, new_uuid
 from .sqlite import (
     BUSY_TIMEOUT_MS,
     MIGRATION_NAMES,
@@ -802,12 +802,23 @@ class TaskStore:
 
     def _delete_many(self, conn: Conn, tasks: list[Task], group_id: str) -> None:
         """Delete these tasks as ``_write(conn, task, None, group_id)`` would one by one:
-        rows, tags, blockers, search index, and a journal entry with each one's state."""
-        ids = [(t.id,) for t in tasks]
-        self._db.fts_delete_many(conn, [t.id for t in tasks])
-        conn.executemany("DELETE FROM task_tags WHERE task_id = ?", ids)
-        conn.executemany("DELETE FROM task_deps WHERE task_id = ?", ids)
-        conn.executemany("DELETE FROM tasks WHERE id = ?", ids)
+        rows, tags, blockers, search index, and a journal entry with each one's state. By
+        runs of consecutive ids; when more rows go than stay (the undo of a big import), the
+        indexes of ``tasks`` and ``task_tags`` are built again afterwards instead of having
+        each row taken out of each of them."""
+        db = self._db
+        db.fts_delete_many(conn, [t.id for t in tasks])
+        dropped: list[str] = []
+        if len(tasks) >= _REINDEX_ROWS:
+            (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
+            if count < 2 * len(tasks):
+                dropped = db.drop_indexes(conn, "tasks") + db.drop_indexes(conn, "task_tags")
+        ranges = id_ranges(t.id for t in tasks)
+        conn.executemany("DELETE FROM task_tags WHERE task_id BETWEEN ? AND ?", ranges)
+        conn.executemany("DELETE FROM task_deps WHERE task_id BETWEEN ? AND ?", ranges)
+        conn.executemany("DELETE FROM tasks WHERE id BETWEEN ? AND ?", ranges)
+        if dropped:
+            db.restore_indexes(conn, dropped)
         conn.executemany(
             "INSERT INTO journal (group_id, task_id, before, after) VALUES (?, ?, ?, NULL)",
             [(group_id, t.id, _dump(t)) for t in tasks],

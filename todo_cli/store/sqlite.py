@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import TodoError
-from .backend import BLOCKED_SQL, Backend, FtsRow, new_uuid
+from .backend import BLOCKED_SQL, Backend, FtsRow, id_ranges, new_uuid
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -537,13 +537,7 @@ class SQLiteBackend(Backend):
 
     def fts_delete_many(self, conn: Any, task_ids: Sequence[int]) -> None:
         # By runs of consecutive ids (an import's tasks have them): one range scan each.
-        ranges: list[list[int]] = []
-        for task_id in sorted(task_ids):
-            if ranges and ranges[-1][1] + 1 == task_id:
-                ranges[-1][1] = task_id
-            else:
-                ranges.append([task_id, task_id])
-        conn.executemany("DELETE FROM tasks_fts WHERE rowid BETWEEN ? AND ?", ranges)
+        conn.executemany("DELETE FROM tasks_fts WHERE rowid BETWEEN ? AND ?", id_ranges(task_ids))
 
     def fts_query(self, text: str) -> str | None:
         """User text -> an FTS5 query: every word, quoted, as a prefix (no syntax errors)."""
