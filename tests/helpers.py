@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,3 +228,31 @@ def run_sql(target: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[
 
     with sqlite3.connect(target) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+@contextlib.contextmanager
+def sigint_while_writing(conn: Any, after: int = 2000) -> Iterator[list[int]]:
+    """Ctrl-C, for a block that writes through ``conn``: SIGINT to this process once the
+    connection has made ``after`` more changes, and again every 20 ms until the block is
+    over (a signal may land where it is not acted on). Yields a list that then holds how
+    many changes there were when the first signal went."""
+    start = conn.total_changes
+    seen: list[int] = []
+    stopped = threading.Event()
+
+    def interrupt() -> None:
+        deadline = time.monotonic() + 60
+        while conn.total_changes < start + after and time.monotonic() < deadline:
+            time.sleep(0.001)
+        seen.append(conn.total_changes - start)
+        while not stopped.is_set():
+            os.kill(os.getpid(), signal.SIGINT)
+            stopped.wait(0.02)
+
+    watcher = threading.Thread(target=interrupt)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        stopped.set()
+        watcher.join()

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import invoke_cli
+from helpers import invoke_cli, sigint_while_writing
 from sqlite_utils import Database
 
 from todo_cli.errors import TodoError
@@ -268,17 +268,19 @@ def test_undo_of_a_bulk_import_checks_what_changed_since(tmp_path: Path):
         assert store.query(TaskQuery(status=None)) == []
 
 
+def indexes(path: Path) -> list[tuple[str, str]]:
+    """The indexes of the database at ``path``: (name, CREATE statement)."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            " ORDER BY name"
+        ).fetchall()
+
+
 def test_a_big_import_builds_the_indexes_again(tmp_path: Path):
     """Past 5,000 new tasks (more than the store holds) the indexes of tasks and tags are
     built after the rows: they must all be there again, with the same definitions."""
     path = tmp_path / "t.db"
-
-    def indexes() -> list[tuple[str, str]]:
-        with sqlite3.connect(path) as conn:
-            return conn.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-                " ORDER BY name"
-            ).fetchall()
 
     records = [
         {"title": f"Task {i}", "uuid": f"00000000-0000-4000-8000-{i:012d}", "tags": [f"t{i % 7}"]}
@@ -286,12 +288,12 @@ def test_a_big_import_builds_the_indexes_again(tmp_path: Path):
     ]
     with TaskStore(path, tz=NY) as store:
         store.add("Already here")
-        before = indexes()
+        before = indexes(path)
         # (the indexes kept up while the rows go in are ones the schema has)
         assert {name for name, _sql in before} >= SQLiteBackend.KEPT_IN_BULK
         with store.group("import"):
             assert len(store.import_tasks(records).added) == 6000
-        assert indexes() == before
+        assert indexes(path) == before
         assert store.count(TaskQuery(status=None, tag="t3")) == len(records[2::7])
         with store.group("again"):
             result = store.import_tasks(records)  # the uuid index finds every one of them
@@ -380,17 +382,13 @@ def test_a_full_disk_during_a_big_import_fails_cleanly(tmp_path: Path):
 def test_ctrl_c_while_a_big_import_writes_leaves_nothing(tmp_path: Path):
     """Ctrl-C (SIGINT to this process) while the import's batches are being written: the
     transaction is rolled back and the store works on. The signal goes once SQLite has
-    counted the first batch's rows, and again every 20 ms until the import has stopped;
-    the test's handler raises KeyboardInterrupt in the import's own frames only (Python
-    drops one raised inside a finalizer that happens to run at that moment)."""
-    import os
+    counted the first batch's rows, and again every 20 ms until the import has stopped.
+    While its writer thread runs, the import notes the signal itself and stops at the next
+    batch; around that, the test's handler raises KeyboardInterrupt in the import's own
+    frames only (Python drops one raised inside a finalizer that happens to run then)."""
     import signal
-    import threading
-    import time
 
     records = [{"title": f"Task {i}", "tags": ["t"]} for i in range(30000)]
-    seen: list[int] = []
-    stopped = threading.Event()
     importing = TaskStore.import_tasks.__code__
 
     def in_the_import(signum: int, frame: Any) -> None:
@@ -403,26 +401,15 @@ def test_ctrl_c_while_a_big_import_writes_leaves_nothing(tmp_path: Path):
 
     with TaskStore(tmp_path / "t.db", tz=NY) as store:
         store.add("keep me")
-        start = store._conn.total_changes
-
-        def interrupt_while_writing() -> None:
-            deadline = time.monotonic() + 60
-            while store._conn.total_changes < start + 2000 and time.monotonic() < deadline:
-                time.sleep(0.001)
-            seen.append(store._conn.total_changes - start)
-            while not stopped.is_set():
-                os.kill(os.getpid(), signal.SIGINT)
-                stopped.wait(0.02)
-
         previous = signal.signal(signal.SIGINT, in_the_import)
-        watcher = threading.Thread(target=interrupt_while_writing)
         try:
-            with pytest.raises(KeyboardInterrupt), store.group("import"):
-                watcher.start()
+            with (
+                sigint_while_writing(store._conn) as seen,
+                pytest.raises(KeyboardInterrupt),
+                store.group("import"),
+            ):
                 store.import_tasks(records)
         finally:
-            stopped.set()
-            watcher.join()
             signal.signal(signal.SIGINT, previous)
         assert 2000 <= seen[0] < 4 * 30000  # rows of tasks, tags, search, journal: not all
         assert [t.title for t in store.query(TaskQuery(status=None))] == ["keep me"]
@@ -435,21 +422,14 @@ def test_the_undo_of_a_big_import_builds_the_indexes_again(tmp_path: Path):
     there before is untouched, and redo brings the import back."""
     path = tmp_path / "t.db"
 
-    def indexes() -> list[tuple[str, str]]:
-        with sqlite3.connect(path) as conn:
-            return conn.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-                " ORDER BY name"
-            ).fetchall()
-
     records = [{"title": f"Task {i}", "tags": [f"t{i % 7}"]} for i in range(6000)]
     with TaskStore(path, tz=NY) as store:
         kept = store.add("Already here", tags=["t1"], project="home")
-        before = indexes()
+        before = indexes(path)
         with store.group("import"):
             store.import_tasks(records)
         store.undo()
-        assert indexes() == before
+        assert indexes(path) == before
         assert [t.title for t in store.query(TaskQuery(status=None))] == ["Already here"]
         assert [t.id for t in store.search("already", status=None)] == [kept.id]
         assert store.count(TaskQuery(status=None, tag="t1")) == 1

@@ -9,13 +9,12 @@ import json
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import invoke_cli
+from helpers import invoke_cli, sigint_while_writing
 
 from todo_cli.errors import TodoError
 from todo_cli.interchange import parse_tasks
@@ -124,27 +123,15 @@ def test_ctrl_c_in_a_streamed_import_leaves_nothing(tmp_path: Path):
     writer ends before the rollback, and the store works on."""
     text = json.dumps(tw_records(30000))
     parsed = parse_tasks(text, "taskwarrior", tz=NY, lazy=True)
-    stopped = threading.Event()
     with TaskStore(tmp_path / "t.db", tz=NY) as store:
         store.add("keep me")
-        start = store._conn.total_changes
-
-        def interrupt_while_writing() -> None:
-            deadline = time.monotonic() + 60
-            while store._conn.total_changes < start + 2000 and time.monotonic() < deadline:
-                time.sleep(0.001)
-            while not stopped.is_set():
-                os.kill(os.getpid(), signal.SIGINT)
-                stopped.wait(0.02)
-
-        watcher = threading.Thread(target=interrupt_while_writing)
-        try:
-            with pytest.raises(KeyboardInterrupt), store.group("import"):
-                watcher.start()
-                store.import_tasks(parsed.stream(), stamps_checked=True, expected=30000)
-        finally:
-            stopped.set()
-            watcher.join()
+        with (
+            sigint_while_writing(store._conn) as seen,
+            pytest.raises(KeyboardInterrupt),
+            store.group("import"),
+        ):
+            store.import_tasks(parsed.stream(), stamps_checked=True, expected=30000)
+        assert 2000 <= seen[0] < 4 * 30000  # rows of tasks, tags, search, journal: not all
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
         assert [t.title for t in store.query(TaskQuery(status=None))] == ["keep me"]
         assert store.search("task", status=None) == []
