@@ -2359,7 +2359,8 @@ class _BulkInsert:
             return tasks
         self._check()
         db, conn = self.db, self.conn
-        if self.reindex and not self.dropped:
+        if self.reindex:  # (once, before the writer starts)
+            self.reindex = False
             self.dropped = db.drop_indexes(conn, "tasks") + db.drop_indexes(conn, "task_tags")
         if not self.threaded:
             rows = self.store._new_rows(tasks, db.new_ids(conn, len(tasks)), self.sort_keys)
