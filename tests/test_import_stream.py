@@ -191,3 +191,18 @@ def test_a_stored_task_named_only_after_the_first_batches_is_found(tmp_path: Pat
         assert (len(result.added), len(result.updated)) == (6000, 1)
         found = [t for t in store.query(TaskQuery(status=None)) if t.uuid == UUID]
         assert [t.title for t in found] == ["New"]
+
+
+def test_a_streamed_import_into_postgresql_twice_changes_nothing(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """The same file on the shared store: no writer thread there, the same counts, the
+    same tasks, and a second import changes nothing."""
+    monkeypatch.setenv("TODO_DATABASE_URL", pg_url)
+    first = write(tmp_path / "first.json", tw_records(2, modified="20261122T120000Z"))
+    ok("import", str(first))
+    again = write(tmp_path / "again.json", tw_records(6000))
+    assert "5,998 added, 2 updated, 0 unchanged, 0 skipped" in ok("import", str(again))
+    assert "0 added, 0 updated, 6,000 unchanged" in ok("import", str(again))
+    listed = json.loads(ok("list", "--all", "--json", "--limit", "10000"))
+    assert len({t["uuid"] for t in listed}) == len(listed) == 6000
