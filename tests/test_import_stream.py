@@ -206,3 +206,18 @@ def test_a_streamed_import_into_postgresql_twice_changes_nothing(
     assert "0 added, 0 updated, 5,000 unchanged" in ok("import", str(again))
     listed = json.loads(ok("list", "--all", "--json", "--limit", "10000"))
     assert len({t["uuid"] for t in listed}) == len(listed) == 5000
+
+
+def test_an_ignored_ctrl_c_stays_ignored(tmp_path: Path):
+    """A process that ignores SIGINT (started in the background by a shell) goes on
+    ignoring it through an import with a writer thread: the import completes."""
+    parsed = parse_tasks(json.dumps(tw_records(8000)), "taskwarrior", tz=NY, lazy=True)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with TaskStore(tmp_path / "t.db", tz=NY) as store:
+            with sigint_while_writing(store._conn), store.group("import"):
+                result = store.import_tasks(parsed.stream(), stamps_checked=True, expected=8000)
+            assert len(result.added) == 8000
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -2312,16 +2312,16 @@ class _BulkInsert:
         writer is stopped before the transaction is rolled back: never while it writes."""
         import signal
 
-        if not self.threaded or threading.current_thread() is not threading.main_thread():
-            yield
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.getsignal(signal.SIGINT) if main else None
+        if not self.threaded or previous is None or previous is signal.SIG_IGN:
+            yield  # (no signal comes to this thread, or it is ignored, or not Python's)
             return
 
         def note(signum: int, frame: Any) -> None:
             self.interrupted = True
 
-        previous = signal.signal(signal.SIGINT, note)
-        if previous is signal.SIG_IGN:
-            signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, note)
         try:
             yield
         finally:
