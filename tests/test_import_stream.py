@@ -14,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import invoke_cli, sigint_while_writing
+from conftest import TODO_EXE
+from helpers import invoke_cli, run_on_pty, sigint_while_writing
 
 from todo_cli.errors import TodoError
 from todo_cli.interchange import parse_tasks
@@ -221,3 +222,21 @@ def test_an_ignored_ctrl_c_stays_ignored(tmp_path: Path):
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_a_big_import_on_a_terminal_shows_how_far_it_is(tmp_path: Path, todo_env: dict[str, str]):
+    """On a terminal, an import of thousands of records counts the records read on
+    stderr, and erases that line before the report; piped, it prints the report alone."""
+    path = write(tmp_path / "tw.json", tw_records(6000))
+    screen, code, _ = run_on_pty(
+        [*TODO_EXE, "tasks", "import", str(path)], todo_env, prompt=b"\x00never", reply=b""
+    )
+    assert code == 0, screen
+    assert "importing… 0 of 6,000 records" in screen
+    assert "importing… 6,000 of 6,000 records" in screen
+    erased = screen.rindex("\r\x1b[2K")
+    assert "importing" not in screen[erased:]
+    assert "6,000 added" in screen[erased:]
+    again = invoke_cli("tasks", "import", str(path))  # (not a terminal)
+    assert again.code == 0 and "importing" not in again.stdout + again.stderr

@@ -66,7 +66,7 @@ class Spinner:
                 pass
 
 
-def terminal_spinner(stream: IO[str] | None = None) -> Spinner | None:
+def terminal_spinner(stream: IO[str] | None = None, text: str = "thinking…") -> Spinner | None:
     """A started spinner when ``stream`` (default stderr) is a terminal, else None."""
     stream = stream or sys.stderr
     try:
@@ -74,7 +74,7 @@ def terminal_spinner(stream: IO[str] | None = None) -> Spinner | None:
             return None
     except (AttributeError, ValueError):
         return None
-    return Spinner(stream).start()
+    return Spinner(stream, text).start()
 
 
 # The spinner `entry.main` starts before the command line is parsed, until a command

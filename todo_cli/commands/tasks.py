@@ -805,16 +805,22 @@ def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) ->
             # (with --keep-lists the file may name any list: match against every one)
             existing = store.query(TaskQuery(status=None, sort="id", all_lists=keep_lists))
             match_lines(parsed, existing, tz=tz)
+        total = parsed.expected or len(parsed.records)
+        progress = _import_progress(total)
         with store.group(_label("import", file)):
             try:
                 result = store.import_tasks(
                     parsed.stream(),
                     keep_lists=keep_lists,
                     stamps_checked=parsed.stamps_checked,
-                    expected=parsed.expected or len(parsed.records),
+                    expected=total,
+                    progress=progress,
                 )
             except UsageError as exc:
                 raise _record_error(exc, parsed.places, source) from None
+            finally:
+                if progress is not None:
+                    progress.stop()
         here = store.list_name
     for line in import_report(parsed, result, source):
         _echo(line)
@@ -825,6 +831,33 @@ def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) ->
                 f"{_tasks(elsewhere).capitalize()} named another list; new ones went to"
                 f" {here} (`--keep-lists` puts each in the list it names)."
             )
+
+
+# From this many records on (about a second), an import on a terminal shows how far it is.
+_PROGRESS_FROM = 5000
+
+
+class _ImportProgress:
+    """A spinner on stderr with the count of records read so far (``__call__``), when
+    stderr is a terminal; ``stop`` erases it before anything else is printed."""
+
+    def __init__(self, spinner: Any, total: int) -> None:
+        self.spinner, self.total = spinner, total
+
+    def __call__(self, done: int) -> None:
+        self.spinner.text = f"importing… {done:,} of {self.total:,} records"
+
+    def stop(self) -> None:
+        self.spinner.stop()
+
+
+def _import_progress(total: int) -> _ImportProgress | None:
+    if total < _PROGRESS_FROM:
+        return None
+    from ..spinner import terminal_spinner
+
+    spinner = terminal_spinner(text=f"importing… 0 of {total:,} records")
+    return _ImportProgress(spinner, total) if spinner is not None else None
 
 
 def _record_error(exc: Any, places: list[str], source: str) -> Exception:

@@ -1392,6 +1392,7 @@ class TaskStore:
         keep_lists: bool = False,
         stamps_checked: bool = False,
         expected: int | None = None,
+        progress: Callable[[int], object] | None = None,
     ) -> ImportResult:
         """Bring in tasks given as dicts in the ``Task.to_dict`` shape (ids are ignored), into
         the bound list (with ``keep_lists``: into each record's ``"list"``, default the bound
@@ -1413,6 +1414,7 @@ class TaskStore:
         ``records`` may be an iterator that makes them as it goes (a lazy parse, whose own
         errors then end the import with nothing written): the first batches are written
         while the rest are still being made. ``expected``: at most how many it gives.
+        ``progress`` is called with the number of records read so far after each batch.
         """
         if isinstance(records, (list, tuple)):
             expected = len(records)
@@ -1425,7 +1427,7 @@ class TaskStore:
             with self._lock:
                 self._db.bulk(True)
         try:
-            self._import(iter(records), expected, keep_lists, stamps_checked, result)
+            self._import(iter(records), expected, keep_lists, stamps_checked, result, progress)
         finally:
             if big:
                 with self._lock:
@@ -1441,6 +1443,7 @@ class TaskStore:
         keep_lists: bool,
         stamps_checked: bool,
         result: ImportResult,
+        progress: Callable[[int], object] | None = None,
     ) -> None:
         read = _ImportReader(self, keep_lists, stamps_checked).task
         label = f"import {expected} task{'s' if expected != 1 else ''}" if expected else "import"
@@ -1448,7 +1451,7 @@ class TaskStore:
             bulk = _BulkInsert(self, conn, expected)
             with bulk.interrupts_held():
                 try:
-                    self._import_all(conn, records, bulk, read, keep_lists, result)
+                    self._import_all(conn, records, bulk, read, keep_lists, result, progress)
                 finally:
                     bulk.stop()
 
@@ -1460,6 +1463,7 @@ class TaskStore:
         read: Callable[[int, Any], Task],
         keep_lists: bool,
         result: ImportResult,
+        progress: Callable[[int], object] | None,
     ) -> None:
         seen: list[Any] = []  # the records, as they come
         known: dict[str, Task] = {}  # uuid -> the task stored (or added by this import)
@@ -1501,6 +1505,8 @@ class TaskStore:
                 known[stored.uuid] = stored
                 written.append(stored)
                 (result.added if old is None else result.updated).append(stored)
+            if progress is not None:
+                progress(index)
         result.added += bulk.add(new, group_id)
         bulk.finish()
         if group_id:
