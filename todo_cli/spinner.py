@@ -17,7 +17,8 @@ INTERVAL = 0.08
 
 
 class Spinner:
-    """``start()`` draws at once and then every 80 ms; ``stop()`` erases the line."""
+    """``start()`` draws at once (or after ``delay`` seconds) and then every 80 ms;
+    ``stop()`` erases the line (nothing shows if it stops within the delay)."""
 
     def __init__(self, stream: IO[str], text: str = "thinking…") -> None:
         self.stream = stream
@@ -25,12 +26,16 @@ class Spinner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._drawn = False
 
-    def start(self) -> Spinner:
+    def start(self, delay: float = 0.0) -> Spinner:
         if self._thread is None:
             self._stop.clear()
-            self._draw(0)  # the first frame now, not 80 ms from now
-            self._thread = threading.Thread(target=self._run, name="spinner", daemon=True)
+            if not delay:
+                self._draw(0)  # the first frame now, not 80 ms from now
+            self._thread = threading.Thread(
+                target=self._run, args=(delay,), name="spinner", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -38,6 +43,7 @@ class Spinner:
         with self._lock:
             if self._stop.is_set() and n:
                 return
+            self._drawn = True
             try:
                 self.stream.write(f"\r\x1b[2K\x1b[36m{FRAMES[n % len(FRAMES)]}\x1b[0m ")
                 self.stream.write(f"\x1b[2m{self.text}\x1b[0m")
@@ -45,7 +51,11 @@ class Spinner:
             except (OSError, ValueError):
                 self._stop.set()
 
-    def _run(self) -> None:
+    def _run(self, delay: float) -> None:
+        if delay:
+            if self._stop.wait(delay):
+                return  # done before anything needed showing
+            self._draw(0)
         n = 1
         while not self._stop.wait(INTERVAL):
             self._draw(n)
@@ -59,6 +69,8 @@ class Spinner:
         self._stop.set()
         thread.join(timeout=1)
         with self._lock:
+            if not self._drawn:
+                return
             try:
                 self.stream.write("\r\x1b[2K")
                 self.stream.flush()
@@ -66,15 +78,18 @@ class Spinner:
                 pass
 
 
-def terminal_spinner(stream: IO[str] | None = None, text: str = "thinking…") -> Spinner | None:
-    """A started spinner when ``stream`` (default stderr) is a terminal, else None."""
+def terminal_spinner(
+    stream: IO[str] | None = None, text: str = "thinking…", delay: float = 0.0
+) -> Spinner | None:
+    """A started spinner when ``stream`` (default stderr) is a terminal, else None;
+    ``delay``: its first frame comes only after that many seconds."""
     stream = stream or sys.stderr
     try:
         if not stream.isatty():
             return None
     except (AttributeError, ValueError):
         return None
-    return Spinner(stream, text).start()
+    return Spinner(stream, text).start(delay)
 
 
 # The spinner `entry.main` starts before the command line is parsed, until a command

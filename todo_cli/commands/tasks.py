@@ -72,6 +72,20 @@ def _store() -> Iterator[tuple[TaskStore, tzinfo]]:
         store.close()
 
 
+@contextmanager
+def _working(text: str) -> Iterator[None]:
+    """A spinner on stderr for a step that may take a while (the undo of a big import):
+    on a terminal, from half a second on; erased before anything else is printed."""
+    from ..spinner import terminal_spinner
+
+    spinner = terminal_spinner(text=text, delay=0.5)
+    try:
+        yield
+    finally:
+        if spinner is not None:
+            spinner.stop()
+
+
 def _origin(source: str) -> Any:
     """The journal origin of this run: its source and the command line as typed."""
     import shlex
@@ -626,7 +640,7 @@ def undo() -> None:
     """
     from ..render import undo_lines
 
-    with _store() as (store, tz):
+    with _store() as (store, tz), _working("undoing…"):
         result = store.undo(mine=True)
     _echo("\n".join(undo_lines(result, tz=tz)))
 
@@ -639,7 +653,7 @@ def redo() -> None:
     """
     from ..render import undo_lines
 
-    with _store() as (store, tz):
+    with _store() as (store, tz), _working("redoing…"):
         result = store.redo(mine=True)
     _echo("\n".join(undo_lines(result, tz=tz, verb="Redid")))
 
