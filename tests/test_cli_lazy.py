@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 # Runs in a fresh interpreter (no test fixture patches Typer there). Renders the help of
 # every command path, and a few usage errors, first with the tree as `todo` builds it,
@@ -108,17 +109,22 @@ print(json.dumps(built))
 """
 
 
+def _probe(todo_env: dict[str, str], code: str, *argv: str) -> Any:
+    """Run ``code`` in a fresh interpreter with ``argv``; the JSON its last line prints."""
+    r = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        env=todo_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.splitlines()[-1])
+
+
 def test_a_command_line_builds_only_the_commands_it_runs(todo_env) -> None:
     def built(*argv: str) -> list[str]:
-        r = subprocess.run(
-            [sys.executable, "-c", _BUILT, *argv],
-            env=todo_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert r.returncode == 0, r.stderr
-        return json.loads(r.stdout.splitlines()[-1])
+        return _probe(todo_env, _BUILT, *argv)
 
     assert built("--help") == ["todo"]
     assert built("tasks", "list") == ["todo", "tasks", "list"]
@@ -156,15 +162,8 @@ def test_help_loads_none_of_the_code_the_commands_run(todo_env) -> None:
         "print(json.dumps(sorted(set(sys.modules) & watch)))\n"
     )
     for argv in (["--help"], ["tasks", "--help"], ["agenda", "--help"], ["tasks", "add", "-h"]):
-        r = subprocess.run(
-            [sys.executable, "-c", probe, json.dumps(NOT_FOR_HELP), *argv],
-            env=todo_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert r.returncode == 0, r.stderr
-        assert json.loads(r.stdout) == [], f"`todo {' '.join(argv)}` loaded {r.stdout}"
+        loaded = _probe(todo_env, probe, json.dumps(NOT_FOR_HELP), *argv)
+        assert loaded == [], f"`todo {' '.join(argv)}` loaded {loaded}"
 
 
 def test_listing_and_adding_load_only_what_they_use(todo_env) -> None:
@@ -185,15 +184,7 @@ def test_listing_and_adding_load_only_what_they_use(todo_env) -> None:
     )
 
     def run(*argv: str) -> list[list[str]]:
-        r = subprocess.run(
-            [sys.executable, "-c", probe, *argv],
-            env=todo_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert r.returncode == 0, r.stderr
-        return json.loads(r.stdout.splitlines()[-1])
+        return _probe(todo_env, probe, *argv)
 
     assert run("tasks", "add", "Buy", "milk")[0] == []
     modules, patterns = run("tasks", "add", "Call", "mom", "tomorrow", "5pm")
