@@ -808,11 +808,7 @@ class TaskStore:
         each row taken out of each of them."""
         db = self._db
         db.fts_delete_many(conn, [t.id for t in tasks])
-        dropped: list[str] = []
-        if len(tasks) >= _REINDEX_ROWS:
-            (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
-            if count < 2 * len(tasks):
-                dropped = db.drop_indexes(conn, "tasks") + db.drop_indexes(conn, "task_tags")
+        dropped = _drop_indexes(conn, db) if _reindex(conn, len(tasks), leaving=True) else []
         ranges = id_ranges(t.id for t in tasks)
         conn.executemany("DELETE FROM task_tags WHERE task_id BETWEEN ? AND ?", ranges)
         conn.executemany("DELETE FROM task_deps WHERE task_id BETWEEN ? AND ?", ranges)
@@ -2248,9 +2244,27 @@ def _as_recorded(task: Task | None, recorded: dict[str, Any] | None) -> dict[str
     return {key: data.get(key) for key in recorded}
 
 
-# From this many new tasks on (and more than the store holds), an import builds the indexes
-# of ``tasks`` after its rows instead of inserting each row into each of them.
+# From this many tasks added or deleted at once (and more of them than the rest), the
+# indexes of ``tasks`` are built again afterwards instead of taking each row in or out.
 _REINDEX_ROWS = 5000
+
+
+def _reindex(conn: Conn, moving: int, *, leaving: bool = False) -> bool:
+    """Whether ``moving`` tasks coming in (or ``leaving``) are enough, and more than the
+    tasks that stay, to drop the indexes first and build them again after."""
+    if moving < _REINDEX_ROWS:
+        return False
+    (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
+    staying = count - moving if leaving else count
+    return bool(staying < moving)
+
+
+def _drop_indexes(conn: Conn, db: Backend) -> list[str]:
+    """Drop what the backend drops of the indexes of ``tasks`` and ``task_tags``; what
+    ``Backend.restore_indexes`` builds again."""
+    return db.drop_indexes(conn, "tasks") + db.drop_indexes(conn, "task_tags")
+
+
 # The columns of a new task's row, and those (by position) that often have no value at all.
 _ROW_NAMES = ("id", *TaskStore._COLUMNS.replace(" ", "").split(","))
 _SPARSE = (2, 5, 6, 7, 10, 13, 14, 15, 16, 17, 18, 19, 20)
@@ -2288,10 +2302,7 @@ class _BulkInsert:
         self.db = store._db
         # (the sort keys of the import's due and wait dates, each found once)
         self.sort_keys = (_remembered(store._due_ts), _remembered(store._wait_ts))
-        self.reindex = False
-        if expected >= _REINDEX_ROWS:
-            (count,) = conn.execute("SELECT count(*) FROM tasks").fetchone()
-            self.reindex = count < expected  # more new rows than old: build indexes afresh
+        self.reindex = _reindex(conn, expected)
         self.dropped: list[str] = []
         # Where the uuid index is to be dropped, the stored tasks are found by id: uuid ->
         # id of every stored task, read now (there are fewer of them than are coming).
@@ -2367,7 +2378,7 @@ class _BulkInsert:
         db, conn = self.db, self.conn
         if self.reindex:  # (once, before the writer starts)
             self.reindex = False
-            self.dropped = db.drop_indexes(conn, "tasks") + db.drop_indexes(conn, "task_tags")
+            self.dropped = _drop_indexes(conn, db)
         if not self.threaded:
             rows = self.store._new_rows(tasks, db.new_ids(conn, len(tasks)), self.sort_keys)
             self.store._insert_rows(conn, rows, group_id)
