@@ -73,14 +73,16 @@ def _store() -> Iterator[tuple[TaskStore, tzinfo]]:
 
 
 @contextmanager
-def _working(text: str) -> Iterator[None]:
+def _working(text: str, *, delay: float = 0.5, show: bool = True) -> Iterator[Any]:
     """A spinner on stderr for a step that may take a while (the undo of a big import):
-    on a terminal, from half a second on; erased before anything else is printed."""
+    on a terminal (and when ``show``), from ``delay`` seconds on; erased before anything
+    else is printed. Yields the spinner (None where there is none), whose ``text`` the
+    step may change as it goes."""
     from ..spinner import terminal_spinner
 
-    spinner = terminal_spinner(text=text, delay=0.5)
+    spinner = terminal_spinner(text=text, delay=delay) if show else None
     try:
-        yield
+        yield spinner
     finally:
         if spinner is not None:
             spinner.stop()
@@ -820,21 +822,25 @@ def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) ->
             existing = store.query(TaskQuery(status=None, sort="id", all_lists=keep_lists))
             match_lines(parsed, existing, tz=tz)
         total = parsed.expected or len(parsed.records)
-        progress = _import_progress(total)
-        with store.group(_label("import", file)):
+        counted = "importing… {:,} of " + f"{total:,} records"
+        with (
+            _working(counted.format(0), delay=0, show=total >= _PROGRESS_FROM) as spinner,
+            store.group(_label("import", file)),
+        ):
+
+            def progress(done: int) -> None:
+                spinner.text = counted.format(done)
+
             try:
                 result = store.import_tasks(
                     parsed.stream(),
                     keep_lists=keep_lists,
                     stamps_checked=parsed.stamps_checked,
                     expected=total,
-                    progress=progress,
+                    progress=progress if spinner is not None else None,
                 )
             except UsageError as exc:
                 raise _record_error(exc, parsed.places, source) from None
-            finally:
-                if progress is not None:
-                    progress.stop()
         here = store.list_name
     for line in import_report(parsed, result, source):
         _echo(line)
@@ -849,29 +855,6 @@ def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) ->
 
 # From this many records on (about a second), an import on a terminal shows how far it is.
 _PROGRESS_FROM = 5000
-
-
-class _ImportProgress:
-    """A spinner on stderr with the count of records read so far (``__call__``), when
-    stderr is a terminal; ``stop`` erases it before anything else is printed."""
-
-    def __init__(self, spinner: Any, total: int) -> None:
-        self.spinner, self.total = spinner, total
-
-    def __call__(self, done: int) -> None:
-        self.spinner.text = f"importing… {done:,} of {self.total:,} records"
-
-    def stop(self) -> None:
-        self.spinner.stop()
-
-
-def _import_progress(total: int) -> _ImportProgress | None:
-    if total < _PROGRESS_FROM:
-        return None
-    from ..spinner import terminal_spinner
-
-    spinner = terminal_spinner(text=f"importing… 0 of {total:,} records")
-    return _ImportProgress(spinner, total) if spinner is not None else None
 
 
 def _record_error(exc: Any, places: list[str], source: str) -> Exception:
