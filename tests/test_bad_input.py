@@ -116,6 +116,29 @@ def test_bytes_that_are_not_utf8_on_stdin(todo_env, todo_home) -> None:
     assert count_tasks(todo_home) == 0
 
 
+@pytest.mark.parametrize(
+    ("text", "fmt", "place"),
+    [
+        ("[" * 5000 + "]" * 5000, "auto", "record 1 (line 1)"),
+        ("[" * 5000 + "]" * 5000, "taskwarrior", "record 1 (line 1)"),
+        ('[{"title": "ok"},\n' + "[" * 5000 + "]" * 5000 + "]", "json", "record 2 (line 2)"),
+        ('{"title": "ok"}\n' + "[" * 5000 + "]" * 5000, "auto", "line 2"),
+        ('{"title": "ok", "x": ' + "[" * 5000 + "]" * 5000 + "}", "auto", "line 1"),
+    ],
+)
+def test_json_nested_thousands_deep_is_one_error(todo, todo_home, tmp_path, text, fmt, place):
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    r = todo("tasks", "import", "-f", fmt, str(path))
+    assert r.code == 1, r.err
+    assert one_clean_line(r.err) == (
+        f"Error: {path} {place}: invalid JSON: nested too deeply (no task record has more"
+        " than a few levels). Nothing was imported; fix that record and run the import"
+        " again.\n"
+    )
+    assert count_tasks(todo_home) == 0
+
+
 def test_huge_ids_and_limits(todo) -> None:
     huge = "9" * 30
     r = todo("tasks", "show", huge)

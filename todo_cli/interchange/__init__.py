@@ -160,5 +160,9 @@ def import_report(parsed: ParsedImport, result: Any, source: str) -> list[str]:
     if parsed.lossy:
         lost = ", ".join(f"{name} {n:,}" for name, n in parsed.lossy.items())
         lines.append(f"Could not be kept: {lost}.")
+    links_left = getattr(result, "links_left", None)
+    if links_left:
+        left = ", ".join(f"{why} {n:,}" for why, n in links_left.items())
+        lines.append(f"Links left out: {left}.")
     lines.extend(parsed.notes)
     return lines

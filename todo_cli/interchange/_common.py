@@ -260,6 +260,8 @@ def json_items(text: str) -> Iterator[tuple[str, int, Any]]:
             except json.JSONDecodeError as exc:
                 where = f"record {number} (line {lines.at(exc.pos)})"
                 raise LineError(where, f"invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise LineError(f"record {number} (line {line})", _TOO_DEEP) from None
             yield f"record {number} (line {line})", line, value
             idx = _skip_ws(text, end)
             if idx < len(text) and text[idx] == ",":
@@ -273,7 +275,7 @@ def json_items(text: str) -> Iterator[tuple[str, int, Any]]:
     # line (Taskwarrior `task export rc.json.array=off`, JSON Lines).
     try:
         single = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         pass
     else:
         line = lines.at(start)
@@ -292,6 +294,8 @@ def json_items(text: str) -> Iterator[tuple[str, int, Any]]:
                 value = json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise LineError(lineno, f"invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise LineError(lineno, _TOO_DEEP) from None
         yield f"line {lineno}", lineno, value
 
 
@@ -316,9 +320,13 @@ def first_json_object(text: str) -> dict | None:
             return {}
     try:
         value, _ = decoder.raw_decode(text, idx)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
+
+
+# (Python's decoder recurses once per level: thousands of levels exhaust its stack)
+_TOO_DEEP = "invalid JSON: nested too deeply (no task record has more than a few levels)"
 
 
 def tags_of(item: dict[str, Any], place: str | int) -> list[str]:

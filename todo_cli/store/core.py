@@ -318,6 +318,9 @@ class ImportResult:
     added: list[Task] = field(default_factory=list)
     updated: list[Task] = field(default_factory=list)
     unchanged: list[Task] = field(default_factory=list)
+    # Links the records asked for that the task model cannot hold (why -> how many): a
+    # subtask of a subtask, a dependency cycle, a task not in the import or the store.
+    links_left: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -1506,7 +1509,7 @@ class TaskStore:
         result.added += bulk.add(new, group_id)
         bulk.finish()
         if group_id:
-            self._import_links(conn, seen, written, group_id)
+            self._import_links(conn, seen, written, group_id, result.links_left)
             latest = {t.id: t for t in written if t is not None}
             result.added = [latest.get(t.id, t) for t in result.added]
             result.updated = [latest.get(t.id, t) for t in result.updated]
@@ -1558,8 +1561,11 @@ class TaskStore:
         records: list[Any],
         stored: list[Task | None],
         group_id: str,
+        left: dict[str, int],
     ) -> None:
-        """Second pass of an import: parents, blockers and completion histories."""
+        """Second pass of an import: parents, blockers and completion histories. A link
+        the task model cannot hold (the rules ``edit`` enforces) is left out and counted
+        in ``left``; the records' own order decides which link of a cycle goes."""
         linked = [
             i
             for i, rec in enumerate(records)
@@ -1581,6 +1587,7 @@ class TaskStore:
         wanted = {u for rec in records for u in rec.get("blocked_by_uuids") or []}
         by_uuid = {u: t.id for u, t in self._fetch_by_uuid(conn, sorted(wanted)).items()}
         by_uuid.update({t.uuid: t.id for t in stored if t is not None and t.uuid})
+        rules = _LinkRules(conn, left)
         for i in linked:
             rec, task = records[i], stored[i]
             assert task is not None
@@ -1595,11 +1602,18 @@ class TaskStore:
                         if isinstance(c, dict) and c.get("at")
                     ],
                 )
-            parent = new_id.get(rec.get("parent"))
+            named = rec.get("parent")
+            parent = new_id.get(named)
+            if named is not None and parent is None:
+                rules.leave("a parent not in the file")
             found = {new_id[b] for b in rec.get("blocked_by") or [] if b in new_id}
             found |= {by_uuid[u] for u in rec.get("blocked_by_uuids") or [] if u in by_uuid}
-            found.discard(task.id)
-            blockers = sorted(found)
+            missing = sum(b not in new_id for b in rec.get("blocked_by") or [])
+            missing += sum(u not in by_uuid for u in rec.get("blocked_by_uuids") or [])
+            if missing:
+                rules.leave("a blocker not in the file or the list", missing)
+            parent = rules.parent(task.id, parent)
+            blockers = rules.blockers(task.id, found)
             if parent is None and not blockers:
                 continue
             after = Task.from_dict(task.to_dict())
@@ -2282,6 +2296,101 @@ class _NewRows:
     rows: list[tuple[Any, ...]]
     tags: list[tuple[int, str, int]]
     group_id: str = ""
+
+
+class _LinkRules:
+    """The rules ``edit`` enforces on parents and blockers, for the links of one import,
+    which may name each other in any order: subtasks are one level deep, no task is its
+    own parent or blocker, and "is blocked by" makes no cycle. What the import has linked
+    so far is kept here (the database is asked only about tasks it has not touched);
+    ``left`` counts the links left out, by why."""
+
+    def __init__(self, conn: Conn, left: dict[str, int]) -> None:
+        self.conn, self.left = conn, left
+        self.parent_of: dict[int, int | None] = {}
+        self.kids: dict[int, int] = {}
+        self.deps: dict[int, set[int]] | None = None  # task -> its blockers
+        self.blocking: dict[int, int] = {}  # task -> how many it blocks
+
+    def leave(self, why: str, count: int = 1) -> None:
+        self.left[why] = self.left.get(why, 0) + count
+
+    def _parent_of(self, tid: int) -> int | None:
+        if tid not in self.parent_of:
+            row = self.conn.execute("SELECT parent_id FROM tasks WHERE id = ?", (tid,)).fetchone()
+            self.parent_of[tid] = row[0] if row else None
+        return self.parent_of[tid]
+
+    def _kids(self, tid: int) -> int:
+        if tid not in self.kids:
+            (n,) = self.conn.execute(
+                "SELECT count(*) FROM tasks WHERE parent_id = ?", (tid,)
+            ).fetchone()
+            self.kids[tid] = n
+        return self.kids[tid]
+
+    def parent(self, tid: int, pid: int | None) -> int | None:
+        """``pid`` as the parent of ``tid``, or None where the model cannot hold it."""
+        if pid is None:
+            return None
+        why = None
+        if pid == tid:
+            why = "a task as its own parent"
+        elif self._parent_of(pid) is not None or self._kids(tid):
+            why = "a subtask of a subtask (subtasks are one level deep)"
+        if why is not None:
+            self.leave(why)
+            return None
+        old = self._parent_of(tid)
+        if old is not None:
+            self.kids[old] = self._kids(old) - 1
+        self.kids[pid] = self._kids(pid) + 1
+        self.parent_of[tid] = pid
+        return pid
+
+    def blockers(self, tid: int, wanted: set[int]) -> list[int]:
+        """The blockers of ``tid`` among ``wanted`` that make no cycle, in id order."""
+        if tid in wanted:
+            wanted = wanted - {tid}
+            self.leave("a task blocked by itself")
+        deps = self._deps()
+        for old in deps.get(tid, ()):
+            self.blocking[old] -= 1
+        deps[tid] = set()
+        kept = []
+        for blocker in sorted(wanted):
+            # (a task nothing waits for closes no cycle: most of them, in a real file)
+            if self.blocking.get(tid, 0) and self._reaches(blocker, tid):
+                self.leave("a dependency cycle")
+                continue
+            kept.append(blocker)
+            deps[tid].add(blocker)
+            self.blocking[blocker] = self.blocking.get(blocker, 0) + 1
+        return kept
+
+    def _deps(self) -> dict[int, set[int]]:
+        if self.deps is None:
+            self.deps = {}
+            for task_id, blocker in self.conn.execute(
+                "SELECT task_id, blocker_id FROM task_deps"
+            ).fetchall():
+                self.deps.setdefault(task_id, set()).add(blocker)
+                self.blocking[blocker] = self.blocking.get(blocker, 0) + 1
+        return self.deps
+
+    def _reaches(self, start: int, goal: int) -> bool:
+        """Whether ``start`` is blocked, through any chain, by ``goal``."""
+        deps = self._deps()
+        seen, todo = {start}, [start]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                return True
+            for nxt in deps.get(node, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
 
 
 class _BulkInsert:
