@@ -146,6 +146,54 @@ def test_the_real_taskwarrior_makes_instances_of_a_repeating_task(store: TaskSto
     assert tasks["Take out the trash"].repeat["rule"] == "FREQ=WEEKLY;BYDAY=MO"  # type: ignore[attr-defined]
 
 
+def test_a_subtask_goes_to_taskwarrior_and_back_with_its_parent(store: TaskStore):
+    trip = store.add("Plan trip")
+    tickets = store.add("Book tickets", parent=trip.id)
+    out = json.loads(export_taskwarrior(store.query(TaskQuery(status=None, sort="id")), tz=NY))
+    by_title = {r["description"]: r for r in out}
+    assert by_title["Book tickets"]["todo_parent"] == trip.uuid  # Taskwarrior has no parent
+    assert "todo_parent" not in by_title["Plan trip"]
+    with TaskStore(":memory:", tz=NY, clock=lambda: NOW) as other:
+        parsed = parse_tasks(json.dumps(out), "taskwarrior", tz=NY)
+        assert "todo_parent" not in parsed.kept  # mapped, not merely kept
+        with other.group("import"):
+            other.import_tasks(parsed.records, stamps_checked=True)
+        back = {t.title: t for t in other.query(TaskQuery(status=None, sort="id"))}
+    assert back["Book tickets"].parent == back["Plan trip"].id
+    # edited in Taskwarrior (newer), the subtask comes back still under its parent
+    by_title["Book tickets"].update(description="Book train tickets", modified="20271201T000000Z")
+    parsed = parse_tasks(json.dumps(out), "taskwarrior", tz=NY)
+    with store.group("import"):
+        result = store.import_tasks(parsed.records, stamps_checked=True)
+    assert [t.title for t in result.updated] == ["Book train tickets"]
+    assert store.get(tickets.id).parent == trip.id
+
+
+@pytest.mark.skipif(shutil.which("task") is None, reason="Taskwarrior (`task`) is not installed")
+def test_a_subtask_keeps_its_parent_through_the_real_taskwarrior(store: TaskStore, tmp_path):
+    trip = store.add("Plan trip")
+    tickets = store.add("Book tickets", parent=trip.id)
+    ours = export_taskwarrior(store.query(TaskQuery(status=None, sort="id")), tz=NY)
+    home = tmp_path / "tw"
+    home.mkdir()
+    rc = home / "taskrc"
+    rc.write_text(
+        f"data.location={home / 'data'}\nconfirmation=off\nverbose=nothing\nhooks=off\n"
+        "json.array=on\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASK")}
+    env.update(TASKRC=str(rc), TZ="America/New_York")
+    run = dict(env=env, capture_output=True, timeout=60, check=True)
+    subprocess.run(["task", "import", "-"], input=ours.encode(), **run)  # type: ignore[call-overload]
+    subprocess.run(["task", tickets.uuid, "modify", "Book train tickets"], **run)  # type: ignore[call-overload]
+    exported = decode_text(subprocess.run(["task", "export"], **run).stdout)  # type: ignore[call-overload]
+    parsed = parse_tasks(exported, "taskwarrior", tz=NY)
+    with store.group("import"):
+        result = store.import_tasks(parsed.records, stamps_checked=True)
+    assert [t.title for t in result.updated] == ["Book train tickets"]
+    assert store.get(tickets.id).parent == trip.id
+
+
 def test_todotxt_rec_and_threshold(store: TaskStore):
     lines = (REAL / "todotxt" / "sleek-complex.txt").read_text().splitlines()
     tasks = load(store, "\n".join(lines) + "\n", "todotxt")

@@ -33,16 +33,20 @@ from .ourjson import json_array
 
 PRIORITY_IN = {"H": "high", "M": "medium", "L": "low", "": "none"}
 LIST_KEY = "todo_list"  # a UDA: the todo list of a task not in the default one
+PARENT_KEY = "todo_parent"  # a UDA: the uuid of a subtask's parent (Taskwarrior has none)
+REPEAT_KEY = "todo_repeat"  # a UDA: a repeat rule in todo's words, where recur cannot say it
 PRIORITY_OUT = {"high": "H", "medium": "M", "low": "L"}
 _NAMESPACE = uuid_mod.UUID("5c1f0c1e-3d53-4c1b-9f43-6f1f3c7f2a10")
 # Fields todo maps onto its own; `id` and `urgency` are computed by Taskwarrior itself.
 MAPPED = frozenset(
     ("uuid", "description", "status", "entry", "modified", "end", "due", "priority")
-    + ("project", "tags", "annotations", "wait", "depends", "recur", "until", LIST_KEY)
+    + ("project", "tags", "annotations", "wait", "depends", "recur", "until")
+    + (LIST_KEY, PARENT_KEY, REPEAT_KEY)
 )
 INSTANCES = "taskwarrior_instances"  # extra key: the instance records a template collapsed
 COMPUTED = frozenset(("id", "urgency"))
 _STAMPS = ("entry", "modified", "end", "due")
+_TASK_MODEL_KEYS = frozenset(("wait", "scheduled", "depends", PARENT_KEY))
 _STATUSES = frozenset(("pending", "waiting", "completed", "recurring", "deleted"))
 _BASIC = re.compile(r"(\d{8})T(\d{2})(\d{2})(\d{2})?(Z?)")
 
@@ -100,7 +104,7 @@ def _records(items: JsonItems, tz: tzinfo, result: ParsedImport) -> Iterator[dic
                 result.count(result.skipped, "deleted")  # deleted tasks are history
                 continue
             rec = to_record(item, n, tz, read)
-            if status == "recurring" or "wait" in item or "scheduled" in item or "depends" in item:
+            if status == "recurring" or _TASK_MODEL_KEYS.intersection(item):
                 _task_model_fields(
                     rec, item, instances.get(item.get("uuid") or "", []) if instances else [], n, tz
                 )
@@ -146,7 +150,8 @@ def _task_model_fields(
     place: str | int,
     tz: tzinfo,
 ) -> None:
-    """wait, blocked-by uuids and the repeat rule of one record (in place)."""
+    """wait, blocked-by uuids, the parent's uuid and the repeat rule of one record (in
+    place)."""
     from ..repeat import from_duration
 
     for key in ("wait", "scheduled"):
@@ -158,9 +163,12 @@ def _task_model_fields(
         depends = [d for d in depends.split(",") if d.strip()]
     if isinstance(depends, list):
         rec["blocked_by_uuids"] = [d.strip() for d in depends if isinstance(d, str)]
+    parent = item.get(PARENT_KEY)
+    if isinstance(parent, str) and parent.strip():
+        rec["parent_uuid"] = parent.strip()
     if item.get("status") != "recurring":
         return
-    words = item.get("todo_repeat") or from_duration(str(item.get("recur") or ""))
+    words = item.get(REPEAT_KEY) or from_duration(str(item.get("recur") or ""))
     if not words:
         rec["status"] = "pending"
         return
@@ -437,6 +445,8 @@ def _task_model_out(
 
     wait = getattr(t, "wait", None)
     _put(out, "wait", stamp(wait, tz) if wait else None)
+    parent = getattr(t, "parent", None)
+    _put(out, PARENT_KEY, uuids.get(parent) if parent is not None else None)
     blockers = [uuids[b] for b in getattr(t, "blocked_by", None) or [] if b in uuids]
     if blockers and isinstance(raw, dict) and isinstance(raw.get("depends"), str):
         _put(out, "depends", ",".join(blockers))  # as Taskwarrior 2.5 wrote it
@@ -444,7 +454,7 @@ def _task_model_out(
         _put(out, "depends", blockers or None)
     rule = getattr(t, "repeat", None)
     recur = to_duration(rule["rule"]) if rule and t.due and t.status != "done" else None
-    for key in ("recur", "until", "mask", "rtype", "todo_repeat"):
+    for key in ("recur", "until", "mask", "rtype", REPEAT_KEY):
         out.pop(key, None)
     if recur is None or rule is None:
         if out.get("status") == "recurring":
@@ -456,9 +466,9 @@ def _task_model_out(
     if until is not None:
         out["until"] = stamp(until.isoformat(), tz)
     if rule.get("from") == "done" or not exact_in_duration(rule["rule"]):
-        out["todo_repeat"] = rule.get("text")  # what recur cannot say, for todo
+        out[REPEAT_KEY] = rule.get("text")  # what recur cannot say, for todo
     elif rule.get("text") != from_duration(recur):
-        out["todo_repeat"] = rule.get("text")  # "every monday", not just "every week"
+        out[REPEAT_KEY] = rule.get("text")  # "every monday", not just "every week"
 
 
 def _annotations(t: Any, raw: Any, tz: tzinfo) -> list[dict[str, Any]] | None:

@@ -1405,7 +1405,8 @@ class TaskStore:
         UsageError ("Record 3: ...") and nothing is written. One transaction, one undo step.
         ``parent`` and ``blocked_by`` name the ``id`` of other records of the same import
         (remapped to the new ids; references to records not imported are dropped);
-        ``blocked_by_uuids`` names blockers by uuid (in the import or already stored);
+        ``blocked_by_uuids`` names blockers by uuid (in the import or already stored), and
+        ``parent_uuid`` the parent;
         ``completions`` (a list of {"at", "due"}) brings a repeating task's history along.
         ``stamps_checked``: the records' time stamps of 25 characters are in the form the
         store keeps (``2026-12-01T17:00:00+01:00``), as a parser that made them knows.
@@ -1573,6 +1574,7 @@ class TaskStore:
             and (
                 rec.get("completions")
                 or rec.get("parent") is not None
+                or rec.get("parent_uuid")
                 or rec.get("blocked_by")
                 or rec.get("blocked_by_uuids")
             )
@@ -1585,6 +1587,7 @@ class TaskStore:
             if task is not None and rec.get("id") is not None
         }
         wanted = {u for rec in records for u in rec.get("blocked_by_uuids") or []}
+        wanted |= {rec["parent_uuid"] for rec in records if rec.get("parent_uuid")}
         by_uuid = {u: t.id for u, t in self._fetch_by_uuid(conn, sorted(wanted)).items()}
         by_uuid.update({t.uuid: t.id for t in stored if t is not None and t.uuid})
         rules = _LinkRules(conn, left)
@@ -1606,6 +1609,10 @@ class TaskStore:
             parent = new_id.get(named)
             if named is not None and parent is None:
                 rules.leave("a parent not in the file")
+            if rec.get("parent_uuid"):
+                parent = by_uuid.get(rec["parent_uuid"])
+                if parent is None:
+                    rules.leave("a parent not in the file or the list")
             found = {new_id[b] for b in rec.get("blocked_by") or [] if b in new_id}
             found |= {by_uuid[u] for u in rec.get("blocked_by_uuids") or [] if u in by_uuid}
             missing = sum(b not in new_id for b in rec.get("blocked_by") or [])
