@@ -139,6 +139,51 @@ def test_json_nested_thousands_deep_is_one_error(todo, todo_home, tmp_path, text
     assert count_tasks(todo_home) == 0
 
 
+@pytest.mark.parametrize(
+    ("repeat", "problem"),
+    [
+        ({"rule": "FREQ=BOGUS"}, "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"),
+        ({"rule": "FREQ=DAILY;INTERVAL=0"}, "INTERVAL must be a whole number from 1"),
+        ({"rule": "FREQ=DAILY;COUNT=abc"}, "COUNT must be a whole number from 1"),
+        ({"rule": "FREQ=WEEKLY;BYDAY=XX"}, "a part it names is not valid (XX)"),
+        ({"rule": "FREQ=DAILY;UNTIL=2020"}, "UNTIL must be a date (YYYYMMDD)"),
+        ({"rule": "FREQ=DAILY;WKST=MO"}, "todo does not use WKST"),
+        ({"rule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}, "no day ever matches it"),
+    ],
+)
+def test_an_imported_repeat_rule_is_checked(todo, todo_home, tmp_path, repeat, problem):
+    path = tmp_path / "tasks.json"
+    path.write_text(
+        json.dumps([{"title": "ok"}, {"title": "a", "due": "2026-12-01", "repeat": repeat}])
+    )
+    r = todo("tasks", "import", str(path))
+    assert r.code == 1, r.err
+    assert one_clean_line(r.err) == (
+        f"Error: {path} record 2 (line 1): the repeat rule '{repeat['rule']}' is not valid:"
+        f" {problem}. Nothing was imported; fix that record and run the import again.\n"
+    )
+    path.write_text(json.dumps([{"title": "a", "repeat": {"rule": "FREQ=DAILY", "left": "x"}}]))
+    r = todo("tasks", "import", str(path))
+    assert "repeat left must be a whole number, not 'x'" in one_clean_line(r.err)
+    assert count_tasks(todo_home) == 0
+
+
+def test_a_damaged_stored_rule_is_an_error_not_a_hang(todo, todo_home) -> None:
+    """A rule that reached the database unchecked (an import of an older version): done
+    says what is wrong, the agenda still shows the task on its due."""
+    assert todo("tasks", "add", "Water plants", "--due", "today", "--repeat", "every day").code == 0
+    with sqlite3.connect(todo_home / "data" / "todo.db") as conn:
+        conn.execute("UPDATE tasks SET repeat_rule = 'FREQ=DAILY;INTERVAL=0'")
+    r = todo("tasks", "done", "1")
+    assert r.code == 2
+    assert one_clean_line(r.err).startswith(
+        "Error: The repeat rule 'FREQ=DAILY;INTERVAL=0' is not valid: INTERVAL must be"
+    )
+    r = todo("agenda", "--days", "3")
+    assert r.code == 0, r.err
+    assert r.out.count("Water plants") == 1
+
+
 def test_huge_ids_and_limits(todo) -> None:
     huge = "9" * 30
     r = todo("tasks", "show", huge)

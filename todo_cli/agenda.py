@@ -80,7 +80,11 @@ def build_agenda(
         if not rule:
             continue
         start = today + timedelta(days=1) if late else today
-        for due in occurrences(rule["rule"], task.due, start, end, tz=zone):
+        try:
+            projected = occurrences(rule["rule"], task.due, start, end, tz=zone)
+        except UsageError:
+            continue  # a damaged stored rule: the task still shows on its own due
+        for due in projected:
             if due == task.due:
                 continue
             copy = replace(task, due=due)

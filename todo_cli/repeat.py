@@ -33,6 +33,7 @@ DST changes. ``dateutil`` (a dependency of dateparser) is imported only when ste
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -48,6 +49,7 @@ __all__ = [
     "first_due",
     "next_due",
     "occurrences",
+    "check_rule",
     "STOP_WORDS",
 ]
 
@@ -299,6 +301,51 @@ def _join(parts: dict[str, str]) -> str:
     return ";".join(f"{k}={parts[k]}" for k in keys)
 
 
+_FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+_PARTS = frozenset((*_ORDER, "COUNT", "UNTIL"))
+
+
+def check_rule(rule: str, *, imported: bool = False) -> str:
+    """A stored rule checked the way the store uses it: only the parts and frequencies
+    ``parse_repeat`` writes, a whole INTERVAL and COUNT from 1 (dateutil looks for the next
+    occurrence of an INTERVAL=0 rule for ever), an UNTIL date, and days that ``dateutil``
+    takes. ``imported`` (a file's rule, which no parse of words made): it must also fall at
+    least once, unless its interval takes it past the year 9999. UsageError says what is
+    wrong; the rule is returned as it is."""
+    problem = _rule_problem(rule, imported)
+    if problem is not None:
+        raise UsageError(f"The repeat rule '{rule}' is not valid: {problem}.")
+    return rule
+
+
+@functools.lru_cache(maxsize=256)  # (a file repeats its rules; a list shows them again)
+def _rule_problem(rule: str, imported: bool) -> str | None:
+    p = split_rule(rule)
+    unknown = sorted(set(p) - _PARTS)
+    if p.get("FREQ") not in _FREQS:
+        return "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"
+    if unknown:
+        return f"todo does not use {unknown[0]}"
+    for key in ("INTERVAL", "COUNT"):
+        value = p.get(key)
+        if value is not None and not (value.isdigit() and int(value) > 0):
+            return f"{key} must be a whole number from 1"
+    until = p.get("UNTIL")
+    if until is not None:
+        try:
+            datetime.strptime(until[:8], "%Y%m%d")
+        except ValueError:
+            return "UNTIL must be a date (YYYYMMDD)"
+    start = datetime(2026, 1, 1)
+    try:
+        rr = _rrule(rule, start)
+    except UsageError as exc:
+        return f"a part it names is not valid ({exc.message.rsplit(': ', 1)[-1].rstrip('.')})"
+    if imported and until is None and "INTERVAL" not in p and rr.after(start) is None:
+        return "no day ever matches it"
+    return None
+
+
 def split_rule(rule: str) -> dict[str, str]:
     """ "FREQ=WEEKLY;BYDAY=MO" -> {"FREQ": "WEEKLY", "BYDAY": "MO"}."""
     out: dict[str, str] = {}
@@ -486,6 +533,7 @@ def next_due(
 
     None means the rule has ended (its UNTIL date is passed).
     """
+    check_rule(rule)  # (one stored before imports checked rules: an error, not a hang)
     zone = dates.resolve_tz(tz)
     current = dates.now_in(zone, now)
     today = current.date()
@@ -533,6 +581,7 @@ def occurrences(
 ) -> list[str]:
     """Stored-form dues of the task's occurrences from ``due`` on whose day falls in
     ``[start, end]`` (the agenda's projection; ``every!`` rules assume on-time completion)."""
+    check_rule(rule)
     zone = dates.resolve_tz(tz)
     anchor, timed = _wall(due, zone)
     assert anchor is not None

@@ -1344,11 +1344,14 @@ class TaskStore:
             if not value.get("rule") and value.get("text"):
                 value = value["text"]
             elif value.get("rule"):
+                left = value.get("left")
+                if left is not None and (type(left) is not int or left < 0):
+                    raise UsageError(f"repeat left must be a whole number, not {left!r}.")
                 return {
                     "text": value.get("text") or value["rule"],
-                    "rule": str(value["rule"]),
+                    "rule": repeat_mod.check_rule(str(value["rule"]), imported=True),
                     "from": "done" if value.get("from") == "done" else "due",
-                    "left": value.get("left"),
+                    "left": left,
                 }
             else:
                 return None
