@@ -168,6 +168,35 @@ def test_an_imported_repeat_rule_is_checked(todo, todo_home, tmp_path, repeat, p
     assert count_tasks(todo_home) == 0
 
 
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"completions": "x"}, 'completions must be a list of {"at": date-time, "due": due}'),
+        ({"completions": [1, 2]}, 'completions must be a list of {"at": date-time, "due": due}'),
+        (
+            {"completions": [{"at": "bad"}, {"at": "2026-11-01T10:00:00+00:00"}]},
+            "completions is not an ISO 8601 date-time: 'bad'",
+        ),
+        ({"completions": [{"due": "2026-11-01"}]}, "each completion needs its date-time (at)"),
+        (
+            {"completions": [{"at": "2026-11-01T10:00:00+00:00", "due": "soon"}]},
+            "a completion's due is not a date: 'soon'",
+        ),
+        ({"last_done": "x"}, 'last_done must be {"at": date-time, "due": due}'),
+    ],
+)
+def test_an_imported_history_is_checked(todo, todo_home, tmp_path, fields, problem) -> None:
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps([{"title": "a", "repeat": "every day", **fields}]))
+    r = todo("tasks", "import", str(path))
+    assert r.code == 1, r.err
+    assert one_clean_line(r.err) == (
+        f"Error: {path} record 1 (line 1): {problem}. Nothing was imported; fix that record"
+        " and run the import again.\n"
+    )
+    assert count_tasks(todo_home) == 0
+
+
 def test_a_damaged_stored_rule_is_an_error_not_a_hang(todo, todo_home) -> None:
     """A rule that reached the database unchecked (an import of an older version): done
     says what is wrong, the agenda still shows the task on its due."""

@@ -2857,17 +2857,35 @@ def _repeat_columns(repeat: dict[str, Any] | None) -> tuple[Any, Any, Any, Any]:
 def _history(record: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
     """done_count/last_done of an imported record: its completions list, else last_done."""
     history = record.get("completions")
-    if isinstance(history, list):
-        items = [c for c in history if isinstance(c, dict) and c.get("at")]
-        if items:
-            last = items[-1]
-            at = _timestamp(last.get("at"), "completions", tz)
-            return {"done_count": len(items), "last_done": {"at": at, "due": last.get("due")}}
+    if history:
+        if not isinstance(history, list) or not all(isinstance(c, dict) for c in history):
+            raise UsageError('completions must be a list of {"at": date-time, "due": due}.')
+        for done in history:  # (every one checked here, where the record is named)
+            if not done.get("at"):
+                raise UsageError("each completion needs its date-time (at).")
+            _timestamp(done["at"], "completions", tz)
+            _completed_due(done.get("due"), tz)
+        last = history[-1]
+        at = _timestamp(last["at"], "completions", tz)
+        return {"done_count": len(history), "last_done": {"at": at, "due": last.get("due")}}
     latest = record.get("last_done")
-    if isinstance(latest, dict) and latest.get("at"):
-        at = _timestamp(latest.get("at"), "last_done", tz)
+    if latest is not None:
+        if not isinstance(latest, dict) or not latest.get("at"):
+            raise UsageError('last_done must be {"at": date-time, "due": due}.')
+        at = _timestamp(latest["at"], "last_done", tz)
+        _completed_due(latest.get("due"), tz)
         return {"done_count": 1, "last_done": {"at": at, "due": latest.get("due")}}
     return {}
+
+
+def _completed_due(value: Any, tz: tzinfo) -> None:
+    """The due a completion was for: None, or a due as the store keeps it."""
+    if value is None:
+        return
+    try:
+        dates.parse_iso(value, tz=tz)
+    except (TypeError, ValueError, AttributeError):
+        raise UsageError(f"a completion's due is not a date: {_shown(repr(value))}.") from None
 
 
 def _shift(value: str, seconds: int, tz: tzinfo) -> str:
