@@ -77,7 +77,7 @@ def test_our_json_with_impossible_links_imports_every_task_and_says_what_it_left
     assert lines[-1] == (
         "Links left out: a subtask of a subtask (subtasks are one level deep) 2,"
         " a task as its own parent 1, a task blocked by itself 1, a dependency cycle 1,"
-        " a parent not in the file 1, a blocker not in the file or the list 1."
+        " a parent not in the file 1, a blocker not imported and not in the list 1."
     )
 
 
@@ -105,7 +105,7 @@ def test_a_taskwarrior_dependency_cycle_is_broken_once_and_goes_back_as_it_came(
     lines = _import(store, records)
     assert lines[-1] == (
         "Links left out: a task blocked by itself 1, a dependency cycle 1,"
-        " a blocker not in the file or the list 1."
+        " a blocker not imported and not in the list 1."
     )
     tasks = _everything(store)
     _assert_the_model_holds(store)
@@ -119,6 +119,13 @@ def test_a_taskwarrior_dependency_cycle_is_broken_once_and_goes_back_as_it_came(
     again = _import(store, records)
     assert again[0].startswith("Imported tasks.json: 0 added, 0 updated, 4 unchanged")
     assert not any(line.startswith("Links left out") for line in again)
+
+
+def test_a_blocker_deleted_in_taskwarrior_is_named_as_not_imported(store):
+    lines = _import(store, [_tw(0, depends=[U[1]]), _tw(1, status="deleted")])
+    assert lines[0].endswith("1 added, 0 updated, 0 unchanged, 1 skipped (1 deleted).")
+    assert lines[-1] == "Links left out: a blocker not imported and not in the list 1."
+    assert _everything(store)["task 0"].blocked_by == []
 
 
 def test_a_cycle_through_a_stored_task_is_refused_like_an_edit(store):

@@ -1615,13 +1615,13 @@ class TaskStore:
             if rec.get("parent_uuid"):
                 parent = by_uuid.get(rec["parent_uuid"])
                 if parent is None:
-                    rules.leave("a parent not in the file or the list")
+                    rules.leave("a parent not imported and not in the list")
             found = {new_id[b] for b in rec.get("blocked_by") or [] if b in new_id}
             found |= {by_uuid[u] for u in rec.get("blocked_by_uuids") or [] if u in by_uuid}
             missing = sum(b not in new_id for b in rec.get("blocked_by") or [])
             missing += sum(u not in by_uuid for u in rec.get("blocked_by_uuids") or [])
             if missing:
-                rules.leave("a blocker not in the file or the list", missing)
+                rules.leave("a blocker not imported and not in the list", missing)
             parent = rules.parent(task.id, parent)
             blockers = rules.blockers(task.id, found)
             if parent is None and not blockers:
