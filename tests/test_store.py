@@ -762,3 +762,25 @@ def test_tag_and_project_filters_ignore_the_case_of_a_to_z(store: TaskStore) -> 
     assert store.query(TaskQuery(project="MAISON")) == [task]
     assert store.query(TaskQuery(tag="Été")) == [task]
     assert store.query(TaskQuery(tag="éTé")) == []  # É and é are different letters to it
+
+
+def test_a_whole_list_by_id_is_one_pass_over_the_table(tmp_path: Path) -> None:
+    """Reading every task of a list in id order (export, copying a list) walks the table in
+    its own order: no index visited in another order, no sort of every row afterwards.
+    (From about 10,000 tasks the planner's sampled statistics make it pick the list/status/
+    due index for this, which took 2.9 s instead of 1.2 s for 100,000 tasks.)"""
+    with TaskStore(tmp_path / "todo.db") as store:
+        records = [
+            {"title": f"task {n}", "status": ("done", "pending")[n % 2]} for n in range(12000)
+        ]
+        store.import_tasks(records)  # (which refreshes the planner's statistics)
+        seen: list[str] = []
+        store._conn.set_trace_callback(seen.append)
+        try:
+            tasks = store.query(TaskQuery(status=None, sort="id", limit=None))
+        finally:
+            store._conn.set_trace_callback(None)
+        assert [t.id for t in tasks] == list(range(1, 12001))
+        (sql,) = [s for s in seen if s.lstrip().startswith("SELECT t.id, t.title")]
+        plan = [row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        assert plan[0] == "SCAN t" and not any("TEMP B-TREE" in step for step in plan), plan

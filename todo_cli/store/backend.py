@@ -96,6 +96,9 @@ class Backend:
     # A page by due reads the dated tasks, then the undated ones, each in its own order: an
     # index on due_ts gives the dated ones in order only when NULL is not in their order.
     undated_apart = True
+    # ``t.list = ?`` where a whole list is read in id order: what keeps the planner on the
+    # table itself, in its own order, rather than on an index of lists ("{}" is the column).
+    list_scan = "{}"
 
     def __init__(self) -> None:
         self.notices: list[str] = []

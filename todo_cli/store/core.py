@@ -1826,7 +1826,8 @@ class TaskStore:
         return sorted(found.values(), key=lambda info: (info.name != DEFAULT_LIST, info.name))
 
     def _list_tasks(self, conn: Conn, name: str) -> list[Task]:
-        sql = self._db.task_select + " WHERE t.list = ? ORDER BY t.id" + self._locking()
+        in_list = self._db.list_scan.format("t.list")
+        sql = f"{self._db.task_select} WHERE {in_list} = ? ORDER BY t.id{self._locking()}"
         rows = conn.execute(sql, (name,)).fetchall()
         return [_row_to_task(row) for row in rows]
 
@@ -1905,6 +1906,8 @@ class TaskStore:
             if limit is None:  # every row is read anyway: one statement
                 if blocked_last:
                     order = f"{_BLOCKED_SET_SQL}, {order}"
+                if sort == "id":
+                    where, params = self._where(q, whole_list=True)
                 sql = f"{select} {where} ORDER BY {order} LIMIT ? OFFSET ?"
                 rows = conn.execute(sql, (*params, self._db.no_limit, offset)).fetchall()
                 return [_row_to_task(row) for row in rows]
@@ -2105,8 +2108,11 @@ class TaskStore:
             start,
         ]
 
-    def _where(self, q: TaskQuery) -> tuple[str, list[Any]]:
-        clauses: list[str] = [] if q.all_lists else ["t.list = ?"]
+    def _where(self, q: TaskQuery, *, whole_list: bool = False) -> tuple[str, list[Any]]:
+        """The WHERE clause of ``q`` and its parameters. ``whole_list``: the list's every
+        task is read in id order (see ``Backend.list_scan``)."""
+        in_list = self._db.list_scan.format("t.list") if whole_list else "t.list"
+        clauses: list[str] = [] if q.all_lists else [f"{in_list} = ?"]
         params: list[Any] = [] if q.all_lists else [self._list]
         if q.status is not None and q.status != "all":
             clauses.append("t.status = ?")

@@ -280,6 +280,10 @@ class SQLiteBackend(Backend):
     no_limit = -1
     task_select = _TASK_SELECT
     moment = "unixepoch({})"
+    # (a unary + keeps SQLite off the column's indexes: a whole list by id is then one pass
+    # over the table in rowid order, where the list/status/due index visits the rows in its
+    # own order and sorts them all again; 100,000 tasks read in 1.2 s against 2.9 s)
+    list_scan = "+{}"
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
