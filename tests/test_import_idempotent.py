@@ -106,6 +106,23 @@ def test_a_record_without_modified_is_compared_by_content(tmp_path: Path):
     assert [t["title"] for t in listed()] == ["data5"]
 
 
+def test_a_todotxt_file_imported_again_after_changes_here_adds_nothing(tmp_path: Path):
+    """The same file again, after its tasks were completed and edited here: each line is
+    the line a task came from, so nothing is added and the changes made here stay."""
+    src = tmp_path / "todo.txt"
+    src.write_text("(A) Call mom +family\nPay bills due:2026-12-05\nWalk the dog\nWalk the dog\n")
+    assert ": 4 added, " in ok("import", str(src))
+    ok("done", "1")
+    ok("edit", "2", "--title", "Pay all bills")
+    ok("edit", "3", "--priority", "high")
+    before = listed()
+    assert ": 0 added, 0 updated, 4 unchanged, 0 skipped." in ok("import", str(src))
+    assert listed() == before
+    # a line edited elsewhere is still a new task, and an exported line still matches
+    src.write_text("(A) Call mom +family @phone\n" + ok("export", "-f", "todotxt"))
+    assert ": 1 added, 0 updated, 4 unchanged, 0 skipped." in ok("import", str(src))
+
+
 def test_todotxt_lines_match_as_whole_lines(tmp_path: Path):
     path = FIXTURES / "todo.txt"
     out = ok("import", str(path)).splitlines()

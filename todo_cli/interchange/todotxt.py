@@ -40,7 +40,7 @@ TIME_KEY = "duetime"  # due:2026-12-04 duetime:17.00 (todo.txt values carry no c
 LIST_KEY = "list"  # list:work, the todo list of a task not in the default one
 MATCH_NOTE = (
     "todo.txt has no uuids: each line was matched as a whole against the tasks already here"
-    " (a line edited elsewhere comes in as a new task)."
+    " and the lines they came from (a line edited elsewhere comes in as a new task)."
 )
 
 
@@ -194,21 +194,30 @@ def parse_todotxt(text: str, *, tz: tzinfo | None = None, source: str = "input")
 
 
 def match_lines(parsed: ParsedImport, existing: Iterable[Any], *, tz: tzinfo) -> int:
-    """Give each record whose line is exactly the line an existing task exports to that
-    task's uuid and last change (so the store leaves it alone). Returns how many matched."""
+    """Give each record whose line is exactly the line an existing task exports to, or else
+    the line it was imported from (the file is older than the changes made here since),
+    that task's uuid and last change (so the store leaves it alone). Returns how many
+    matched."""
     by_line: dict[str, list[Any]] = {}
+    came_from: dict[str, list[Any]] = {}
     for task in existing:  # as an export of its list writes it, and one of every list
         for text in dict.fromkeys((to_line(task, tz), to_line(task, tz, all_lists=True))):
             by_line.setdefault(text, []).append(task)
-    matched = 0
-    for rec in parsed.records:
-        line = (rec.get("extra") or {}).get("todotxt")
-        found = by_line.get(line) if isinstance(line, str) else None
-        if found:
-            task = found.pop(0)
-            rec["uuid"], rec["updated_at"] = task.uuid, task.updated_at
-            matched += 1
-    return matched
+        origin = (getattr(task, "extra", None) or {}).get("todotxt")
+        if isinstance(origin, str):
+            came_from.setdefault(origin, []).append(task)
+    taken: set[int] = set()
+    lines = [(rec, (rec.get("extra") or {}).get("todotxt")) for rec in parsed.records]
+    for tasks in (by_line, came_from):  # (a line as it exports now goes first)
+        for rec, line in lines:
+            if rec.get("uuid") is not None or not isinstance(line, str):
+                continue
+            found = [t for t in tasks.get(line, ()) if t.id not in taken]
+            if found:
+                task = found[0]
+                taken.add(task.id)
+                rec["uuid"], rec["updated_at"] = task.uuid, task.updated_at
+    return len(taken)
 
 
 # --------------------------------------------------------------------------- export
