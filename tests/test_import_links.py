@@ -6,6 +6,7 @@ every task of the file stays on the list."""
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,50 @@ def test_a_long_chain_of_dependencies_imports_in_either_order(store):
     tasks = _everything(store)
     assert tasks["step 3000"].blocked_by == [tasks["step 2999"].id]
     assert tasks["step 1"].blocked_by == [tasks["task 0"].id]
+
+
+def test_many_random_dependencies_keep_exactly_the_links_a_plain_search_keeps(store):
+    """The import mends a running order of the tasks instead of searching the whole graph
+    for each link: on a random graph full of cycles it keeps exactly the links that adding
+    them one by one, in the file's order, with a full search for each, would keep."""
+    rng = random.Random(7)
+    n = 400
+    uuids = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(n)]
+    wanted = {i: sorted({rng.randrange(n) for _ in range(3)}) for i in range(n)}
+    records = [
+        {
+            **_tw(0),
+            "uuid": uuids[i],
+            "description": f"r{i}",
+            "depends": [uuids[b] for b in wanted[i]],
+        }
+        for i in range(n)
+    ]
+    _import(store, records)
+    got = {
+        int(t.title[1:]): sorted(int(b) - 1 for b in t.blocked_by)
+        for t in store.query(TaskQuery(status=None, sort="id", limit=None))
+    }
+    # the plain way: ids are 1..n in the file's order, blockers tried in id order
+    deps: dict[int, set[int]] = {}
+
+    def reaches(start: int, goal: int) -> bool:
+        seen, todo = {start}, [start]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                return True
+            for nxt in deps.get(node, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    for i in range(n):
+        deps[i] = set()
+        for b in wanted[i]:
+            if b != i and not reaches(b, i):
+                deps[i].add(b)
+    assert got == {i: sorted(deps[i]) for i in range(n)}
+    assert sum(len(v) for v in deps.values()) < sum(len(v) for v in wanted.values()) - 100
+    _assert_the_model_holds(store)
