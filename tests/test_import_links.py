@@ -156,9 +156,9 @@ def test_a_long_chain_of_dependencies_imports_in_either_order(store):
 
 
 def test_many_random_dependencies_keep_exactly_the_links_a_plain_search_keeps(store):
-    """The import mends a running order of the tasks instead of searching the whole graph
-    for each link: on a random graph full of cycles it keeps exactly the links that adding
-    them one by one, in the file's order, with a full search for each, would keep."""
+    """On a random graph full of cycles the import keeps exactly the links that adding them
+    one by one, in the file's order, with a full search for each, would keep (the import
+    skips the search for a task nothing waits for yet)."""
     rng = random.Random(7)
     n = 400
     uuids = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(n)]

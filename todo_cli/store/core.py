@@ -2326,9 +2326,7 @@ class _LinkRules:
         self.parent_of: dict[int, int | None] = {}
         self.kids: dict[int, int] = {}
         self.deps: dict[int, set[int]] | None = None  # task -> its blockers
-        self.dependents: dict[int, set[int]] = {}  # task -> the tasks it blocks
-        self.order: dict[int, int] = {}  # task -> its place: blockers first
-        self.ends = [-1, 0]  # the last place given, and the first (places need not touch)
+        self.blocking: dict[int, int] = {}  # task -> how many it blocks
 
     def leave(self, why: str, count: int = 1) -> None:
         self.left[why] = self.left.get(why, 0) + count
@@ -2371,80 +2369,43 @@ class _LinkRules:
         if tid in wanted:
             wanted = wanted - {tid}
             self.leave("a task blocked by itself")
-        deps, dependents = self._deps(), self.dependents
+        deps = self._deps()
         for old in deps.get(tid, ()):
-            dependents[old].discard(tid)
+            self.blocking[old] -= 1
         deps[tid] = set()
         kept = []
         for blocker in sorted(wanted):
-            if self._closes_cycle(tid, blocker):
+            # (a task nothing waits for closes no cycle: most of them, in a real file)
+            if self.blocking.get(tid, 0) and self._reaches(blocker, tid):
                 self.leave("a dependency cycle")
                 continue
             kept.append(blocker)
             deps[tid].add(blocker)
-            dependents.setdefault(blocker, set()).add(tid)
+            self.blocking[blocker] = self.blocking.get(blocker, 0) + 1
         return kept
 
     def _deps(self) -> dict[int, set[int]]:
-        """task -> its blockers, as stored, read once; with ``dependents`` (the other way
-        round) and ``order``: every task a place, blockers before the tasks they block."""
         if self.deps is None:
-            self.deps, self.dependents = {}, {}
+            self.deps = {}
             for task_id, blocker in self.conn.execute(
                 "SELECT task_id, blocker_id FROM task_deps"
             ).fetchall():
                 self.deps.setdefault(task_id, set()).add(blocker)
-                self.dependents.setdefault(blocker, set()).add(task_id)
-            waiting = {n: len(self.deps.get(n, ())) for n in (*self.deps, *self.dependents)}
-            ready = sorted((n for n, count in waiting.items() if not count), reverse=True)
-            while ready:  # (Kahn's algorithm)
-                node = ready.pop()
-                self._place(node)
-                for later in sorted(self.dependents.get(node, ())):
-                    waiting[later] -= 1
-                    if not waiting[later]:
-                        ready.append(later)
-            for node in sorted(waiting):  # (a cycle stored by an older version: any place)
-                self._place(node)
+                self.blocking[blocker] = self.blocking.get(blocker, 0) + 1
         return self.deps
 
-    def _place(self, node: int, *, first: bool = False) -> int:
-        """The place of ``node``; one seen for the first time goes last, or ``first`` (a
-        task with no link yet may stand anywhere: as a new blocker, before all others)."""
-        if node not in self.order:
-            self.ends[first] += -1 if first else 1
-            self.order[node] = self.ends[first]
-        return self.order[node]
-
-    def _closes_cycle(self, tid: int, blocker: int) -> bool:
-        """Whether "``tid`` is blocked by ``blocker``" would close a cycle; if not, the order
-        is mended so that ``blocker`` comes first (Pearce and Kelly's dynamic topological
-        order: only the tasks placed between the two are looked at, so a file of many
-        dependencies stays near linear where a search of the whole graph for each link
-        would not)."""
-        low, high = self._place(tid), self._place(blocker, first=True)
-        if high < low:
-            return False  # already first: no chain can lead from it back to tid
-        order = self.order
-        # what the blocker waits for, placed after tid (a chain back to tid goes down)
-        ahead, todo = {blocker}, [blocker]
+    def _reaches(self, start: int, goal: int) -> bool:
+        """Whether ``start`` is blocked, through any chain, by ``goal``."""
+        deps = self._deps()
+        seen, todo = {start}, [start]
         while todo:
-            for nxt in self.deps.get(todo.pop(), ()):  # type: ignore[union-attr]
-                if nxt == tid:
-                    return True
-                if nxt not in ahead and order[nxt] > low:
-                    ahead.add(nxt)
+            node = todo.pop()
+            if node == goal:
+                return True
+            for nxt in deps.get(node, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
                     todo.append(nxt)
-        # what waits for tid, placed before the blocker
-        behind, todo = {tid}, [tid]
-        while todo:
-            for prev in self.dependents.get(todo.pop(), ()):
-                if prev not in behind and order[prev] < high:
-                    behind.add(prev)
-                    todo.append(prev)
-        moved = [*sorted(ahead, key=order.__getitem__), *sorted(behind, key=order.__getitem__)]
-        for node, place in zip(moved, sorted(order[n] for n in moved), strict=True):
-            order[node] = place
         return False
 
 
