@@ -256,3 +256,18 @@ def sigint_while_writing(conn: Any, after: int = 2000) -> Iterator[list[int]]:
     finally:
         stopped.set()
         watcher.join()
+
+
+def taskwarrior_env(home: Path, tz: str = "UTC") -> dict[str, str]:
+    """The environment for running the real `task` binary on a Taskwarrior of its own in
+    ``home`` (made here): no hooks, no questions, JSON arrays, the time zone ``tz``, and
+    nothing from the caller's own Taskwarrior settings."""
+    home.mkdir(parents=True, exist_ok=True)
+    rc = home / "taskrc"
+    rc.write_text(
+        f"data.location={home / 'data'}\nconfirmation=off\nverbose=nothing\nhooks=off\n"
+        "json.array=on\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASK")}
+    env.update(TASKRC=str(rc), TZ=tz)
+    return env

@@ -5,14 +5,13 @@ Through the real CLI (in-process), and through the real `task` binary where it i
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import invoke_cli
+from helpers import invoke_cli, taskwarrior_env
 
 
 def ok(*args: str) -> str:
@@ -103,12 +102,7 @@ def test_the_list_survives_the_real_taskwarrior(tmp_path: Path, monkeypatch: pyt
     two_lists()
     out = tmp_path / "tw.json"
     ok("tasks", "export", "-f", "taskwarrior", "--all-lists", "-o", str(out))
-    home = tmp_path / "tw"
-    home.mkdir()
-    rc = home / "taskrc"
-    rc.write_text(f"data.location={home / 'data'}\nconfirmation=off\nverbose=nothing\nhooks=off\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASK")}
-    env.update(TASKRC=str(rc), TZ="UTC")
+    env = taskwarrior_env(tmp_path / "tw")
     subprocess.run(["task", "import", str(out)], env=env, check=True, capture_output=True)
     back = subprocess.run(
         ["task", "export"], env=env, check=True, capture_output=True, text=True

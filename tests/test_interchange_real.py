@@ -5,7 +5,6 @@ field, also through the real `task` binary when it is installed."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from datetime import datetime
@@ -13,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import taskwarrior_env
 
 from todo_cli.interchange import (
     decode_text,
@@ -187,18 +187,6 @@ def test_changes_made_in_todo_go_back_to_taskwarrior(store: TaskStore, tmp_path:
 # --------------------------------------------------------------------------- the real binary
 
 
-def _task_env(home: Path) -> dict[str, str]:
-    home.mkdir(parents=True, exist_ok=True)
-    rc = home / "taskrc"
-    rc.write_text(
-        f"data.location={home / 'data'}\nconfirmation=off\nverbose=nothing\nhooks=off\n"
-        "json.array=on\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASK")}
-    env.update(TASKRC=str(rc), TZ="UTC")
-    return env
-
-
 def _task(env: dict[str, str], *args: str, input: bytes | None = None) -> bytes:
     done = subprocess.run(
         ["task", *args], env=env, input=input, capture_output=True, timeout=60, check=False
@@ -222,7 +210,7 @@ def test_round_trip_through_the_real_taskwarrior(tmp_path: Path, name: str):
     export: the same records, every field (urgency aside: Taskwarrior computes it from the
     task's age at the moment of export). Importing todo's export back into the first
     Taskwarrior changes nothing there either."""
-    first = _task_env(tmp_path / "tw1")
+    first = taskwarrior_env(tmp_path / "tw1")
     _task(first, "import", str(REAL / "taskwarrior" / name))
     original = _task(first, "export")
     with TaskStore(tmp_path / "todo.db", tz=NY) as store:
@@ -230,7 +218,7 @@ def test_round_trip_through_the_real_taskwarrior(tmp_path: Path, name: str):
         with store.group("import"):
             store.import_tasks(parsed.records)
         ours = export_taskwarrior(store.query(TaskQuery(status=None, sort="id")), tz=NY)
-    second = _task_env(tmp_path / "tw2")
+    second = taskwarrior_env(tmp_path / "tw2")
     _task(second, "import", "-", input=ours.encode())
     again = _task(second, "export")
 
