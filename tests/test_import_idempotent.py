@@ -106,6 +106,28 @@ def test_a_record_without_modified_is_compared_by_content(tmp_path: Path):
     assert [t["title"] for t in listed()] == ["data5"]
 
 
+def test_an_edited_export_keeps_its_links_to_the_tasks_left_as_they_are(tmp_path: Path):
+    """Our JSON names parents and blockers by the file's ids: a newer record whose parent
+    or blocker is left unchanged by the same import still links to it."""
+    ok("add", "Buy paint")
+    ok("add", "Paint the fence", "--blocked-by", "1")
+    ok("add", "Garden")
+    ok("add", "Weed the beds", "--parent", "3")
+    src = tmp_path / "tasks.json"
+    ok("export", "-o", str(src))
+    records = json.loads(src.read_text())
+    for rec in records:
+        if rec["id"] in (2, 4):  # edited elsewhere, later: these two are newer
+            rec["title"] += " again"
+            rec["updated_at"] = "2027-01-01T00:00:00+00:00"
+    src.write_text(json.dumps(records))
+    out = ok("import", str(src)).splitlines()
+    assert out == [f"Imported {src}: 0 added, 2 updated, 2 unchanged, 0 skipped."]
+    tasks = {t["title"]: t for t in listed()}
+    assert tasks["Paint the fence again"]["blocked_by"] == [tasks["Buy paint"]["id"]]
+    assert tasks["Weed the beds again"]["parent"] == tasks["Garden"]["id"]
+
+
 def test_a_todotxt_file_imported_again_after_changes_here_adds_nothing(tmp_path: Path):
     """The same file again, after its tasks were completed and edited here: each line is
     the line a task came from, so nothing is added and the changes made here stay."""

@@ -1407,7 +1407,8 @@ class TaskStore:
         Timestamps are kept when given. Every record is validated: one bad record raises
         UsageError ("Record 3: ...") and nothing is written. One transaction, one undo step.
         ``parent`` and ``blocked_by`` name the ``id`` of other records of the same import
-        (remapped to the new ids; references to records not imported are dropped);
+        (remapped to the tasks' ids here, also of records left as they are; a reference to
+        a record not in the import is left out and counted in ``links_left``);
         ``blocked_by_uuids`` names blockers by uuid (in the import or already stored), and
         ``parent_uuid`` the parent;
         ``completions`` (a list of {"at", "due"}) brings a repeating task's history along.
@@ -1472,6 +1473,7 @@ class TaskStore:
         known: dict[str, Task] = {}  # uuid -> the task stored (or added by this import)
         group_id = ""
         written: list[Task | None] = []
+        same: dict[int, int] = {}  # record number (from 0) -> the id of a task left as it is
         new: list[Task] = []  # plain new tasks, written together (few statements, linear)
         index = 0
         while chunk := list(islice(records, _BATCH)):
@@ -1484,6 +1486,7 @@ class TaskStore:
                 if old is not None and not _newer(rec, task, old):
                     result.unchanged.append(old)
                     written.append(None)
+                    same[index - 1] = old.id  # (its id, for the links of the others)
                     continue
                 group_id = group_id or self._group_id(conn)
                 if old is None and not task.blocked_by and not task.done_count:
@@ -1513,7 +1516,7 @@ class TaskStore:
         result.added += bulk.add(new, group_id)
         bulk.finish()
         if group_id:
-            self._import_links(conn, seen, written, group_id, result.links_left)
+            self._import_links(conn, seen, written, same, group_id, result.links_left)
             latest = {t.id: t for t in written if t is not None}
             result.added = [latest.get(t.id, t) for t in result.added]
             result.updated = [latest.get(t.id, t) for t in result.updated]
@@ -1564,6 +1567,7 @@ class TaskStore:
         conn: Conn,
         records: list[Any],
         stored: list[Task | None],
+        same: dict[int, int],
         group_id: str,
         left: dict[str, int],
     ) -> None:
@@ -1584,10 +1588,10 @@ class TaskStore:
         ]
         if not linked:
             return  # (a record without any of these changes nothing here)
-        new_id = {
-            rec.get("id"): task.id
-            for rec, task in zip(records, stored, strict=True)
-            if task is not None and rec.get("id") is not None
+        new_id = {  # the file's ids -> the tasks' ids here (also of those left as they are)
+            rec.get("id"): task.id if task is not None else same[i]
+            for i, (rec, task) in enumerate(zip(records, stored, strict=True))
+            if (task is not None or i in same) and rec.get("id") is not None
         }
         wanted = {u for rec in records for u in rec.get("blocked_by_uuids") or []}
         wanted |= {rec["parent_uuid"] for rec in records if rec.get("parent_uuid")}
