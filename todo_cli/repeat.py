@@ -14,7 +14,7 @@ Grammar (case and commas do not matter)::
     every monday | every mon, thu | every other friday | every 2 weeks on mon
     every month on the 15th [and 30th] | every month on the last day | every 15th
     every last friday | every first monday | every 2nd tue  (of the month)
-    every jan 15 | every 15 march                        (each year)
+    every jan 15 | every march 15                        (each year)
     every! 3 days | after 3 days                         (counted from the completion)
     ... [at 9am|at 17:30|morning|evening] [until DATE | for N times]
 
