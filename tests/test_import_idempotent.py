@@ -106,6 +106,36 @@ def test_a_record_without_modified_is_compared_by_content(tmp_path: Path):
     assert [t["title"] for t in listed()] == ["data5"]
 
 
+def test_import_json_gives_the_report_as_one_object(tmp_path: Path):
+    src = tmp_path / "tw.json"
+    src.write_text(
+        json.dumps(
+            [
+                {"uuid": UUID, "description": "a", "status": "pending", "estimate": "3"},
+                {"uuid": "2" + UUID[1:], "description": "b", "status": "deleted"},
+                {"uuid": "3" + UUID[1:], "description": "c", "depends": ["4" + UUID[1:]]},
+            ]
+        )
+    )
+    first = json.loads(ok("import", "--json", str(src)))
+    assert first == {
+        "source": str(src),
+        "format": "taskwarrior",
+        "added": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": {"deleted": 1},
+        "kept": {"estimate": 1},
+        "lost": {},
+        "links_left": {"a blocker not imported and not in the list": 1},
+        "notes": [],
+        "list": "default",
+        "naming_another_list": 0,
+    }
+    again = json.loads(ok("import", "--json", str(src)))
+    assert (again["added"], again["unchanged"], again["links_left"]) == (0, 2, {})
+
+
 def test_an_edited_export_keeps_its_links_to_the_tasks_left_as_they_are(tmp_path: Path):
     """Our JSON names parents and blockers by the file's ids: a newer record whose parent
     or blocker is left unchanged by the same import still links to it."""

@@ -786,6 +786,9 @@ def import_(
             " not the current one.",
         ),
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was imported as one JSON object.")
+    ] = False,
 ) -> None:
     """Import tasks: our JSON export, a Taskwarrior export or todo.txt.
 
@@ -801,14 +804,16 @@ def import_(
     # the time at 100,000 records). Nothing here makes cycles; it runs again at the end.
     gc.disable()
     try:
-        _import(text, fmt, file, source, keep_lists=keep_lists)
+        _import(text, fmt, file, source, keep_lists=keep_lists, as_json=as_json)
     finally:
         gc.enable()
 
 
-def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) -> None:
+def _import(
+    text: str, fmt: str, file: str, source: str, *, keep_lists: bool, as_json: bool
+) -> None:
     from ..errors import UsageError
-    from ..interchange import import_report, match_lines, parse_tasks
+    from ..interchange import import_report, import_summary, match_lines, parse_tasks
     from ..store import TaskQuery
 
     with _store() as (store, tz):
@@ -842,15 +847,20 @@ def _import(text: str, fmt: str, file: str, source: str, *, keep_lists: bool) ->
             except UsageError as exc:
                 raise _record_error(exc, parsed.places, source) from None
         here = store.list_name
-    for line in import_report(parsed, result, source):
-        _echo(line)
+    elsewhere = 0
     if not keep_lists:
         elsewhere = sum(1 for r in parsed.records if r.get("list") not in (None, here))
-        if elsewhere:
-            _echo(
-                f"{_tasks(elsewhere).capitalize()} named another list; new ones went to"
-                f" {here} (`--keep-lists` puts each in the list it names)."
-            )
+    if as_json:
+        summary = import_summary(parsed, result, source)
+        _print_json({**summary, "list": here, "naming_another_list": elsewhere})
+        return
+    for line in import_report(parsed, result, source):
+        _echo(line)
+    if elsewhere:
+        _echo(
+            f"{_tasks(elsewhere).capitalize()} named another list; new ones went to"
+            f" {here} (`--keep-lists` puts each in the list it names)."
+        )
 
 
 # From this many records on (about a second), an import on a terminal shows how far it is.

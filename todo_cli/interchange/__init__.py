@@ -39,6 +39,7 @@ __all__ = [
     "parse_todotxt",
     "match_lines",
     "import_report",
+    "import_summary",
     "record_error",
     "decode_text",
     "format_tasks",
@@ -142,6 +143,23 @@ def format_tasks(
     if fmt == "todotxt":
         return export_todotxt(tasks, tz=tz, all_lists=all_lists)
     raise UsageError(f"Unknown export format '{fmt}'.", hint=f"Use one of: {', '.join(FORMATS)}.")
+
+
+def import_summary(parsed: ParsedImport, result: Any, source: str) -> dict[str, Any]:
+    """What ``import_report`` says, as one JSON object for scripts (counts by reason and
+    by field; ``notes`` are the report's sentences about the file)."""
+    return {
+        "source": source,
+        "format": parsed.format,
+        "added": len(result.added),
+        "updated": len(result.updated),
+        "unchanged": len(result.unchanged),
+        "skipped": dict(parsed.skipped),
+        "kept": dict(parsed.kept),
+        "lost": dict(parsed.lossy),
+        "links_left": dict(getattr(result, "links_left", None) or {}),
+        "notes": list(parsed.notes),
+    }
 
 
 def import_report(parsed: ParsedImport, result: Any, source: str) -> list[str]:
