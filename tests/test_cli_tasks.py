@@ -386,3 +386,22 @@ def test_end_to_end_real_executable(todo_env: dict[str, str], tmp_path: Path):
 
     r = _run(todo_env, "list", "--json")
     assert [t["title"] for t in json.loads(r.stdout)] == ["Buy milk"]
+
+
+def test_changes_print_the_tasks_as_json_for_scripts():
+    ok("add", "Water plants", "--repeat", "every day", "--due", "today")
+    ok("add", "Buy milk")
+    today = as_json("show", "1")["due"]
+    done = as_json("done", "1", "2")
+    assert [(t["id"], t["status"]) for t in done] == [(1, "pending"), (2, "done")]
+    assert done[0]["due"] > today and done[0]["done_count"] == 1  # moved to its next day
+    assert [t["status"] for t in as_json("reopen", "2")] == ["pending"]
+    edited = as_json("edit", "2", "--title", "Buy oat milk", "--priority", "high")
+    assert (edited["title"], edited["priority"]) == ("Buy oat milk", "high")
+    skipped = as_json("skip", "1")
+    assert skipped[0]["done_count"] == 1 and skipped[0]["due"] > done[0]["due"]
+    (gone,) = as_json("rm", "2")
+    assert gone["title"] == "Buy oat milk"
+    assert [t["id"] for t in as_json("list", "--all")] == [1]
+    fields = set(as_json("list", "--all")[0])  # one shape: the fields of `list --json`
+    assert set(edited) == set(gone) == set(done[0]) == fields

@@ -524,6 +524,7 @@ def edit(
     parent: ParentOpt = None,
     blocked_by: BlockedByOpt = None,
     repeat: RepeatOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Change fields of a task.
 
@@ -568,21 +569,32 @@ def edit(
     with _store() as (store, tz), store.group(_label("edit", tid)):
         before = store.get(tid)
         after = store.update(tid, **fields)
+    if as_json:
+        _print_json(after.to_json())
+        return
     _echo(f"Updated {change_summary(before, after, tz=tz)}")
 
 
-def _bulk(verb: str, method: str, values: list[str], past: str) -> None:
+def _bulk(verb: str, method: str, values: list[str], past: str, as_json: bool) -> None:
     from ..render import one_line
 
     ids = _ids(values)
     with _store() as (store, _tz), store.group(_label(verb, ids)):
         tasks = getattr(store, method)(ids)
+    if as_json:
+        _print_json([t.to_json() for t in tasks])
+        return
     for task in tasks:
         _echo(f"{past} #{task.id} {one_line(task.title)}")
 
 
+JsonTasksOpt = Annotated[
+    bool, typer.Option("--json", help="Print the tasks as they are now, as JSON.")
+]
+
+
 @app.command("done")
-def done(ids: IdsArg, yes: YesOpt = False) -> None:
+def done(ids: IdsArg, yes: YesOpt = False, as_json: JsonTasksOpt = False) -> None:
     """Mark tasks done (several ids at once: todo tasks done 3 7).
 
     A repeating task moves to its next occurrence and records the completion. A task with
@@ -593,6 +605,9 @@ def done(ids: IdsArg, yes: YesOpt = False) -> None:
     wanted = _ids(ids)
     with _store() as (store, tz), store.group(_label("done", wanted)):
         tasks = store.complete(wanted, subtasks=yes)
+    if as_json:
+        _print_json([t.to_json() for t in tasks])
+        return
     for task in tasks:
         if task.repeat and task.status == "pending":
             _echo(f"Done {task_line(task, tz=tz).replace(' (due ', ' · next due ', 1).rstrip(')')}")
@@ -603,13 +618,16 @@ def done(ids: IdsArg, yes: YesOpt = False) -> None:
 
 
 @app.command("skip")
-def skip(ids: IdsArg) -> None:
+def skip(ids: IdsArg, as_json: JsonTasksOpt = False) -> None:
     """Move repeating tasks to their next occurrence without recording a completion."""
     from ..render import one_line, task_line
 
     wanted = _ids(ids)
     with _store() as (store, tz), store.group(_label("skip", wanted)):
         tasks = store.skip(wanted)
+    if as_json:
+        _print_json([t.to_json() for t in tasks])
+        return
     for task in tasks:
         if task.status == "done":
             _echo(f"Skipped #{task.id} {one_line(task.title)}: that was the last occurrence")
@@ -619,18 +637,19 @@ def skip(ids: IdsArg) -> None:
 
 
 @app.command("reopen")
-def reopen(ids: IdsArg) -> None:
+def reopen(ids: IdsArg, as_json: JsonTasksOpt = False) -> None:
     """Mark done tasks pending again."""
-    _bulk("reopen", "reopen", ids, "Reopened")
+    _bulk("reopen", "reopen", ids, "Reopened", as_json)
 
 
 @app.command("rm")
-def rm(ids: IdsArg) -> None:
+def rm(ids: IdsArg, as_json: JsonTasksOpt = False) -> None:
     """Delete tasks (and their subtasks).
 
-    All or nothing: an unknown id deletes none. `todo tasks undo` restores them.
+    All or nothing: an unknown id deletes none. `todo tasks undo` restores them. With
+    --json: the tasks as they were.
     """
-    _bulk("rm", "delete", ids, "Deleted")
+    _bulk("rm", "delete", ids, "Deleted", as_json)
     sys.stderr.write("Restore with `todo tasks undo`.\n")
 
 
