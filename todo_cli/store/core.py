@@ -1281,23 +1281,36 @@ class TaskStore:
         parent = self._fetch(conn, pid)
         if parent is None:
             raise _not_found([pid])
-        if pid == tid:
+        problem = self._parent_problem(conn, tid, parent)
+        if problem == "itself":
             raise UsageError(f"Task #{pid} cannot be its own parent.")
-        if parent.parent is not None:
+        if problem == "a subtask":
             raise UsageError(
                 f"Task #{pid} is itself a subtask of #{parent.parent}; "
                 "subtasks are one level deep.",
                 hint=f"Use --parent {parent.parent} instead.",
             )
-        if (
-            tid is not None
-            and conn.execute("SELECT 1 FROM tasks WHERE parent_id = ? LIMIT 1", (tid,)).fetchone()
-        ):
+        if problem == "has subtasks":
             raise UsageError(
                 f"Task #{tid} has subtasks of its own, so it cannot become a subtask "
                 "(subtasks are one level deep).",
             )
         return pid
+
+    def _parent_problem(self, conn: Conn, tid: int | None, parent: Task) -> str | None:
+        """What keeps ``parent`` from being the parent of task ``tid`` (None: a new one):
+        "itself", "a subtask" (the parent is one: subtasks are one level deep), "has
+        subtasks" (``tid`` has its own), or None."""
+        if parent.id == tid:
+            return "itself"
+        if parent.parent is not None:
+            return "a subtask"
+        if (
+            tid is not None
+            and conn.execute("SELECT 1 FROM tasks WHERE parent_id = ? LIMIT 1", (tid,)).fetchone()
+        ):
+            return "has subtasks"
+        return None
 
     def _check_blockers(self, conn: Conn, tid: int | None, ids: list[int]) -> None:
         """Every blocker exists, is not the task itself and does not make a cycle."""
@@ -1316,20 +1329,33 @@ class TaskStore:
                     hint=f"Remove #{tid} from the blockers of #{path[-2]} first.",
                 )
 
-    def _dependency_path(self, conn: Conn, start: int, goal: int) -> list[int] | None:
-        """The chain start → ... → goal following "is blocked by" edges, or None."""
+    def _dependency_path(
+        self,
+        conn: Conn,
+        start: int,
+        goal: int,
+        blockers_of: Callable[[int], Iterable[int]] | None = None,
+    ) -> list[int] | None:
+        """The chain start → ... → goal following "is blocked by" edges, or None.
+        ``blockers_of``: where a task's blockers are read (default: the database)."""
+        from collections import deque
+
+        if blockers_of is None:
+
+            def blockers_of(node: int) -> Iterable[int]:
+                sql = "SELECT blocker_id FROM task_deps WHERE task_id = ?"
+                return [b for (b,) in conn.execute(sql, (node,)).fetchall()]
+
         previous: dict[int, int | None] = {start: None}
-        queue = [start]
+        queue = deque([start])
         while queue:
-            node = queue.pop(0)
+            node = queue.popleft()
             if node == goal:
                 path = [node]
                 while previous[path[-1]] is not None:
                     path.append(previous[path[-1]])  # type: ignore[arg-type]
                 return path[::-1]
-            for (nxt,) in conn.execute(
-                "SELECT blocker_id FROM task_deps WHERE task_id = ?", (node,)
-            ).fetchall():
+            for nxt in blockers_of(node):
                 if nxt not in previous:
                     previous[nxt] = node
                     queue.append(nxt)
@@ -1597,7 +1623,7 @@ class TaskStore:
         wanted |= {rec["parent_uuid"] for rec in records if rec.get("parent_uuid")}
         by_uuid = {u: t.id for u, t in self._fetch_by_uuid(conn, sorted(wanted)).items()}
         by_uuid.update({t.uuid: t.id for t in stored if t is not None and t.uuid})
-        rules = _LinkRules(conn, left)
+        rules = _LinkRules(self, conn, left)
         for i in linked:
             rec, task = records[i], stored[i]
             assert task is not None
@@ -2319,54 +2345,35 @@ class _NewRows:
 
 
 class _LinkRules:
-    """The rules ``edit`` enforces on parents and blockers, for the links of one import,
-    which may name each other in any order: subtasks are one level deep, no task is its
-    own parent or blocker, and "is blocked by" makes no cycle. What the import has linked
-    so far is kept here (the database is asked only about tasks it has not touched);
-    ``left`` counts the links left out, by why."""
+    """The rules ``edit`` enforces on parents and blockers (``_parent_problem``,
+    ``_dependency_path``), for the links of one import, which may name each other in any
+    order: subtasks are one level deep, no task is its own parent or blocker, and "is
+    blocked by" makes no cycle. Each link is written before the next is checked, so the
+    database has every parent so far; the blockers are also kept here, read once, so that
+    looking for a cycle asks no query per task on the way. ``left`` counts the links left
+    out, by why."""
 
-    def __init__(self, conn: Conn, left: dict[str, int]) -> None:
-        self.conn, self.left = conn, left
-        self.parent_of: dict[int, int | None] = {}
-        self.kids: dict[int, int] = {}
+    def __init__(self, store: TaskStore, conn: Conn, left: dict[str, int]) -> None:
+        self.store, self.conn, self.left = store, conn, left
         self.deps: dict[int, set[int]] | None = None  # task -> its blockers
         self.blocking: dict[int, int] = {}  # task -> how many it blocks
 
     def leave(self, why: str, count: int = 1) -> None:
         self.left[why] = self.left.get(why, 0) + count
 
-    def _parent_of(self, tid: int) -> int | None:
-        if tid not in self.parent_of:
-            row = self.conn.execute("SELECT parent_id FROM tasks WHERE id = ?", (tid,)).fetchone()
-            self.parent_of[tid] = row[0] if row else None
-        return self.parent_of[tid]
-
-    def _kids(self, tid: int) -> int:
-        if tid not in self.kids:
-            (n,) = self.conn.execute(
-                "SELECT count(*) FROM tasks WHERE parent_id = ?", (tid,)
-            ).fetchone()
-            self.kids[tid] = n
-        return self.kids[tid]
-
     def parent(self, tid: int, pid: int | None) -> int | None:
         """``pid`` as the parent of ``tid``, or None where the model cannot hold it."""
-        if pid is None:
+        parent = None if pid is None else self.store._fetch(self.conn, pid, any_list=True)
+        if parent is None:
             return None
-        why = None
-        if pid == tid:
-            why = "a task as its own parent"
-        elif self._parent_of(pid) is not None or self._kids(tid):
-            why = "a subtask of a subtask (subtasks are one level deep)"
-        if why is not None:
-            self.leave(why)
-            return None
-        old = self._parent_of(tid)
-        if old is not None:
-            self.kids[old] = self._kids(old) - 1
-        self.kids[pid] = self._kids(pid) + 1
-        self.parent_of[tid] = pid
-        return pid
+        problem = self.store._parent_problem(self.conn, tid, parent)
+        if problem is None:
+            return pid
+        if problem == "itself":
+            self.leave("a task as its own parent")
+        else:
+            self.leave("a subtask of a subtask (subtasks are one level deep)")
+        return None
 
     def blockers(self, tid: int, wanted: set[int]) -> list[int]:
         """The blockers of ``tid`` among ``wanted`` that make no cycle, in id order."""
@@ -2380,7 +2387,9 @@ class _LinkRules:
         kept = []
         for blocker in sorted(wanted):
             # (a task nothing waits for closes no cycle: most of them, in a real file)
-            if self.blocking.get(tid, 0) and self._reaches(blocker, tid):
+            if self.blocking.get(tid, 0) and self.store._dependency_path(
+                self.conn, blocker, tid, lambda node: deps.get(node, ())
+            ):
                 self.leave("a dependency cycle")
                 continue
             kept.append(blocker)
@@ -2397,20 +2406,6 @@ class _LinkRules:
                 self.deps.setdefault(task_id, set()).add(blocker)
                 self.blocking[blocker] = self.blocking.get(blocker, 0) + 1
         return self.deps
-
-    def _reaches(self, start: int, goal: int) -> bool:
-        """Whether ``start`` is blocked, through any chain, by ``goal``."""
-        deps = self._deps()
-        seen, todo = {start}, [start]
-        while todo:
-            node = todo.pop()
-            if node == goal:
-                return True
-            for nxt in deps.get(node, ()):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        return False
 
 
 class _BulkInsert:
