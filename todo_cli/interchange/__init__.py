@@ -146,8 +146,9 @@ def format_tasks(
 
 
 def import_summary(parsed: ParsedImport, result: Any, source: str) -> dict[str, Any]:
-    """What ``import_report`` says, as one JSON object for scripts (counts by reason and
-    by field; ``notes`` are the report's sentences about the file)."""
+    """What an import did, as one JSON object for scripts (counts by reason and by field;
+    ``notes`` are the report's sentences about the file); ``import_report`` says it in
+    words."""
     return {
         "source": source,
         "format": parsed.format,
@@ -157,7 +158,7 @@ def import_summary(parsed: ParsedImport, result: Any, source: str) -> dict[str, 
         "skipped": dict(parsed.skipped),
         "kept": dict(parsed.kept),
         "lost": dict(parsed.lossy),
-        "links_left": dict(getattr(result, "links_left", None) or {}),
+        "links_left": dict(result.links_left),
         "notes": list(parsed.notes),
     }
 
@@ -165,22 +166,22 @@ def import_summary(parsed: ParsedImport, result: Any, source: str) -> dict[str, 
 def import_report(parsed: ParsedImport, result: Any, source: str) -> list[str]:
     """The lines `todo tasks import` prints: what was added, updated, left and skipped, and
     what came in that todo keeps only for export ("Tell, don't drop")."""
-    skipped = sum(parsed.skipped.values())
+    done = import_summary(parsed, result, source)
+    skipped = sum(done["skipped"].values())
     line = (
-        f"Imported {source}: {len(result.added):,} added, {len(result.updated):,} updated,"
-        f" {len(result.unchanged):,} unchanged, {skipped:,} skipped"
+        f"Imported {source}: {done['added']:,} added, {done['updated']:,} updated,"
+        f" {done['unchanged']:,} unchanged, {skipped:,} skipped"
     )
     if skipped:
         line += f" ({parsed.skipped_text()})"
     lines = [line + "."]
-    if parsed.kept:
+    if done["kept"]:
         lines.append(f"Kept as they came and written back on export: {parsed.kept_text()}.")
-    if parsed.lossy:
-        lost = ", ".join(f"{name} {n:,}" for name, n in parsed.lossy.items())
-        lines.append(f"Could not be kept: {lost}.")
-    links_left = getattr(result, "links_left", None)
-    if links_left:
-        left = ", ".join(f"{why} {n:,}" for why, n in links_left.items())
-        lines.append(f"Links left out: {left}.")
-    lines.extend(parsed.notes)
+    for label, counts in (
+        ("Could not be kept", done["lost"]),
+        ("Links left out", done["links_left"]),
+    ):
+        if counts:
+            lines.append(f"{label}: {', '.join(f'{name} {n:,}' for name, n in counts.items())}.")
+    lines.extend(done["notes"])
     return lines
