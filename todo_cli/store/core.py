@@ -1627,15 +1627,14 @@ class TaskStore:
         for i in linked:
             rec, task = records[i], stored[i]
             assert task is not None
-            history = rec.get("completions") or []
-            if isinstance(history, list) and history:
+            history = rec.get("completions")  # (a list of checked entries: see _history)
+            if history:
                 conn.executemany(
                     "INSERT INTO completions (task_id, seq, done_at, due) VALUES (?, ?, ?, ?)"
                     f" {_COMPLETION_UPSERT}",
                     [
-                        (task.id, n, _timestamp(c.get("at"), "at", self.tz), c.get("due"))
+                        (task.id, n, _timestamp(c["at"], "at", self.tz), c.get("due"))
                         for n, c in enumerate(history, start=1)
-                        if isinstance(c, dict) and c.get("at")
                     ],
                 )
             named = rec.get("parent")
@@ -2868,11 +2867,10 @@ def _history(record: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
         for done in history:  # (every one checked here, where the record is named)
             if not done.get("at"):
                 raise UsageError("each completion needs its date-time (at).")
-            _timestamp(done["at"], "completions", tz)
+            at = _timestamp(done["at"], "completions", tz)
             _completed_due(done.get("due"), tz)
-        last = history[-1]
-        at = _timestamp(last["at"], "completions", tz)
-        return {"done_count": len(history), "last_done": {"at": at, "due": last.get("due")}}
+        last = {"at": at, "due": history[-1].get("due")}
+        return {"done_count": len(history), "last_done": last}
     latest = record.get("last_done")
     if latest is not None:
         if not isinstance(latest, dict) or not latest.get("at"):
