@@ -212,9 +212,8 @@ def match_lines(parsed: ParsedImport, existing: Iterable[Any], *, tz: tzinfo) ->
         for rec, line in lines:
             if rec.get("uuid") is not None or not isinstance(line, str):
                 continue
-            found = [t for t in tasks.get(line, ()) if t.id not in taken]
-            if found:
-                task = found[0]
+            task = next((t for t in tasks.get(line, ()) if t.id not in taken), None)
+            if task is not None:
                 taken.add(task.id)
                 rec["uuid"], rec["updated_at"] = task.uuid, task.updated_at
     return len(taken)

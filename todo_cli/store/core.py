@@ -1917,8 +1917,8 @@ class TaskStore:
     def query(self, q: TaskQuery | None = None) -> list[Task]:
         """Tasks matching ``q`` (default: pending, soonest due first)."""
         q = q or TaskQuery()
-        where, params = self._where(q)
         sort = (q.sort or "due").lower()
+        where, params = self._where(q, whole_list=q.limit is None and sort == "id")
         if sort not in _ORDER_BY:
             raise UsageError(f"Unknown sort '{q.sort}'.", hint=f"Use one of: {', '.join(SORTS)}.")
         limit = _non_negative(q.limit, "limit") if q.limit is not None else None
@@ -1935,8 +1935,6 @@ class TaskStore:
             if limit is None:  # every row is read anyway: one statement
                 if blocked_last:
                     order = f"{_BLOCKED_SET_SQL}, {order}"
-                if sort == "id":
-                    where, params = self._where(q, whole_list=True)
                 sql = f"{select} {where} ORDER BY {order} LIMIT ? OFFSET ?"
                 rows = conn.execute(sql, (*params, self._db.no_limit, offset)).fetchall()
                 return [_row_to_task(row) for row in rows]
